@@ -1,0 +1,48 @@
+//===- BuilderUtils.h - Shared IR builders of the bpt lowerings -*- C++ -*-===//
+//
+// Scalar and tensor building blocks that every lowering of the bpt ops uses
+// the same way: element-type conversion, filled accumulators, the FFN
+// activations and the masking of scores. Sharing them keeps the reference
+// lowering and the blockwise lowering numerically identical per element.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BPT_DIALECT_BPT_TRANSFORMS_BUILDERUTILS_H
+#define BPT_DIALECT_BPT_TRANSFORMS_BUILDERUTILS_H
+
+#include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir {
+namespace bpt {
+
+/// Converts a float scalar to `type` with extf/truncf (or returns it).
+Value convertFloat(OpBuilder &b, Location loc, Value v, Type type);
+
+/// A tensor of `sizes` x `elementType` filled with `value`.
+Value createFilledTensor(OpBuilder &b, Location loc,
+                         ArrayRef<OpFoldResult> sizes, Type elementType,
+                         double value);
+
+/// The activation `act` applied to the f32 scalar `x` (for the gated forms,
+/// the activation of the gate branch: silu for swiglu, gelu for geglu).
+Value buildActivation(OpBuilder &b, Location loc, Activation act, Value x);
+
+/// Positions used by causal and window masking: the first query and the
+/// first key of `op` (explicit operands or the bottom-right default).
+std::pair<Value, Value> buildAttentionPositions(OpBuilder &b, AttentionOp op);
+
+/// True (i1) when the key at position `keyPos` is visible from the query at
+/// position `queryPos` under the causal flag and window of `op`.
+Value buildCausalVisible(OpBuilder &b, Location loc, AttentionOp op,
+                         Value queryPos, Value keyPos);
+
+/// Applies the scale, the mask element `maskElem` (or null) and the causal
+/// visibility `visible` (or null) to the f32 score `s`.
+Value buildMaskedScore(OpBuilder &b, Location loc, AttentionOp op, Value s,
+                       Value maskElem, Value visible);
+
+} // namespace bpt
+} // namespace mlir
+
+#endif // BPT_DIALECT_BPT_TRANSFORMS_BUILDERUTILS_H

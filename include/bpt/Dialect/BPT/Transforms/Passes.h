@@ -1,0 +1,38 @@
+//===- Passes.h - Passes of the bpt dialect ---------------------*- C++ -*-===//
+
+#ifndef BPT_DIALECT_BPT_TRANSFORMS_PASSES_H
+#define BPT_DIALECT_BPT_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace arith {
+class ArithDialect;
+} // namespace arith
+namespace linalg {
+class LinalgDialect;
+} // namespace linalg
+namespace math {
+class MathDialect;
+} // namespace math
+namespace tensor {
+class TensorDialect;
+} // namespace tensor
+
+namespace bpt {
+
+#define GEN_PASS_DECL
+#include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
+
+/// Patterns that lower bpt.attention, bpt.ffn and bpt.block to textbook
+/// linalg on tensors (see --bpt-decompose).
+void populateBPTDecomposePatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
+
+} // namespace bpt
+} // namespace mlir
+
+#endif // BPT_DIALECT_BPT_TRANSFORMS_PASSES_H

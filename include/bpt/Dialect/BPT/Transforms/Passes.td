@@ -1,0 +1,50 @@
+//===- Passes.td - Passes of the bpt dialect ---------------*- tablegen -*-===//
+//
+// `bpt-opt --help` prints these descriptions: they are the manual.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BPT_DIALECT_BPT_TRANSFORMS_PASSES_TD
+#define BPT_DIALECT_BPT_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def BPTDecompose : Pass<"bpt-decompose"> {
+  let summary = "Lower bpt ops to textbook linalg (the numerical oracle)";
+  let description = [{
+    Gives every bpt op its plain meaning in linalg, tensor, arith and math
+    on tensors, the way a textbook writes it:
+
+    - `bpt.attention`: the full `[B, Hq, Sq, Sk]` score tensor in f32, the
+      scale, mask, causal and window conditions applied to it, a
+      max-subtracted softmax (a row that sees no key gives 0, not NaN), and
+      the product with the values; grouped-query heads index their shared
+      key/value head with `h floordiv G`. The log-sum-exp is written when
+      the op has that destination.
+    - `bpt.ffn`: the full hidden activation `[rows, d_ff]` in f32, then the
+      down projection accumulated into the destination.
+    - `bpt.block`: its body is inlined in place.
+
+    Nothing is fused or tiled: this is the reference every other lowering
+    of the project is compared with, and it materialises the S x S scores
+    and the S x d_ff hidden activation on purpose.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def BPTEmitCInterface : Pass<"bpt-emit-c-interface", "::mlir::ModuleOp"> {
+  let summary = "Mark public functions for the C interface of the LLVM lowering";
+  let description = [{
+    Adds `llvm.emit_c_interface` to every public `func.func` with a body, so
+    that `convert-func-to-llvm` also emits `_mlir_ciface_<name>`, the entry
+    point that takes memref descriptors by pointer. Compiled programs are
+    called through it from C, C++ and Python (ctypes).
+  }];
+}
+
+#endif // BPT_DIALECT_BPT_TRANSFORMS_PASSES_TD

@@ -1,0 +1,39 @@
+//===- Pipelines.h - Named pipelines of bpt-mlir ----------------*- C++ -*-===//
+//
+// Pipelines as C++ API: a compiler that embeds the bpt passes builds the same
+// pipelines that `bpt-opt --bpt-cpu-pipeline` runs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BPT_PIPELINES_PIPELINES_H
+#define BPT_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+namespace bpt {
+
+/// Options of --bpt-cpu-pipeline.
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  PassOptions::Option<bool> emitCInterface{
+      *this, "c-interface",
+      llvm::cl::desc("Emit the _mlir_ciface_ entry point of every public "
+                     "function, for callers from C and Python"),
+      llvm::cl::init(true)};
+};
+
+/// From bpt ops and linalg on tensors to the LLVM dialect: bpt ops are
+/// decomposed, the module is one-shot bufferized (function boundaries
+/// included, identity layouts), temporaries are deallocated, linalg becomes
+/// loops, and everything is converted to LLVM. The result runs under
+/// mlir-runner or compiles with mlir-translate + llc into an object.
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+/// Registers the named pipelines with the pass registry (bpt-opt flags).
+void registerPipelines();
+
+} // namespace bpt
+} // namespace mlir
+
+#endif // BPT_PIPELINES_PIPELINES_H

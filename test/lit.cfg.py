@@ -1,0 +1,37 @@
+# -*- Python -*-
+# lit configuration of bpt-mlir: IR tests (FileCheck) and CPU integration
+# tests (JIT or AOT execution compared with a NumPy reference).
+
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "BPT"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".py"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "CMakeLists.txt"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.bpt_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+config.substitutions.append(("%python", config.python_executable))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+# The python package drives execution tests (compile, run, compare).
+config.environment["PYTHONPATH"] = os.path.join(config.bpt_src_root, "python")
+config.environment["BPT_TOOLS_DIR"] = config.bpt_tools_dir
+config.environment["BPT_LLVM_TOOLS_DIR"] = config.llvm_tools_dir
+
+tool_dirs = [config.bpt_tools_dir, config.llvm_tools_dir]
+tools = ["bpt-opt", "mlir-runner", "mlir-translate", "llc"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Optional features.
+if shutil.which("mpirun"):
+    config.available_features.add("mpi")
