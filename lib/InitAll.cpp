@@ -74,4 +74,5 @@ void mlir::bpt::registerAllPasses() {
   registerConvertFuncToLLVMPass();
   registerConvertControlFlowToLLVMPass();
   registerReconcileUnrealizedCastsPass();
+  registerConvertBufferizationToMemRefPass();
 }

@@ -171,6 +171,27 @@ LogicalResult AttentionOp::verify() {
 // FFNOp
 //===----------------------------------------------------------------------===//
 
+/// The activation is written as a bare keyword: `bpt.ffn swiglu ins(...)`.
+static ParseResult parseActivationKeyword(OpAsmParser &parser,
+                                          ActivationAttr &activation) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<Activation> act = symbolizeActivation(keyword);
+  if (!act)
+    return parser.emitError(loc)
+           << "unknown activation '" << keyword
+           << "'; expected relu, gelu, gelu_tanh, silu, swiglu or geglu";
+  activation = ActivationAttr::get(parser.getContext(), *act);
+  return success();
+}
+
+static void printActivationKeyword(OpAsmPrinter &p, Operation *,
+                                   ActivationAttr activation) {
+  p << stringifyActivation(activation.getValue());
+}
+
 LogicalResult FFNOp::verify() {
   RankedTensorType xTy = getInput().getType(), upTy = getUp().getType(),
                    downTy = getDown().getType(), initTy = getInit().getType();
@@ -204,8 +225,9 @@ LogicalResult FFNOp::verify() {
     auto gTy = cast<RankedTensorType>(gate.getType());
     if (gTy.getRank() != 2 || !extentsAgree(gTy.getDimSize(0), dModel) ||
         !extentsAgree(gTy.getDimSize(1), dFF))
-      return emitOpError() << "gate must have the shape of up "
-                           << upTy.getShape() << ", got " << gTy;
+      return emitOpError() << "gate must have the shape of up ["
+                           << extentStr(upTy.getDimSize(0)) << ", "
+                           << extentStr(dFF) << "], got " << gTy;
   }
   if (Value bias = getUpBias()) {
     auto bTy = cast<RankedTensorType>(bias.getType());

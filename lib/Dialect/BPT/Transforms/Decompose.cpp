@@ -228,8 +228,9 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
           rewriter, loc, ValueRange{rowMax, rowSum}, lseInit,
           {id3, id3, id3}, {kPar, kPar, kPar},
           [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-            return arith::AddFOp::create(nb, nl, safeMax(nb, nl, a[0]),
-                                         math::LogOp::create(nb, nl, a[1]));
+            Value m = safeMax(nb, nl, a[0]);
+            Value logSum = math::LogOp::create(nb, nl, a[1]);
+            return arith::AddFOp::create(nb, nl, m, logSum);
           }));
     }
     rewriter.replaceOp(op, results);

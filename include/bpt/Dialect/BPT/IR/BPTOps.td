@@ -185,7 +185,7 @@ def BPT_FFNOp : BPT_Op<"ffn", [
   let results = (outs BPT_FloatTensor:$result);
 
   let assemblyFormat = [{
-    $activation `ins` `(` $input `:` type($input) `)`
+    custom<ActivationKeyword>($activation) `ins` `(` $input `:` type($input) `)`
     `up` `(` $up `:` type($up) `)`
     (`gate` `(` $gate^ `:` type($gate) `)`)?
     (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?

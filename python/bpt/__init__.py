@@ -1,0 +1,12 @@
+"""bpt: the Python side of bpt-mlir.
+
+Compile MLIR with the bpt-opt pipelines into a shared object, call its
+functions on NumPy arrays, and compare them with NumPy references. Needs no
+MLIR Python bindings: the compiler is driven through its command-line tools
+and the compiled code through ctypes.
+"""
+
+from .compiler import CompiledModule, compile_mlir
+from .errors import BPTError
+
+__all__ = ["BPTError", "CompiledModule", "compile_mlir"]

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Set-up of bpt-mlir on a Debian bookworm machine: installs what is missing
+# (Debian packages, a Python virtual environment), configures and builds.
+# Idempotent: a second run only rebuilds what changed.
+#
+#   scripts/setup.sh            install + configure + build
+#   BPT_BUILD_DIR=dir           build directory (default: build)
+#   BPT_SKIP_APT=1              do not call apt-get (packages managed by hand)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BPT_BUILD_DIR:-$ROOT/build}"
+VENV="$ROOT/.venv"
+LLVM_PREFIX=/usr/lib/llvm-22
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# --- Debian packages --------------------------------------------------------
+PACKAGES=(
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22
+  cmake ninja-build ccache g++ python3-venv
+  openmpi-bin libopenmpi-dev
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ "${BPT_SKIP_APT:-0}" == 1 ]]; then
+    log "missing packages (BPT_SKIP_APT=1, not installing): ${missing[*]}"
+    exit 1
+  fi
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  log "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- Python virtual environment ---------------------------------------------
+PY="${BPT_SYSTEM_PYTHON:-python3}"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating the virtual environment $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import numpy, pytest" 2>/dev/null; then
+  log "installing Python packages into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements.txt"
+fi
+
+# --- Configure and build -----------------------------------------------------
+if [[ ! -f "$BUILD/build.ninja" ]]; then
+  log "configuring $BUILD"
+  cmake -G Ninja -S "$ROOT" -B "$BUILD" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
+    -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit" \
+    -DBPT_PYTHON="$VENV/bin/python" >/dev/null
+fi
+log "building"
+ninja -C "$BUILD" bpt-opt

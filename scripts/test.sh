@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of bpt-mlir: set-up if needed, build, then lit (IR tests
+# and CPU execution tests) and pytest (the Python package).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BPT_BUILD_DIR:-$ROOT/build}"
+"$ROOT/scripts/setup.sh"
+
+status=0
+echo "== lit =="
+ninja -C "$BUILD" bpt-opt
+/usr/lib/llvm-22/bin/lit -sv "$BUILD/test" || status=1
+
+echo "== pytest =="
+cd "$ROOT"
+set +e
+"$ROOT/.venv/bin/python" -m pytest -q python/tests
+rc=$?
+set -e
+# pytest exits 5 when it collects no test: that is not a pass.
+if [[ $rc -ne 0 ]]; then status=1; fi
+
+if [[ $status -eq 0 ]]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
+exit $status
