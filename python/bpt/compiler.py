@@ -217,6 +217,23 @@ def _cache_dir():
     return d
 
 
+_RUNTIME_SRC = Path(__file__).resolve().parents[2] / "runtime" / "cpu" / \
+    "bpt_cpu_runtime.c"
+
+
+def _runtime_object():
+    """The CPU runtime (memrefCopy, ...) compiled once into the cache."""
+    src = _RUNTIME_SRC.read_bytes()
+    obj = _cache_dir() / (
+        "runtime-" + hashlib.sha256(src).hexdigest()[:16] + ".o")
+    if not obj.exists():
+        staged = obj.with_suffix(f".{os.getpid()}.tmp")
+        run(["cc", "-O2", "-fPIC", "-c", str(_RUNTIME_SRC), "-o", str(staged)],
+            "compiling the CPU runtime")
+        os.replace(staged, obj)
+    return obj
+
+
 def lower_to_llvm(mlir, passes=(), pipeline="--bpt-cpu-pipeline"):
     """Runs bpt-opt: the given passes, then the pipeline. Returns the
     LLVM-dialect module as text."""
@@ -238,7 +255,8 @@ def compile_mlir(mlir, passes=(), pipeline="--bpt-cpu-pipeline", opt="-O3"):
     signatures = parse_signatures(mlir)
     key = hashlib.sha256(
         "\0".join([mlir, *passes, pipeline, opt, tool("bpt-opt"),
-                   str(os.path.getmtime(tool("bpt-opt")))]).encode()
+                   str(os.path.getmtime(tool("bpt-opt"))),
+                   str(_runtime_object())]).encode()
     ).hexdigest()[:24]
     so = _cache_dir() / f"{key}.so"
     llvm_path = _cache_dir() / f"{key}.llvm.mlir"
@@ -253,7 +271,8 @@ def compile_mlir(mlir, passes=(), pipeline="--bpt-cpu-pipeline", opt="-O3"):
             run([tool("llc"), opt, "-filetype=obj", "-relocation-model=pic",
                  "-mcpu=native", str(ll_path), "-o", str(obj)], "llc")
             tmp_so = Path(tmp, "m.so")
-            run(["cc", "-shared", "-o", str(tmp_so), str(obj), "-lm"],
+            run(["cc", "-shared", "-o", str(tmp_so), str(obj),
+                 str(_runtime_object()), "-lm"],
                 "linking the shared object")
             # Copy next to the cache entry, then rename: atomic, and safe
             # when the cache is on another file system.

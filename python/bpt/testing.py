@@ -9,6 +9,7 @@ random inputs and compares with the NumPy reference:
     sys.exit(suite.run(passes=[]))
 """
 
+import hashlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import dtypes, reference
-from .compiler import compile_mlir
+from .compiler import _cache_dir, compile_mlir
 
 # Tolerances on max |compiled - reference|, relative to max(1, max |ref|).
 # f32: rounding of f32 sums of a few hundred terms. f16/bf16: the result is
@@ -269,12 +270,16 @@ class Suite:
     def module(self):
         return "module {\n" + "\n".join(c.mlir() for c in self.cases) + "\n}\n"
 
-    def run(self, passes=(), tolerance=None, compare_with=None):
+    def run(self, passes=(), tolerance=None, compare_with=None,
+            schedule=None):
         """Compiles with `passes` before the CPU pipeline and compares every
         case with the NumPy reference (and, with `compare_with`, with the
-        module compiled with those passes instead). Prints a line per case
-        and a summary; returns the exit code."""
+        module compiled with those passes instead). `schedule` is a
+        transform-dialect library whose @__transform_main runs first.
+        Prints a line per case and a summary; returns the exit code."""
         start = time.time()
+        if schedule is not None:
+            passes = [*schedule_passes(schedule), *passes]
         module = compile_mlir(self.module(), passes=passes)
         other = (compile_mlir(self.module(), passes=compare_with)
                  if compare_with is not None else None)
@@ -313,6 +318,18 @@ class Suite:
         passed = len(self.cases) - failed
         print(f"{passed} passed, {failed} failed")
         return 1 if failed else 0
+
+
+def schedule_passes(schedule):
+    """The bpt-opt flags that run a transform-dialect schedule (text of a
+    module with a @__transform_main named sequence) on the payload."""
+    path = _cache_dir() / (
+        "schedule-" + hashlib.sha256(schedule.encode()).hexdigest()[:16]
+        + ".mlir")
+    if not path.exists():
+        path.write_text(schedule)
+    return [f"--transform-preload-library=transform-library-paths={path}",
+            "--transform-interpreter"]
 
 
 def _max_error(got, ref):
