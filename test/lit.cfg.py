@@ -29,7 +29,7 @@ config.environment["BPT_TOOLS_DIR"] = config.bpt_tools_dir
 config.environment["BPT_LLVM_TOOLS_DIR"] = config.llvm_tools_dir
 
 tool_dirs = [config.bpt_tools_dir, config.llvm_tools_dir]
-tools = ["bpt-opt", "mlir-runner", "mlir-translate", "llc"]
+tools = ["bpt-opt", "mlir-runner", "mlir-translate", "llc", "not"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Optional features.

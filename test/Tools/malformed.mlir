@@ -4,7 +4,7 @@
 // RUN: not bpt-opt %s --split-input-file --bpt-decompose 2>&1 | FileCheck %s
 // RUN: not bpt-opt %s --split-input-file --bpt-cpu-pipeline 2>&1 | FileCheck %s
 
-// CHECK: error: expected 'ins'
+// CHECK: error: custom op 'bpt.attention' expected 'ins'
 func.func @bad_syntax(%q: tensor<1x1x4x4xf32>) {
   %0 = bpt.attention causal outs(%q : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
   return
