@@ -15,7 +15,7 @@ ninja -C "$BUILD" bpt-opt
 echo "== pytest =="
 cd "$ROOT"
 set +e
-"$ROOT/.venv/bin/python" -m pytest -q python/tests
+BPT_TOOLS_DIR="$BUILD/bin" "$ROOT/.venv/bin/python" -m pytest -q python/tests
 rc=$?
 set -e
 # pytest exits 5 when it collects no test: that is not a pass.
