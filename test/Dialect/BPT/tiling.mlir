@@ -78,6 +78,33 @@ module attributes {transform.with_named_sequence} {
 
 // -----
 
+// A down bias of dynamic size gets its zeros from tensor.splat with the
+// bias's run-time extent.
+
+// CHECK-LABEL: func @ffn_chunks_dynamic_bias
+// CHECK-SAME: %[[B2:[^:]+]]: tensor<?xf32>
+// CHECK:      scf.for %[[F:.+]] = %c0 to %c40 step %c16
+// CHECK:        %[[N:.+]] = tensor.dim %[[B2]], %c0
+// CHECK:        %[[Z:.+]] = tensor.splat %{{.+}}[%[[N]]] : tensor<?xf32>
+// CHECK:        %[[BIAS:.+]] = arith.select %{{.+}}, %[[B2]], %[[Z]] : tensor<?xf32>
+// CHECK:        bpt.ffn relu {{.*}} down_bias(%[[BIAS]] : tensor<?xf32>)
+func.func @ffn_chunks_dynamic_bias(%x: tensor<6x8xf32>, %up: tensor<8x40xf32>, %down: tensor<40x?xf32>,
+                                   %b2: tensor<?xf32>, %init: tensor<6x?xf32>) -> tensor<6x?xf32> {
+  %0 = bpt.ffn relu ins(%x : tensor<6x8xf32>) up(%up : tensor<8x40xf32>) down(%down : tensor<40x?xf32>)
+         down_bias(%b2 : tensor<?xf32>) outs(%init : tensor<6x?xf32>) -> tensor<6x?xf32>
+  return %0 : tensor<6x?xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %f = transform.structured.match ops{["bpt.ffn"]} in %root : (!transform.any_op) -> !transform.any_op
+    %t, %l = transform.structured.tile_using_for %f tile_sizes [0, 16]
+      : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
+
+// -----
+
 // Negative: a key tile is not a plain tiling of attention (it needs the
 // online-softmax merge); the op says so and nothing is tiled.
 

@@ -270,23 +270,16 @@ FFNOp::getTiledImplementation(OpBuilder &b, ArrayRef<OpFoldResult> offsets,
   // chunk of the hidden dimension adds it only when it is the first chunk.
   Value downBias = getDownBias();
   if (downBias && !coversDim(hOff, hSize, getUp(), 1)) {
-    Value full = downBias;
-    auto biasTy = cast<RankedTensorType>(full.getType());
+    auto biasTy = cast<RankedTensorType>(downBias.getType());
     Value isFirst = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::eq,
         getValueOrCreateConstantIndexOp(b, loc, hOff),
         arith::ConstantIndexOp::create(b, loc, 0));
-    Value zeros = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(
-                    RankedTensorType::get(biasTy.getShape(),
-                                          biasTy.getElementType()),
-                    b.getFloatAttr(biasTy.getElementType(), 0.0)));
-    if (biasTy.hasStaticShape()) {
-      downBias = arith::SelectOp::create(b, loc, isFirst, full, zeros);
-    } else {
-      return emitOpError() << "cannot chunk the hidden dimension with a "
-                              "dynamically shaped down_bias";
-    }
+    Value zero = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(biasTy.getElementType(), 0.0));
+    Value zeros = tensor::SplatOp::create(
+        b, loc, zero, tensor::getMixedSizes(b, loc, downBias));
+    downBias = arith::SelectOp::create(b, loc, isFirst, downBias, zeros);
   }
 
   auto tiled = FFNOp::create(b, loc, init.getType(), getActivationAttr(), x,
