@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "bpt/Dialect/BPT/Transforms/AttentionBuilders.h"
 #include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
 
@@ -34,34 +35,6 @@ using utils::IteratorType;
 static constexpr IteratorType kPar = IteratorType::parallel;
 static constexpr IteratorType kRed = IteratorType::reduction;
 
-/// One linalg.generic with a single result.
-static Value buildGeneric(
-    OpBuilder &b, Location loc, ValueRange ins, Value out,
-    ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iters,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-  auto op = linalg::GenericOp::create(
-      b, loc, out.getType(), ins, out, maps, iters,
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
-      });
-  return op.getResult(0);
-}
-
-/// The map of a broadcastable operand: dimension i of the operand is loop
-/// `dims[i]`, or the constant 0 where the operand has extent 1 but the loop
-/// does not.
-static AffineMap broadcastMap(MLIRContext *ctx, unsigned numLoops,
-                              RankedTensorType ty, ArrayRef<unsigned> dims,
-                              ArrayRef<int64_t> loopExtents) {
-  SmallVector<AffineExpr> exprs;
-  for (auto [i, d] : llvm::enumerate(dims)) {
-    bool broadcast = ty.getDimSize(i) == 1 && loopExtents[d] != 1;
-    exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
-                              : getAffineDimExpr(d, ctx));
-  }
-  return AffineMap::get(numLoops, 0, exprs, ctx);
-}
-
 namespace {
 
 struct DecomposeAttention : OpRewritePattern<AttentionOp> {
@@ -71,121 +44,31 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
-    Type f32 = rewriter.getF32Type();
-    int64_t group = op.getGroupSize();
+    AttentionBuilder ab(rewriter, op);
 
-    // Loops (b, h, i, j, e) with e the reduction of the contractions.
-    AffineExpr b, h, i, j, e;
-    bindDims(ctx, b, h, i, j, e);
-    AffineExpr hkv = h.floorDiv(group);
-    auto map5 = [&](ArrayRef<AffineExpr> exprs) {
-      return AffineMap::get(5, 0, exprs, ctx);
-    };
-    auto map4 = [&](ArrayRef<AffineExpr> exprs) {
-      return AffineMap::get(4, 0, exprs, ctx);
-    };
-
-    OpFoldResult bSz = tensor::getMixedSize(rewriter, loc, op.getQuery(), 0);
-    OpFoldResult hSz = tensor::getMixedSize(rewriter, loc, op.getQuery(), 1);
-    OpFoldResult sqSz = tensor::getMixedSize(rewriter, loc, op.getQuery(), 2);
-    OpFoldResult skSz = tensor::getMixedSize(rewriter, loc, op.getKey(), 2);
-    OpFoldResult dvSz = tensor::getMixedSize(rewriter, loc, op.getValue(), 3);
-
-    // scores[b, h, i, j] = sum_e q[b, h, i, e] * k[b, h / G, j, e]
-    Value scoresInit =
-        createFilledTensor(rewriter, loc, {bSz, hSz, sqSz, skSz}, f32, 0.0);
-    Value scores = buildGeneric(
-        rewriter, loc, ValueRange{op.getQuery(), op.getKey()}, scoresInit,
-        {map5({b, h, i, e}), map5({b, hkv, j, e}), map5({b, h, i, j})},
-        {kPar, kPar, kPar, kPar, kRed},
-        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          Value q = convertFloat(nb, nl, a[0], f32);
-          Value k = convertFloat(nb, nl, a[1], f32);
-          return arith::AddFOp::create(nb, nl, a[2],
-                                       arith::MulFOp::create(nb, nl, q, k));
-        });
-
-    // Scale, mask, causality and window, in one elementwise pass.
+    // The full [B, Hq, Sq, Sk] scores, masked, and a max-subtracted softmax.
     auto [queryPos0, keyPos0] =
         op.getCausal() ? buildAttentionPositions(rewriter, op)
                        : std::pair<Value, Value>();
-    SmallVector<Value> maskedIns = {scores};
-    SmallVector<AffineMap> maskedMaps = {map4({b, h, i, j})};
-    if (Value mask = op.getMask()) {
-      auto qTy = op.getQueryType();
-      SmallVector<int64_t> extents = {qTy.getDimSize(0), qTy.getDimSize(1),
-                                      qTy.getDimSize(2),
-                                      op.getKeyType().getDimSize(2)};
-      maskedIns.push_back(mask);
-      maskedMaps.push_back(broadcastMap(ctx, 4,
-                                        cast<RankedTensorType>(mask.getType()),
-                                        {0, 1, 2, 3}, extents));
-    }
-    maskedMaps.push_back(map4({b, h, i, j}));
-    Value maskedInit =
-        tensor::EmptyOp::create(rewriter, loc, {bSz, hSz, sqSz, skSz}, f32);
-    Value masked = buildGeneric(
-        rewriter, loc, maskedIns, maskedInit, maskedMaps,
-        {kPar, kPar, kPar, kPar},
-        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          Value visible;
-          if (op.getCausal()) {
-            Value qp = arith::AddIOp::create(
-                nb, nl, queryPos0, linalg::IndexOp::create(nb, nl, 2));
-            Value kp = arith::AddIOp::create(
-                nb, nl, keyPos0, linalg::IndexOp::create(nb, nl, 3));
-            visible = buildCausalVisible(nb, nl, op, qp, kp);
-          }
-          return buildMaskedScore(nb, nl, op, a[0],
-                                  op.getMask() ? a[1] : Value(), visible);
-        });
+    Value scores = ab.maskedScores(ab.scores(op.getKey()), op.getMask(),
+                                   queryPos0, keyPos0);
+    Value rowMax = ab.rowMax(
+        scores, ab.rowTensor(-std::numeric_limits<double>::infinity()));
+    Value exps = ab.shiftedExp(scores, rowMax);
+    Value rowSum = ab.rowSum(exps, ab.rowTensor(0.0));
 
-    // Row max; a row that sees no key has max -inf and is shifted by 0
-    // instead, so that exp gives 0 rather than NaN.
-    double negInf = -std::numeric_limits<double>::infinity();
-    Value maxInit =
-        createFilledTensor(rewriter, loc, {bSz, hSz, sqSz}, f32, negInf);
-    Value rowMax = buildGeneric(
-        rewriter, loc, masked, maxInit,
-        {map4({b, h, i, j}), map4({b, h, i})}, {kPar, kPar, kPar, kRed},
-        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          return arith::MaximumFOp::create(nb, nl, a[0], a[1]);
-        });
-    auto safeMax = [&](OpBuilder &nb, Location nl, Value m) -> Value {
-      Value ninf = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(negInf));
-      Value isEmpty =
-          arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, m, ninf);
-      Value zero = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.0));
-      return arith::SelectOp::create(nb, nl, isEmpty, zero, m);
-    };
-
-    Value expInit =
-        tensor::EmptyOp::create(rewriter, loc, {bSz, hSz, sqSz, skSz}, f32);
-    Value exps = buildGeneric(
-        rewriter, loc, ValueRange{masked, rowMax}, expInit,
-        {map4({b, h, i, j}), map4({b, h, i}), map4({b, h, i, j})},
-        {kPar, kPar, kPar, kPar},
-        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          Value shifted =
-              arith::SubFOp::create(nb, nl, a[0], safeMax(nb, nl, a[1]));
-          return math::ExpOp::create(nb, nl, shifted);
-        });
-
-    Value sumInit = createFilledTensor(rewriter, loc, {bSz, hSz, sqSz}, f32, 0);
-    Value rowSum = buildGeneric(
-        rewriter, loc, exps, sumInit, {map4({b, h, i, j}), map4({b, h, i})},
-        {kPar, kPar, kPar, kRed},
-        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          return arith::AddFOp::create(nb, nl, a[0], a[1]);
-        });
-
-    // probs = exps / sum, and 0 for a row whose sum is 0.
-    Value probsInit =
-        tensor::EmptyOp::create(rewriter, loc, {bSz, hSz, sqSz, skSz}, f32);
+    // probs = exps / sum (0 for a row whose sum is 0), then probs V.
+    AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, ctx);
+    AffineMap rows = AffineMap::get(
+        4, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx),
+               getAffineDimExpr(2, ctx)},
+        ctx);
     Value probs = buildGeneric(
-        rewriter, loc, ValueRange{exps, rowSum}, probsInit,
-        {map4({b, h, i, j}), map4({b, h, i}), map4({b, h, i, j})},
-        {kPar, kPar, kPar, kPar},
+        rewriter, loc, ValueRange{exps, rowSum},
+        tensor::EmptyOp::create(rewriter, loc,
+                                tensor::getMixedSizes(rewriter, loc, exps),
+                                rewriter.getF32Type()),
+        {id4, rows, id4}, {kPar, kPar, kPar, kPar},
         [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
           Value zero =
               arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.0));
@@ -194,45 +77,17 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
           Value p = arith::DivFOp::create(nb, nl, a[0], a[1]);
           return arith::SelectOp::create(nb, nl, isEmpty, zero, p);
         });
-
-    // out[b, h, i, e] = sum_j probs[b, h, i, j] * v[b, h / G, j, e], with
-    // loops (b, h, i, e, j).
-    AffineExpr lb, lh, li, le, lj;
-    bindDims(ctx, lb, lh, li, le, lj);
-    Value accInit =
-        createFilledTensor(rewriter, loc, {bSz, hSz, sqSz, dvSz}, f32, 0.0);
-    Value acc = buildGeneric(
-        rewriter, loc, ValueRange{probs, op.getValue()}, accInit,
-        {map5({lb, lh, li, lj}), map5({lb, lh.floorDiv(group), lj, le}),
-         map5({lb, lh, li, le})},
-        {kPar, kPar, kPar, kPar, kRed},
-        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          Value v = convertFloat(nb, nl, a[1], f32);
-          return arith::AddFOp::create(nb, nl, a[2],
-                                       arith::MulFOp::create(nb, nl, a[0], v));
-        });
+    Value acc = ab.valueProduct(probs, op.getValue(), ab.zeroAccumulator());
     Value out = op.getOutputInit();
     Type outElem = cast<RankedTensorType>(out.getType()).getElementType();
     SmallVector<Value> results;
     results.push_back(buildGeneric(
-        rewriter, loc, acc, out, {map4({b, h, i, j}), map4({b, h, i, j})},
-        {kPar, kPar, kPar, kPar},
+        rewriter, loc, acc, out, {id4, id4}, {kPar, kPar, kPar, kPar},
         [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
           return convertFloat(nb, nl, a[0], outElem);
         }));
-
-    if (Value lseInit = op.getLogSumExpInit()) {
-      // lse = max + log(sum); -inf for a row that sees no key.
-      AffineMap id3 = AffineMap::getMultiDimIdentityMap(3, ctx);
-      results.push_back(buildGeneric(
-          rewriter, loc, ValueRange{rowMax, rowSum}, lseInit,
-          {id3, id3, id3}, {kPar, kPar, kPar},
-          [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-            Value m = safeMax(nb, nl, a[0]);
-            Value logSum = math::LogOp::create(nb, nl, a[1]);
-            return arith::AddFOp::create(nb, nl, m, logSum);
-          }));
-    }
+    if (Value lseInit = op.getLogSumExpInit())
+      results.push_back(ab.logSumExp(rowMax, rowSum, lseInit));
     rewriter.replaceOp(op, results);
     return success();
   }

@@ -83,10 +83,11 @@ func.func @attention_mask_window_lse(%q: tensor<2x4x16x8xf32>, %k: tensor<2x4x24
 // causal offset is Sk - Sq computed at run time.
 
 // CHECK-LABEL: func @attention_dynamic
-// CHECK:      tensor.empty(%{{.+}}, %{{.+}}, %{{.+}}) : tensor<?x2x?x?xf32>
-// CHECK:      %[[SQ:.+]] = tensor.dim %arg0, %c2
+// CHECK:      tensor.dim %arg0, %c2
+// CHECK-NEXT: %[[SQ2:.+]] = tensor.dim %arg0, %c2
 // CHECK-NEXT: %[[SK:.+]] = tensor.dim %arg1, %c2
-// CHECK-NEXT: %[[OFF:.+]] = arith.subi %[[SK]], %[[SQ]]
+// CHECK-NEXT: %[[OFF:.+]] = arith.subi %[[SK]], %[[SQ2]]
+// CHECK:      tensor.empty(%{{.+}}, %{{.+}}, %{{.+}}) : tensor<?x2x?x?xf32>
 // CHECK:        arith.addi %[[OFF]], %{{.+}}
 func.func @attention_dynamic(%q: tensor<?x2x?x8xf32>, %k: tensor<?x2x?x8xf32>,
                              %v: tensor<?x2x?x8xf32>, %o: tensor<?x2x?x8xf32>)
