@@ -72,6 +72,9 @@ class AttentionCase:
     dynamic: bool = False
     magnitude: float = 1.0
     masked_rows: tuple = ()
+    # Tolerance against NumPy where f32 rounding of the scores themselves
+    # dominates (huge logits); the unfused comparison keeps the default.
+    numpy_tol: float = None
 
     def __post_init__(self):
         self.dv = self.dv or self.d
@@ -308,6 +311,8 @@ class Suite:
                                           case.result_elems() * 2):
                 g = dtypes.to_float(g, elem)
                 tol = (tolerance or TOLERANCE)[elem]
+                if what == "numpy" and getattr(case, "numpy_tol", None):
+                    tol = case.numpy_tol
                 err = _max_error(g, r)
                 worst.append(f"{what}={err:.2e}")
                 if not err <= tol:

@@ -18,31 +18,6 @@ static constexpr IteratorType kPar = IteratorType::parallel;
 static constexpr IteratorType kRed = IteratorType::reduction;
 static constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-Value mlir::bpt::buildGeneric(
-    OpBuilder &b, Location loc, ValueRange ins, Value out,
-    ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-  auto op = linalg::GenericOp::create(
-      b, loc, out.getType(), ins, out, maps, iterators,
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
-      });
-  return op.getResult(0);
-}
-
-AffineMap mlir::bpt::broadcastMap(MLIRContext *ctx, unsigned numLoops,
-                                  RankedTensorType type,
-                                  ArrayRef<unsigned> dims,
-                                  ArrayRef<int64_t> loopExtents) {
-  SmallVector<AffineExpr> exprs;
-  for (auto [i, d] : llvm::enumerate(dims)) {
-    bool broadcast = type.getDimSize(i) == 1 && loopExtents[d] != 1;
-    exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
-                              : getAffineDimExpr(d, ctx));
-  }
-  return AffineMap::get(numLoops, 0, exprs, ctx);
-}
-
 static Value f32Const(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
@@ -217,13 +192,13 @@ Value AttentionBuilder::logSumExp(Value rowMax, Value sum, Value lseInit) {
 }
 
 Value AttentionBuilder::scaleRows(Value x, Value factor) {
+  // In place: x is the destination, so a loop-carried x keeps its buffer.
   unsigned rank = cast<RankedTensorType>(x.getType()).getRank();
   SmallVector<unsigned> all = llvm::to_vector(llvm::seq<unsigned>(0, rank));
   SmallVector<IteratorType> iters(rank, kPar);
   return buildGeneric(
-      b, loc, ValueRange{x, factor}, emptyLike(b, loc, x, b.getF32Type()),
-      {map(rank, all), map(rank, {0, 1, 2}), map(rank, all)}, iters,
-      [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        return arith::MulFOp::create(nb, nl, a[0], a[1]);
+      b, loc, ValueRange{factor}, x, {map(rank, {0, 1, 2}), map(rank, all)},
+      iters, [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return arith::MulFOp::create(nb, nl, a[1], a[0]);
       });
 }

@@ -13,6 +13,8 @@
 using namespace mlir;
 using namespace mlir::bpt;
 
+using utils::IteratorType;
+
 Value mlir::bpt::convertFloat(OpBuilder &b, Location loc, Value v, Type type) {
   unsigned from = v.getType().getIntOrFloatBitWidth();
   unsigned to = type.getIntOrFloatBitWidth();
@@ -36,6 +38,44 @@ Value mlir::bpt::createFilledTensor(OpBuilder &b, Location loc,
   Value cst = arith::ConstantOp::create(b, loc,
                                         b.getFloatAttr(elementType, value));
   return linalg::FillOp::create(b, loc, cst, empty).getResult(0);
+}
+
+Value mlir::bpt::buildGeneric(
+    OpBuilder &b, Location loc, ValueRange ins, Value out,
+    ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  auto op = linalg::GenericOp::create(
+      b, loc, out.getType(), ins, out, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
+      });
+  return op.getResult(0);
+}
+
+AffineMap mlir::bpt::broadcastMap(MLIRContext *ctx, unsigned numLoops,
+                                  RankedTensorType type,
+                                  ArrayRef<unsigned> dims,
+                                  ArrayRef<int64_t> loopExtents) {
+  SmallVector<AffineExpr> exprs;
+  for (auto [i, d] : llvm::enumerate(dims)) {
+    bool broadcast = type.getDimSize(i) == 1 && loopExtents[d] != 1;
+    exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(d, ctx));
+  }
+  return AffineMap::get(numLoops, 0, exprs, ctx);
+}
+
+Value mlir::bpt::convertTensor(OpBuilder &b, Location loc, Value source,
+                               Value dest) {
+  unsigned rank = cast<RankedTensorType>(source.getType()).getRank();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+  Type elem = cast<RankedTensorType>(dest.getType()).getElementType();
+  return buildGeneric(
+      b, loc, source, dest, {id, id},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return convertFloat(nb, nl, a[0], elem);
+      });
 }
 
 static Value f32Const(OpBuilder &b, Location loc, double v) {

@@ -238,6 +238,10 @@ struct BPTDecomposePass
 
 } // namespace
 
+void mlir::bpt::populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns) {
+  patterns.add<DecomposeFFN>(patterns.getContext());
+}
+
 void mlir::bpt::populateBPTDecomposePatterns(RewritePatternSet &patterns) {
   patterns.add<DecomposeAttention, DecomposeFFN, InlineBlock>(
       patterns.getContext());

@@ -17,24 +17,10 @@
 #define BPT_DIALECT_BPT_TRANSFORMS_ATTENTIONBUILDERS_H
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
-#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir {
 namespace bpt {
-
-/// One linalg.generic with a single result written into `out`.
-Value buildGeneric(OpBuilder &b, Location loc, ValueRange ins, Value out,
-                   ArrayRef<AffineMap> maps,
-                   ArrayRef<utils::IteratorType> iterators,
-                   function_ref<Value(OpBuilder &, Location, ValueRange)> body);
-
-/// The map of an operand of `numLoops` loops whose dimension i is loop
-/// `dims[i]`, or the constant 0 where the operand has static extent 1 but
-/// the loop (of static extent `loopExtents`) does not: a broadcast.
-AffineMap broadcastMap(MLIRContext *ctx, unsigned numLoops,
-                       RankedTensorType type, ArrayRef<unsigned> dims,
-                       ArrayRef<int64_t> loopExtents);
 
 /// `m`, or 0 where `m` is -inf: the shift of a row that sees no key, so that
 /// exp(s - shift) is 0 rather than NaN.
@@ -67,7 +53,7 @@ public:
   Value rowTensor(double value);
   /// An f32 tensor [B, Hq, Sq, Dv] filled with 0.
   Value zeroAccumulator();
-  /// Elementwise x[b, h, i, (e)] * factor[b, h, i] for a per-row factor.
+  /// x[b, h, i, (e)] * factor[b, h, i], written into x's own tensor.
   Value scaleRows(Value x, Value factor);
 
   OpFoldResult batch, heads, querySize, keySize, valueDim;

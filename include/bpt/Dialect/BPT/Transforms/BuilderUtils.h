@@ -11,6 +11,7 @@
 #define BPT_DIALECT_BPT_TRANSFORMS_BUILDERUTILS_H
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir {
@@ -23,6 +24,23 @@ Value convertFloat(OpBuilder &b, Location loc, Value v, Type type);
 Value createFilledTensor(OpBuilder &b, Location loc,
                          ArrayRef<OpFoldResult> sizes, Type elementType,
                          double value);
+
+/// One linalg.generic with a single result written into `out`.
+Value buildGeneric(OpBuilder &b, Location loc, ValueRange ins, Value out,
+                   ArrayRef<AffineMap> maps,
+                   ArrayRef<utils::IteratorType> iterators,
+                   function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+
+/// The map of an operand of `numLoops` loops whose dimension i is loop
+/// `dims[i]`, or the constant 0 where the operand has static extent 1 but
+/// the loop (of static extent `loopExtents`) does not: a broadcast.
+AffineMap broadcastMap(MLIRContext *ctx, unsigned numLoops,
+                       RankedTensorType type, ArrayRef<unsigned> dims,
+                       ArrayRef<int64_t> loopExtents);
+
+/// `source` converted elementwise (extf/truncf) into `dest`, a tensor of the
+/// same shape.
+Value convertTensor(OpBuilder &b, Location loc, Value source, Value dest);
 
 /// The activation `act` applied to the f32 scalar `x` (for the gated forms,
 /// the activation of the gate branch: silu for swiglu, gelu for geglu).

@@ -7,6 +7,12 @@
 
 namespace mlir {
 class RewritePatternSet;
+namespace affine {
+class AffineDialect;
+} // namespace affine
+namespace scf {
+class SCFDialect;
+} // namespace scf
 namespace arith {
 class ArithDialect;
 } // namespace arith
@@ -28,6 +34,9 @@ namespace bpt {
 /// Patterns that lower bpt.attention, bpt.ffn and bpt.block to textbook
 /// linalg on tensors (see --bpt-decompose).
 void populateBPTDecomposePatterns(RewritePatternSet &patterns);
+
+/// The reference lowering of bpt.ffn alone (used on FFN tiles).
+void populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "bpt/Dialect/BPT/Transforms/Passes.h.inc"

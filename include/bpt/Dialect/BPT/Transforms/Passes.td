@@ -37,6 +37,45 @@ def BPTDecompose : Pass<"bpt-decompose"> {
   ];
 }
 
+def BPTBlockwise : Pass<"bpt-blockwise"> {
+  let summary = "Rewrite bpt ops into the Blockwise Parallel Transformer loop nest";
+  let description = [{
+    Turns bpt ops into the loops of the Blockwise Parallel Transformer
+    (Liu & Abbeel, 2023), on tensors:
+
+    - `bpt.attention`: an `scf.forall` over (batch, query head, block of
+      `q-block` queries), tiled through the op's TilingInterface; inside, an
+      `scf.for` over blocks of `kv-block` keys carrying the running row max,
+      the running row sum and the f32 accumulator (online softmax). Only
+      `q-block x kv-block` scores exist at a time. Causal (and windowed)
+      attention skips the key blocks no query of the tile sees through the
+      loop bounds, and evaluates the causal test only in blocks that cross
+      the diagonal. Grouped-query heads slice their shared key/value head.
+    - `bpt.ffn`: an `scf.forall` over blocks of `q-block` rows, and inside an
+      `scf.for` over chunks of `ffn-chunk` hidden units accumulating into
+      the row block: only `q-block x ffn-chunk` of the hidden activation
+      exists at a time.
+
+    The result equals `--bpt-decompose` up to floating-point rounding.
+  }];
+  let options = [
+    Option<"qBlock", "q-block", "int64_t", /*default=*/"64",
+           "Query rows per block (rows per FFN block)">,
+    Option<"kvBlock", "kv-block", "int64_t", /*default=*/"128",
+           "Keys per block of the online-softmax loop">,
+    Option<"ffnChunk", "ffn-chunk", "int64_t", /*default=*/"256",
+           "Hidden units of the FFN per chunk">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def BPTEmitCInterface : Pass<"bpt-emit-c-interface", "::mlir::ModuleOp"> {
   let summary = "Mark public functions for the C interface of the LLVM lowering";
   let description = [{

@@ -1,0 +1,48 @@
+//===- Transforms.h - Rewrites of the bpt ops as functions ------*- C++ -*-===//
+//
+// The rewrites behind --bpt-blockwise, callable without the pass: a compiler
+// that embeds bpt-mlir (or a transform-dialect schedule) can apply them to
+// the ops it chooses.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BPT_DIALECT_BPT_TRANSFORMS_TRANSFORMS_H
+#define BPT_DIALECT_BPT_TRANSFORMS_TRANSFORMS_H
+
+#include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir {
+namespace bpt {
+
+/// Replaces `op` by the online-softmax loop over key/value blocks of
+/// `kvBlock` keys (the inner loop of FlashAttention and of the Blockwise
+/// Parallel Transformer): an scf.for carrying the running row max m, the
+/// running row sum l and the f32 accumulator acc, updated per block j as
+///   m' = max(m, rowmax(S_j)); P = exp(S_j - m'); a = exp(m - m')
+///   l' = l a + rowsum(P);     acc' = acc a + P V_j
+/// and out = acc / l after the loop (0 where l = 0, lse = m + log l). With
+/// `causal` (and a window), the loop bounds skip key blocks that no query of
+/// the op sees, and only blocks that cross the diagonal (or the window's
+/// edge) evaluate the causal test. Returns the replacement values.
+FailureOr<SmallVector<Value>>
+lowerAttentionToOnlineSoftmax(RewriterBase &rewriter, AttentionOp op,
+                              int64_t kvBlock);
+
+/// Tiles `op` over (batch, query head, query block of `qBlock` rows) with an
+/// scf.forall (upstream tiling through TilingInterface); each tile reads the
+/// key/value head of its query head. Returns the tiled attention op.
+FailureOr<AttentionOp> tileAttentionQueries(RewriterBase &rewriter,
+                                            AttentionOp op, int64_t qBlock);
+
+/// Tiles `op` over rows (an scf.forall over blocks of `rowBlock` rows of its
+/// last row dimension, single rows of the others) and then its hidden
+/// dimension in chunks of `ffnChunk` (an scf.for accumulating into the row
+/// tile). Returns the innermost tiled FFN op.
+FailureOr<FFNOp> tileFFN(RewriterBase &rewriter, FFNOp op, int64_t rowBlock,
+                         int64_t ffnChunk);
+
+} // namespace bpt
+} // namespace mlir
+
+#endif // BPT_DIALECT_BPT_TRANSFORMS_TRANSFORMS_H
