@@ -357,3 +357,15 @@ def _max_error(got, ref):
 
 def main(suite, passes=(), compare_with=None):
     sys.exit(suite.run(passes=passes, compare_with=compare_with))
+
+
+def compare_lowerings(mlir, func, passes, reference_passes, inputs, tol):
+    """Runs @func of `mlir` compiled with `passes` and with
+    `reference_passes` on the same inputs; returns (ok, max error)."""
+    got = compile_mlir(mlir, passes=passes)[func](*inputs)
+    ref = compile_mlir(mlir, passes=reference_passes)[func](*inputs)
+    got = list(got) if isinstance(got, tuple) else [got]
+    ref = list(ref) if isinstance(ref, tuple) else [ref]
+    err = max(_max_error(np.asarray(g, np.float64), np.asarray(r, np.float64))
+              for g, r in zip(got, ref))
+    return err <= tol, err

@@ -118,16 +118,14 @@ struct BPTBlockwisePass : public bpt::impl::BPTBlockwiseBase<BPTBlockwisePass> {
     MLIRContext *ctx = &getContext();
     IRRewriter rewriter(ctx);
 
-    // Blocks are inlined first: their attention and FFN are tiled below.
+    // Each block is computed per query block; then it is inlined, and its
+    // (now per-query-block) attention and FFN are lowered below like any
+    // other.
     SmallVector<BlockOp> blocks;
     getOperation()->walk([&](BlockOp op) { blocks.push_back(op); });
     for (BlockOp block : blocks) {
-      auto yield = cast<YieldOp>(block.getBodyBlock()->getTerminator());
-      SmallVector<Value> results(yield.getValues());
-      rewriter.inlineBlockBefore(block.getBodyBlock(), block,
-                                 block.getInputs());
-      rewriter.eraseOp(yield);
-      rewriter.replaceOp(block, results);
+      (void)fuseBlockPerQueryBlock(rewriter, block, qBlock);
+      inlineBlock(rewriter, block);
     }
 
     SmallVector<AttentionOp> attentions;

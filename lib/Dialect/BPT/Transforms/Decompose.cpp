@@ -11,6 +11,7 @@
 #include "bpt/Dialect/BPT/Transforms/AttentionBuilders.h"
 #include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
+#include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -217,11 +218,7 @@ struct InlineBlock : OpRewritePattern<BlockOp> {
 
   LogicalResult matchAndRewrite(BlockOp op,
                                 PatternRewriter &rewriter) const override {
-    auto yield = cast<YieldOp>(op.getBodyBlock()->getTerminator());
-    SmallVector<Value> results(yield.getValues());
-    rewriter.inlineBlockBefore(op.getBodyBlock(), op, op.getInputs());
-    rewriter.eraseOp(yield);
-    rewriter.replaceOp(op, results);
+    inlineBlock(rewriter, op);
     return success();
   }
 };
@@ -237,6 +234,22 @@ struct BPTDecomposePass
 };
 
 } // namespace
+
+void mlir::bpt::inlineBlock(RewriterBase &rewriter, BlockOp block) {
+  Block *body = block.getBodyBlock();
+  auto yield = cast<YieldOp>(body->getTerminator());
+  // A yielded block argument stands for the block's input after inlining.
+  SmallVector<Value> results = llvm::map_to_vector(
+      yield.getValues(), [&](Value v) -> Value {
+        auto arg = dyn_cast<BlockArgument>(v);
+        if (arg && arg.getOwner() == body)
+          return block.getInputs()[arg.getArgNumber()];
+        return v;
+      });
+  rewriter.inlineBlockBefore(body, block, block.getInputs());
+  rewriter.eraseOp(yield);
+  rewriter.replaceOp(block, results);
+}
 
 void mlir::bpt::populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns) {
   patterns.add<DecomposeFFN>(patterns.getContext());

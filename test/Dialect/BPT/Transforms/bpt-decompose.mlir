@@ -177,3 +177,20 @@ func.func @no_bpt(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>, %c: tensor<4x4xf32>)
   %0 = linalg.matmul ins(%a, %b : tensor<4x8xf32>, tensor<8x4xf32>) outs(%c : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %0 : tensor<4x4xf32>
 }
+
+// -----
+
+// A block that yields one of its own arguments: after inlining, the result
+// is the block's input (regression: this used to crash).
+
+// CHECK-LABEL: func @block_yields_argument
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x1x4x4xf32>)
+// CHECK:      return %{{.+}}, %[[X]]
+func.func @block_yields_argument(%x: tensor<1x1x4x4xf32>) -> (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) {
+  %r:2 = bpt.block (%a = %x : tensor<1x1x4x4xf32>) -> (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) {
+    %0 = bpt.attention ins(%a, %a, %a : tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>)
+           outs(%a : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+    bpt.yield %0, %a : tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>
+  }
+  return %r#0, %r#1 : tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>
+}

@@ -15,6 +15,10 @@
 namespace mlir {
 namespace bpt {
 
+/// Replaces `block` by its body: the body's ops move before it, its
+/// arguments become the block's inputs, and its results the yielded values.
+void inlineBlock(RewriterBase &rewriter, BlockOp block);
+
 /// Replaces `op` by the online-softmax loop over key/value blocks of
 /// `kvBlock` keys (the inner loop of FlashAttention and of the Blockwise
 /// Parallel Transformer): an scf.for carrying the running row max m, the
@@ -41,6 +45,18 @@ FailureOr<AttentionOp> tileAttentionQueries(RewriterBase &rewriter,
 /// tile). Returns the innermost tiled FFN op.
 FailureOr<FFNOp> tileFFN(RewriterBase &rewriter, FFNOp op, int64_t rowBlock,
                          int64_t ffnChunk);
+
+/// Computes the whole `block` per block of `qBlock` query rows: tiles the
+/// op producing the block's result over rows (scf.forall) and fuses its
+/// producers into the loop with upstream tile-and-fuse, through reshapes;
+/// the attention, the query path, the norms, the out-projection, the FFN
+/// and the residuals become per-query-block computations, while the key and
+/// value producers stay before the loop. On failure, emits a remark on the
+/// block saying why and returns failure; the IR then still computes the
+/// same values (at worst some of it outside the loop). Returns the tiled
+/// and fused ops.
+FailureOr<SmallVector<Operation *>>
+fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block, int64_t qBlock);
 
 } // namespace bpt
 } // namespace mlir
