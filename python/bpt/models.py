@@ -26,11 +26,18 @@ class BlockConfig:
     causal: bool = True
     eps: float = 1e-5
     elem: str = "f32"
+    kv_heads: int = None
+
+    def __post_init__(self):
+        self.kv_heads = self.kv_heads or self.heads
 
     def validate(self):
         if self.d_model % self.heads:
             raise BPTError(f"d_model {self.d_model} is not a multiple of "
                            f"heads {self.heads}")
+        if self.heads % self.kv_heads:
+            raise BPTError(f"kv_heads {self.kv_heads} does not divide heads "
+                           f"{self.heads}")
         for name in ("seq", "d_model", "heads", "d_ff"):
             if getattr(self, name) <= 0:
                 raise BPTError(f"{name} must be positive, got "
@@ -117,7 +124,7 @@ def _layer_norm(e, x, gamma, beta, s, d, eps):
 
 
 def _linear(e, x, w, b, m, k, n, residual=None):
-    """x [m, k] @ w [k, n] + b [n] (+ residual [m, n])."""
+    """x [m, k] @ w [k, n] (+ b [n]) (+ residual [m, n])."""
     out_t = _t(m, n)
     zero = e.fresh("zero")
     e(f"{zero} = arith.constant 0.0 : f32")
@@ -128,35 +135,117 @@ def _linear(e, x, w, b, m, k, n, residual=None):
     mm = e.fresh("mm")
     e(f"{mm} = linalg.matmul ins({x}, {w} : {_t(m, k)}, {_t(k, n)}) "
       f"outs({init} : {out_t}) -> {out_t}")
-    out = e.fresh("lin")
-    ins = [mm, b] + ([residual] if residual else [])
-    types = [out_t, _t(n)] + ([out_t] if residual else [])
-    maps = ["affine_map<(i, j) -> (i, j)>", "affine_map<(i, j) -> (j)>"] + (
+    if b is None and residual is None:
+        return mm
+    ins = [mm] + ([b] if b else []) + ([residual] if residual else [])
+    types = [out_t] + ([_t(n)] if b else []) + ([out_t] if residual else [])
+    maps = ["affine_map<(i, j) -> (i, j)>"] + (
+        ["affine_map<(i, j) -> (j)>"] if b else []) + (
         ["affine_map<(i, j) -> (i, j)>"] if residual else [])
+    out = e.fresh("lin")
     e(f"{out} = linalg.generic {{indexing_maps = [{', '.join(maps)}, "
       f"affine_map<(i, j) -> (i, j)>], iterator_types = [\"parallel\", "
       f"\"parallel\"]}} ins({', '.join(ins)} : {', '.join(types)}) "
       f"outs({empty} : {out_t}) {{")
     args = ", ".join(f"%a{i}: f32" for i in range(len(ins)))
     e(f"^bb0({args}, %o: f32):")
-    e(f"  %s = arith.addf %a0, %a1 : f32")
-    if residual:
-        e(f"  %r = arith.addf %s, %a2 : f32")
-        e(f"  linalg.yield %r : f32")
-    else:
-        e(f"  linalg.yield %s : f32")
+    acc = "%a0"
+    for i in range(1, len(ins)):
+        e(f"  %s{i} = arith.addf {acc}, %a{i} : f32")
+        acc = f"%s{i}"
+    e(f"  linalg.yield {acc} : f32")
     e(f"}} -> {out_t}")
     return out
+
+
+def _rms_norm(e, x, gamma, s, d, eps):
+    """RMSNorm over the last dimension of x [s, d]: x / rms(x) * gamma."""
+    row, full = _t(s), _t(s, d)
+    zero = e.fresh("zero")
+    e(f"{zero} = arith.constant 0.0 : f32")
+    acc = e.fresh("acc")
+    e(f"{acc} = tensor.empty() : {row}")
+    acc0 = e.fresh("acc")
+    e(f"{acc0} = linalg.fill ins({zero} : f32) outs({acc} : {row}) -> {row}")
+    sq = e.fresh("sqsum")
+    e(f"{sq} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, "
+      f"affine_map<(i, j) -> (i)>], iterator_types = [\"parallel\", "
+      f"\"reduction\"]}} ins({x} : {full}) outs({acc0} : {row}) {{")
+    e("^bb0(%a: f32, %b: f32):")
+    e("  %a2 = arith.mulf %a, %a : f32")
+    e("  %s = arith.addf %a2, %b : f32")
+    e("  linalg.yield %s : f32")
+    e(f"}} -> {row}")
+    empty = e.fresh("e")
+    e(f"{empty} = tensor.empty() : {full}")
+    out = e.fresh("rms")
+    e(f"{out} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, "
+      f"affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (j)>, "
+      f"affine_map<(i, j) -> (i, j)>], iterator_types = [\"parallel\", "
+      f"\"parallel\"]}} ins({x}, {sq}, {gamma} : {full}, {row}, {_t(d)}) "
+      f"outs({empty} : {full}) {{")
+    e("^bb0(%a: f32, %q: f32, %g: f32, %o: f32):")
+    e(f"  %n = arith.constant {float(d)!r} : f32")
+    e(f"  %eps = arith.constant {eps:.6e} : f32")
+    e("  %ms = arith.divf %q, %n : f32")
+    e("  %me = arith.addf %ms, %eps : f32")
+    e("  %r = math.sqrt %me : f32")
+    e("  %nrm = arith.divf %a, %r : f32")
+    e("  %y = arith.mulf %nrm, %g : f32")
+    e("  linalg.yield %y : f32")
+    e(f"}} -> {full}")
+    return out
+
+
+def _split_heads(e, x, s, heads, dh, hint):
+    """[s, heads * dh] -> [1, heads, s, dh] (view, transpose, view)."""
+    split = e.fresh(hint)
+    e(f"{split} = tensor.expand_shape {x} [[0], [1, 2]] output_shape "
+      f"[{s}, {heads}, {dh}] : {_t(s, heads * dh)} into {_t(s, heads, dh)}")
+    tr_e = e.fresh("e")
+    e(f"{tr_e} = tensor.empty() : {_t(heads, s, dh)}")
+    tr = e.fresh(hint)
+    e(f"{tr} = linalg.transpose ins({split} : {_t(s, heads, dh)}) outs({tr_e} : "
+      f"{_t(heads, s, dh)}) permutation = [1, 0, 2]")
+    b4 = e.fresh(hint)
+    e(f"{b4} = tensor.expand_shape {tr} [[0, 1], [2], [3]] output_shape "
+      f"[1, {heads}, {s}, {dh}] : {_t(heads, s, dh)} into {_t(1, heads, s, dh)}")
+    return b4
+
+
+def _merge_heads(e, attn, s, heads, dh):
+    """[1, heads, s, dh] -> [s, heads * dh]."""
+    t4 = _t(1, heads, s, dh)
+    m3 = e.fresh("m")
+    e(f"{m3} = tensor.collapse_shape {attn} [[0, 1], [2], [3]] : {t4} into "
+      f"{_t(heads, s, dh)}")
+    tr_e = e.fresh("e")
+    e(f"{tr_e} = tensor.empty() : {_t(s, heads, dh)}")
+    mt = e.fresh("m")
+    e(f"{mt} = linalg.transpose ins({m3} : {_t(heads, s, dh)}) outs({tr_e} : "
+      f"{_t(s, heads, dh)}) permutation = [1, 0, 2]")
+    merged = e.fresh("m")
+    e(f"{merged} = tensor.collapse_shape {mt} [[0], [1, 2]] : {_t(s, heads, dh)} "
+      f"into {_t(s, heads * dh)}")
+    return merged
+
+
+def _function(name, args, cfg, e, header):
+    s, d = cfg.seq, cfg.d_model
+    sig = ", ".join(f"%{n}: {_t(*shape)}" for n, shape in args)
+    bind = ", ".join(f"%{n}_ = %{n} : {_t(*shape)}" for n, shape in args)
+    body = "\n".join("  " + line for line in e.lines)
+    return (f"{header}\n// Generated by bpt.models.\n"
+            f"func.func @{name}({sig}) -> {_t(s, d)} {{\n"
+            f"  %y = bpt.block ({bind}) -> ({_t(s, d)}) {{\n{body}\n  }}\n"
+            f"  return %y : {_t(s, d)}\n}}\n")
 
 
 def gpt2_block(cfg, name="gpt2_block"):
     """MLIR text of a module with one function @name(x, params...) -> y."""
     cfg.validate()
     s, d, h, dh, f = cfg.seq, cfg.d_model, cfg.heads, cfg.head_dim, cfg.d_ff
-    params = gpt2_param_shapes(cfg)
-    args = [("x", (s, d))] + list(params.items())
-    sig = ", ".join(f"%{n}: {_t(*shape)}" for n, shape in args)
-    bind = ", ".join(f"%{n}_ = %{n} : {_t(*shape)}" for n, shape in args)
+    args = [("x", (s, d))] + list(gpt2_param_shapes(cfg).items())
     e = _Emitter()
     x = "%x_"
     ln1 = _layer_norm(e, x, "%ln1_g_", "%ln1_b_", s, d, cfg.eps)
@@ -166,18 +255,7 @@ def gpt2_block(cfg, name="gpt2_block"):
         sl = e.fresh(part)
         e(f"{sl} = tensor.extract_slice {qkv}[0, {i * d}] [{s}, {d}] [1, 1] : "
           f"{_t(s, 3 * d)} to {_t(s, d)}")
-        split = e.fresh(part)
-        e(f"{split} = tensor.expand_shape {sl} [[0], [1, 2]] output_shape "
-          f"[{s}, {h}, {dh}] : {_t(s, d)} into {_t(s, h, dh)}")
-        tr_e = e.fresh("e")
-        e(f"{tr_e} = tensor.empty() : {_t(h, s, dh)}")
-        tr = e.fresh(part)
-        e(f"{tr} = linalg.transpose ins({split} : {_t(s, h, dh)}) outs({tr_e} : "
-          f"{_t(h, s, dh)}) permutation = [1, 0, 2]")
-        b4 = e.fresh(part)
-        e(f"{b4} = tensor.expand_shape {tr} [[0, 1], [2], [3]] output_shape "
-          f"[1, {h}, {s}, {dh}] : {_t(h, s, dh)} into {_t(1, h, s, dh)}")
-        heads.append(b4)
+        heads.append(_split_heads(e, sl, s, h, dh, part))
     t4 = _t(1, h, s, dh)
     ao = e.fresh("e")
     e(f"{ao} = tensor.empty() : {t4}")
@@ -185,17 +263,7 @@ def gpt2_block(cfg, name="gpt2_block"):
     causal = "causal " if cfg.causal else ""
     e(f"{attn} = bpt.attention {causal}ins({heads[0]}, {heads[1]}, {heads[2]} : "
       f"{t4}, {t4}, {t4}) outs({ao} : {t4}) -> {t4}")
-    merged3 = e.fresh("m")
-    e(f"{merged3} = tensor.collapse_shape {attn} [[0, 1], [2], [3]] : {t4} into "
-      f"{_t(h, s, dh)}")
-    tr_e = e.fresh("e")
-    e(f"{tr_e} = tensor.empty() : {_t(s, h, dh)}")
-    merged_t = e.fresh("m")
-    e(f"{merged_t} = linalg.transpose ins({merged3} : {_t(h, s, dh)}) outs({tr_e} : "
-      f"{_t(s, h, dh)}) permutation = [1, 0, 2]")
-    merged = e.fresh("m")
-    e(f"{merged} = tensor.collapse_shape {merged_t} [[0], [1, 2]] : {_t(s, h, dh)} "
-      f"into {_t(s, d)}")
+    merged = _merge_heads(e, attn, s, h, dh)
     h1 = _linear(e, merged, "%w_o_", "%b_o_", s, d, d, residual=x)
     ln2 = _layer_norm(e, h1, "%ln2_g_", "%ln2_b_", s, d, cfg.eps)
     y = e.fresh("y")
@@ -204,13 +272,85 @@ def gpt2_block(cfg, name="gpt2_block"):
       f"down(%w_down_ : {_t(f, d)}) down_bias(%b_down_ : {_t(d)}) "
       f"outs({h1} : {_t(s, d)}) -> {_t(s, d)}")
     e(f"bpt.yield {y} : {_t(s, d)}")
-    body = "\n".join("  " + line for line in e.lines)
-    return (f"// One GPT-2 decoder block: S={s}, d_model={d}, heads={h}, "
-            f"d_ff={f}, {cfg.activation}, {'causal' if cfg.causal else 'bidirectional'}.\n"
-            f"// Generated by bpt.models.gpt2_block.\n"
-            f"func.func @{name}({sig}) -> {_t(s, d)} {{\n"
-            f"  %y = bpt.block ({bind}) -> ({_t(s, d)}) {{\n{body}\n  }}\n"
-            f"  return %y : {_t(s, d)}\n}}\n")
+    header = (f"// One GPT-2 decoder block: S={s}, d_model={d}, heads={h}, "
+              f"d_ff={f}, {cfg.activation}, "
+              f"{'causal' if cfg.causal else 'bidirectional'}.")
+    return _function(name, args, cfg, e, header)
+
+
+def llama_block(cfg, name="llama_block"):
+    """A LLaMA-style decoder block: RMSNorm, separate Q/K/V projections
+    without biases, grouped-query causal attention (cfg.kv_heads), output
+    projection + residual, RMSNorm, SwiGLU FFN + residual."""
+    cfg.validate()
+    s, d, h, dh, f = cfg.seq, cfg.d_model, cfg.heads, cfg.head_dim, cfg.d_ff
+    hkv = cfg.kv_heads
+    args = [("x", (s, d))] + list(llama_param_shapes(cfg).items())
+    e = _Emitter()
+    x = "%x_"
+    n1 = _rms_norm(e, x, "%norm1_", s, d, cfg.eps)
+    q = _split_heads(e, _linear(e, n1, "%wq_", None, s, d, h * dh), s, h, dh, "q")
+    k = _split_heads(e, _linear(e, n1, "%wk_", None, s, d, hkv * dh), s, hkv,
+                     dh, "k")
+    v = _split_heads(e, _linear(e, n1, "%wv_", None, s, d, hkv * dh), s, hkv,
+                     dh, "v")
+    tq, tkv = _t(1, h, s, dh), _t(1, hkv, s, dh)
+    ao = e.fresh("e")
+    e(f"{ao} = tensor.empty() : {tq}")
+    attn = e.fresh("attn")
+    causal = "causal " if cfg.causal else ""
+    e(f"{attn} = bpt.attention {causal}ins({q}, {k}, {v} : {tq}, {tkv}, {tkv}) "
+      f"outs({ao} : {tq}) -> {tq}")
+    merged = _merge_heads(e, attn, s, h, dh)
+    h1 = _linear(e, merged, "%wo_", None, s, d, d, residual=x)
+    n2 = _rms_norm(e, h1, "%norm2_", s, d, cfg.eps)
+    y = e.fresh("y")
+    e(f"{y} = bpt.ffn swiglu ins({n2} : {_t(s, d)}) up(%w_up_ : {_t(d, f)}) "
+      f"gate(%w_gate_ : {_t(d, f)}) down(%w_down_ : {_t(f, d)}) "
+      f"outs({h1} : {_t(s, d)}) -> {_t(s, d)}")
+    e(f"bpt.yield {y} : {_t(s, d)}")
+    header = (f"// One LLaMA decoder block: S={s}, d_model={d}, heads={h}, "
+              f"kv_heads={hkv}, d_ff={f}, swiglu, "
+              f"{'causal' if cfg.causal else 'bidirectional'}.")
+    return _function(name, args, cfg, e, header)
+
+
+def llama_param_shapes(cfg):
+    d, f, hkv = cfg.d_model, cfg.d_ff, cfg.kv_heads * cfg.head_dim
+    return {"norm1": (d,), "wq": (d, d), "wk": (d, hkv), "wv": (d, hkv),
+            "wo": (d, d), "norm2": (d,), "w_up": (d, f), "w_gate": (d, f),
+            "w_down": (f, d)}
+
+
+def llama_random_inputs(cfg, rng):
+    arrays = [rng.standard_normal((cfg.seq, cfg.d_model))]
+    for name, shape in llama_param_shapes(cfg).items():
+        if len(shape) == 1:
+            a = 1.0 + 0.1 * rng.standard_normal(shape)
+        else:
+            a = rng.standard_normal(shape) / math.sqrt(shape[0])
+        arrays.append(a)
+    return [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+
+
+def _rms_norm_ref(x, g, eps):
+    return x / np.sqrt((x ** 2).mean(axis=-1, keepdims=True) + eps) * g
+
+
+def llama_block_reference(cfg, x, norm1, wq, wk, wv, wo, norm2, w_up,
+                          w_gate, w_down):
+    """The block of llama_block in NumPy, float64."""
+    x = x.astype(np.float64)
+    s, h, hkv, dh = cfg.seq, cfg.heads, cfg.kv_heads, cfg.head_dim
+    n1 = _rms_norm_ref(x, norm1, cfg.eps)
+
+    def heads(t, n):
+        return t.reshape(s, n, dh).transpose(1, 0, 2)[None]
+    attn, _ = reference.attention(heads(n1 @ wq, h), heads(n1 @ wk, hkv),
+                                  heads(n1 @ wv, hkv), causal=cfg.causal)
+    h1 = attn[0].transpose(1, 0, 2).reshape(s, cfg.d_model) @ wo + x
+    return reference.ffn(_rms_norm_ref(h1, norm2, cfg.eps), w_up, w_down,
+                         "swiglu", gate=w_gate, init=h1)
 
 
 def gpt2_param_shapes(cfg):

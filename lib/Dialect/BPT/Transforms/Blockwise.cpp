@@ -124,7 +124,8 @@ struct BPTBlockwisePass : public bpt::impl::BPTBlockwiseBase<BPTBlockwisePass> {
     SmallVector<BlockOp> blocks;
     getOperation()->walk([&](BlockOp op) { blocks.push_back(op); });
     for (BlockOp block : blocks) {
-      (void)fuseBlockPerQueryBlock(rewriter, block, qBlock);
+      if (!attentionOnly)
+        (void)fuseBlockPerQueryBlock(rewriter, block, qBlock);
       inlineBlock(rewriter, block);
     }
 
@@ -143,6 +144,8 @@ struct BPTBlockwisePass : public bpt::impl::BPTBlockwiseBase<BPTBlockwisePass> {
       }
     }
 
+    if (attentionOnly)
+      return;
     SmallVector<FFNOp> ffns;
     getOperation()->walk([&](FFNOp op) { ffns.push_back(op); });
     for (FFNOp op : ffns) {

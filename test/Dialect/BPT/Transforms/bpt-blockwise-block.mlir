@@ -6,6 +6,9 @@
 // RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="q-block=64 kv-block=64 ffn-chunk=128" --canonicalize --cse | FileCheck %s --enable-var-scope
 // RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="q-block=64 kv-block=64 ffn-chunk=128" --canonicalize --cse \
 // RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=BUF
+// attention-only (the memory-efficient-attention baseline): the block is
+// inlined unfused, attention gets its key loop, the FFN stays whole.
+// RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="attention-only q-block=64 kv-block=64" | FileCheck %s --check-prefix=ATT
 // Negative cases, with the remark that says why a block is not fused:
 // RUN: bpt-opt %s --bpt-blockwise="q-block=8 kv-block=8" --split-input-file -verify-diagnostics | FileCheck %s --check-prefix=NEG
 
@@ -20,6 +23,12 @@
 // CHECK:           linalg.generic {{.*}} outs(%{{.+}} : tensor<64x128xf32>)
 // CHECK:             math.tanh
 // CHECK:       return
+
+// ATT-LABEL: func @gpt2_block
+// ATT-NOT:   bpt.block
+// ATT:       scf.forall (%{{.+}}, %{{.+}}) = (0, 0) to (4, 256) step (1, 64)
+// ATT:         scf.for
+// ATT:       bpt.ffn gelu_tanh ins(%{{.+}} : tensor<256x64xf32>)
 
 // No S x S scores and no S x d_ff hidden activation anywhere:
 // BUF-LABEL: func @gpt2_block

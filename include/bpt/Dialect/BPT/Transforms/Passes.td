@@ -53,8 +53,15 @@ def BPTBlockwise : Pass<"bpt-blockwise"> {
       the diagonal. Grouped-query heads slice their shared key/value head.
     - `bpt.ffn`: an `scf.forall` over blocks of `q-block` rows, and inside an
       `scf.for` over chunks of `ffn-chunk` hidden units accumulating into
-      the row block: only `q-block x ffn-chunk` of the hidden activation
-      exists at a time.
+      the row block (in f32): only `q-block x ffn-chunk` of the hidden
+      activation exists at a time.
+    - `bpt.block`: the whole block per query block. The op producing the
+      block's result is tiled over rows and its producers are fused into
+      that loop by upstream tile-and-fuse (through reshapes): the attention
+      with its query path, the out-projection, residuals, norms and the FFN
+      run per query block; the producers of keys and values run once before
+      the loop. A block that cannot be fused this way gets a remark saying
+      why, and its attention and FFN are rewritten on their own.
 
     The result equals `--bpt-decompose` up to floating-point rounding.
   }];
@@ -64,7 +71,11 @@ def BPTBlockwise : Pass<"bpt-blockwise"> {
     Option<"kvBlock", "kv-block", "int64_t", /*default=*/"128",
            "Keys per block of the online-softmax loop">,
     Option<"ffnChunk", "ffn-chunk", "int64_t", /*default=*/"256",
-           "Hidden units of the FFN per chunk">
+           "Hidden units of the FFN per chunk">,
+    Option<"attentionOnly", "attention-only", "bool", /*default=*/"false",
+           "Rewrite only attention (memory-efficient attention): blocks are "
+           "inlined unfused and FFNs keep their full hidden activation; the "
+           "baseline the paper compares with">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
