@@ -26,7 +26,7 @@
 
 // ATT-LABEL: func @gpt2_block
 // ATT-NOT:   bpt.block
-// ATT:       scf.forall (%{{.+}}, %{{.+}}) = (0, 0) to (4, 256) step (1, 64)
+// ATT:       scf.forall (%{{.+}}, %{{.+}}, %{{.+}}) = (0, 0, 0) to (1, 4, 256) step (1, 1, 64)
 // ATT:         scf.for
 // ATT:       bpt.ffn gelu_tanh ins(%{{.+}} : tensor<256x64xf32>)
 
