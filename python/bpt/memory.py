@@ -1,38 +1,127 @@
 """Memory figures read from the IR: the buffers a program allocates.
 
 After one-shot bufferization every tensor that needs storage is a
-`memref.alloc`; its static type gives its size. This is how a program's
-activation footprint is read without running it (and how the S x S score
-buffers of the reference lowering show up).
+`memref.alloc`; its type gives its size. Two readings of a bufferized
+function:
+
+- `allocations`: every allocation with its size, largest first.
+- `peak_live_bytes`: the most bytes allocated at once. An allocation at a
+  level of the program is live from its definition to the last operation of
+  that level that mentions it or one of its views (subview, reshape, cast);
+  an allocation inside a loop body is live during one iteration, and the
+  body's own peak counts while the loop runs (parallel loops: one iteration
+  per thread, `threads`).
+
+This is how the memory of a program is read without running it, and how the
+S x S scores of the reference lowering show up.
 """
 
 import re
 
 from .compiler import lower_to_llvm
 
-_ALLOC_RE = re.compile(r"memref\.alloc\([^)]*\)(?:\s*\{[^}]*\})?\s*:\s*"
-                       r"memref<([0-9x?]+)x([a-z0-9]+)")
+_ALLOC_RE = re.compile(r"(%[\w.$-]+)\s*=\s*memref\.alloc\(([^)]*)\)(?:\s*\{[^}]*\})?"
+                       r"\s*:\s*memref<([0-9x?]+)x([a-z0-9]+)")
+_VIEW_RE = re.compile(r"(%[\w.$-]+)\s*=\s*memref\.(?:subview|expand_shape|"
+                      r"collapse_shape|cast|reinterpret_cast|view)\s+(%[\w.$-]+)")
+_VALUE_RE = re.compile(r"%[\w.$-]+")
 _BYTES = {"f32": 4, "f16": 2, "bf16": 2, "i1": 1, "f64": 8, "i32": 4,
-          "i64": 8, "index": 8}
+          "i64": 8, "index": 8, "i8": 1}
+
+BUFFERIZE = ("--one-shot-bufferize=bufferize-function-boundaries "
+             "function-boundary-type-conversion=identity-layout-map")
 
 
-def allocations(mlir, passes=("--bpt-decompose",)):
-    """(shape, element type, bytes) of every memref.alloc after the given
-    passes, canonicalisation and one-shot bufferization, largest first.
-    Dynamic extents count as 0."""
-    bufferized = lower_to_llvm(mlir, passes=[
-        *passes, "--canonicalize",
-        "--one-shot-bufferize=bufferize-function-boundaries "
-        "function-boundary-type-conversion=identity-layout-map"],
-        pipeline=None)
+def bufferized(mlir, passes=("--bpt-decompose",)):
+    """The module after `passes`, canonicalisation and bufferization."""
+    return lower_to_llvm(mlir, passes=[*passes, "--canonicalize", "--cse",
+                                       BUFFERIZE], pipeline=None)
+
+
+def _size(dims, elem, dynamic_bound):
+    n = 1
+    for d in dims.split("x"):
+        n *= dynamic_bound if d == "?" else int(d)
+    return n * _BYTES.get(elem, 4)
+
+
+def allocations(mlir, passes=("--bpt-decompose",), dynamic_bound=0):
+    """(shape, element type, bytes) of every memref.alloc after `passes`
+    and bufferization, largest first. Dynamic extents count as
+    `dynamic_bound`."""
     out = []
-    for m in _ALLOC_RE.finditer(bufferized):
-        dims = [0 if d == "?" else int(d) for d in m.group(1).split("x")]
-        n = 1
-        for d in dims:
-            n *= d
-        out.append((tuple(dims), m.group(2), n * _BYTES.get(m.group(2), 4)))
+    for m in _ALLOC_RE.finditer(bufferized(mlir, passes)):
+        dims = tuple(int(d) if d != "?" else -1 for d in m.group(3).split("x"))
+        out.append((dims, m.group(4), _size(m.group(3), m.group(4),
+                                            dynamic_bound)))
     return sorted(out, key=lambda a: -a[2])
+
+
+class _Op:
+    def __init__(self, text):
+        self.text, self.children = text, []
+
+    def all_text(self):
+        return self.text + "".join(c.all_text() for c in self.children)
+
+
+def _parse(lines):
+    """Lines of a function body into a tree by indentation."""
+    root = _Op("")
+    stack = [(-1, root)]
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("}"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        while stack[-1][0] >= indent:
+            stack.pop()
+        op = _Op(stripped + "\n")
+        stack[-1][1].children.append(op)
+        stack.append((indent, op))
+    return root
+
+
+def _peak(ops, dynamic_bound, threads):
+    size, first, last, root_of = {}, {}, {}, {}
+    for i, op in enumerate(ops):
+        m = _ALLOC_RE.search(op.text)
+        if m:
+            size[m.group(1)] = _size(m.group(3), m.group(4), dynamic_bound)
+            first[m.group(1)] = last[m.group(1)] = i
+            root_of[m.group(1)] = m.group(1)
+        v = _VIEW_RE.search(op.text)
+        if v and v.group(2) in root_of:
+            root_of[v.group(1)] = root_of[v.group(2)]
+        for name in _VALUE_RE.findall(op.all_text()):
+            if name in root_of:
+                last[root_of[name]] = i
+    peak = 0
+    for i, op in enumerate(ops):
+        live = sum(s for a, s in size.items() if first[a] <= i <= last[a])
+        inner = 0
+        if op.children:
+            copies = threads if "scf.forall" in op.text or \
+                "scf.parallel" in op.text else 1
+            inner = copies * _peak(op.children, dynamic_bound, threads)
+        peak = max(peak, live + inner)
+    return peak
+
+
+def peak_live_bytes(bufferized_text, func, dynamic_bound=0, threads=1):
+    """The peak of bytes allocated at once in @func (see the module doc)."""
+    lines = bufferized_text.splitlines()
+    start = next((i for i, l in enumerate(lines)
+                  if re.search(rf"func\.func @{re.escape(func)}\(", l)), None)
+    if start is None:
+        raise ValueError(f"no function @{func}")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    body = []
+    for line in lines[start + 1:]:
+        if line.strip() == "}" and len(line) - len(line.lstrip()) == indent:
+            break
+        body.append(line)
+    return _peak(_parse(body).children, dynamic_bound, threads)
 
 
 def human(nbytes):

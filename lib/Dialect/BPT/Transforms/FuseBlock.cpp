@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 using namespace mlir::bpt;
@@ -61,6 +62,59 @@ static FailureOr<SmallVector<OpFoldResult>> rowTileSizes(OpBuilder &b,
   });
 }
 
+/// Number of elements of a statically shaped tensor, or nullopt.
+static std::optional<int64_t> staticVolume(Type type) {
+  auto ty = dyn_cast<RankedTensorType>(type);
+  if (!ty || !ty.hasStaticShape())
+    return std::nullopt;
+  return ty.getNumElements();
+}
+
+/// A producer whose result is only ever read in disjoint slices that do not
+/// cover it more than once (the fused QKV projection read as Q, K and V) is
+/// split into one computation per slice: each slice becomes the producer tiled to that slice. The whole
+/// result then never exists, and the slice feeding the query path is free
+/// to move into the query-block loop while keys and values stay outside.
+static void splitSlicedProducers(RewriterBase &rewriter, Block *body) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    SmallVector<tensor::ExtractSliceOp> slices;
+    body->walk([&](tensor::ExtractSliceOp s) { slices.push_back(s); });
+    for (tensor::ExtractSliceOp slice : slices) {
+      auto result = dyn_cast<OpResult>(slice.getSource());
+      if (!result || !isa<linalg::LinalgOp>(result.getOwner()) ||
+          result.getOwner()->getNumResults() != 1)
+        continue;
+      std::optional<int64_t> whole = staticVolume(result.getType());
+      int64_t parts = 0;
+      bool onlySlices = llvm::all_of(result.getUsers(), [&](Operation *user) {
+        auto use = dyn_cast<tensor::ExtractSliceOp>(user);
+        std::optional<int64_t> v =
+            use ? staticVolume(use.getType()) : std::nullopt;
+        parts += v.value_or(0);
+        return use && v;
+      });
+      // Slices that add up to more than the whole would recompute; a slice
+      // that is the whole gains nothing.
+      if (!onlySlices || !whole || parts > *whole ||
+          staticVolume(slice.getType()) == whole)
+        continue;
+      rewriter.setInsertionPoint(slice);
+      FailureOr<TilingResult> tiled =
+          tensor::replaceExtractSliceWithTiledProducer(rewriter, slice, result);
+      if (failed(tiled))
+        continue;
+      rewriter.replaceOp(slice, tiled->tiledValues[0]);
+      changed = true;
+    }
+    for (Operation &op :
+         llvm::make_early_inc_range(llvm::reverse(body->getOperations())))
+      if (isOpTriviallyDead(&op))
+        rewriter.eraseOp(&op);
+  }
+}
+
 /// Emits the remark of a block left unfused and returns failure.
 static FailureOr<SmallVector<Operation *>> refuse(BlockOp block,
                                                    const Twine &why) {
@@ -81,6 +135,10 @@ mlir::bpt::fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block,
       root->getBlock() != block.getBodyBlock())
     return refuse(block, "its result is not produced by a tileable op");
   AttentionOp attention = block.getAttention();
+  // Read before fusion: the untiled attention is erased once it is dead.
+  int64_t queries = attention.getQueryType().getDimSize(2);
+  Operation *attentionOp = attention.getOperation();
+  splitSlicedProducers(rewriter, block.getBodyBlock());
 
   rewriter.setInsertionPoint(root);
   FailureOr<SmallVector<OpFoldResult>> tiles =
@@ -133,32 +191,35 @@ mlir::bpt::fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block,
     return refuse(block, "upstream tile-and-fuse failed");
   for (auto [original, replacement] : fused->replacements)
     rewriter.replaceAllUsesWith(original, replacement);
-  // The untiled originals are dead now.
+
+  // The attention must have been fused (otherwise the scores of the whole
+  // sequence are still computed outside the loop), and the loop over result
+  // rows must split its queries (a result whose rows are not query rows, a
+  // pooled result say, gives one attention tile with every query).
+  std::optional<std::string> problem;
+  if (!fused->fusedProducers.contains(attentionOp))
+    problem = "the attention does not feed its result row by row (the "
+              "attention stays outside the query-block loop)";
+  for (Operation *op : fused->tiledAndFusedOps) {
+    auto tile = dyn_cast<AttentionOp>(op);
+    if (tile && !ShapedType::isDynamic(queries) && queries > qBlock &&
+        tile.getQueryType().getDimSize(2) == queries)
+      problem = "the rows of its result are not the query rows of its "
+                "attention (each tile holds every query)";
+  }
+  SmallVector<Operation *> tiledOps(fused->tiledAndFusedOps.begin(),
+                                    fused->tiledAndFusedOps.end());
+
+  // The untiled originals are dead now, and slices of empty destinations
+  // become empty tensors of the slice's size (no buffer of the whole).
   for (Operation &op : llvm::make_early_inc_range(
            llvm::reverse(block.getBodyBlock()->getOperations())))
     if (isOpTriviallyDead(&op))
       rewriter.eraseOp(&op);
-
-  // The attention must have been fused: otherwise the scores of the whole
-  // sequence would still be computed outside the loop.
-  if (!fused->fusedProducers.contains(attention.getOperation()))
-    return refuse(block, "the attention does not feed its result row by row "
-                         "(the attention stays outside the query-block "
-                         "loop)");
-  // The loop over result rows must also split the queries of the attention:
-  // a result whose rows are not query rows (a pooled result, say) gives one
-  // attention tile with every query.
-  int64_t queries = attention.getQueryType().getDimSize(2);
-  for (Operation *op : fused->tiledAndFusedOps) {
-    auto tile = dyn_cast<AttentionOp>(op);
-    if (!tile)
-      continue;
-    int64_t tileQueries = tile.getQueryType().getDimSize(2);
-    if (!ShapedType::isDynamic(queries) && queries > qBlock &&
-        tileQueries == queries)
-      return refuse(block, "the rows of its result are not the query rows "
-                           "of its attention (each tile holds every query)");
-  }
-  return SmallVector<Operation *>(fused->tiledAndFusedOps.begin(),
-                                  fused->tiledAndFusedOps.end());
+  RewritePatternSet emptyFolding(rewriter.getContext());
+  tensor::populateFoldTensorEmptyPatterns(emptyFolding);
+  (void)applyPatternsGreedily(block, std::move(emptyFolding));
+  if (problem)
+    return refuse(block, *problem);
+  return tiledOps;
 }

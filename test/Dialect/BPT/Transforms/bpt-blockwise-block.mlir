@@ -1,8 +1,10 @@
 // A whole GPT-2 block (S = 256, d_model = 64, 4 heads, d_ff = 512) computed
-// per query block: the key/value projection runs once before the loop, and
-// the attention (with its online-softmax key loop), the out-projection, the
-// residuals, the second LayerNorm and the chunked FFN all run inside the
-// loop over query blocks.
+// per query block. The fused QKV projection is split by the slices that read
+// it: the key and value projections run once before the loop, the query
+// projection of each block inside it, and the whole [S, 3d] result never
+// exists. The attention (with its online-softmax key loop), the
+// out-projection, the residuals, the second LayerNorm and the chunked FFN
+// all run inside the loop over query blocks.
 // RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="q-block=64 kv-block=64 ffn-chunk=128" --canonicalize --cse | FileCheck %s --enable-var-scope
 // RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="q-block=64 kv-block=64 ffn-chunk=128" --canonicalize --cse \
 // RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=BUF
@@ -13,15 +15,22 @@
 // RUN: bpt-opt %s --bpt-blockwise="q-block=8 kv-block=8" --split-input-file -verify-diagnostics | FileCheck %s --check-prefix=NEG
 
 // CHECK-LABEL: func @gpt2_block
-// CHECK-NOT:   bpt.
-// CHECK:       %[[QKV:.+]] = linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<256x64xf32>, tensor<64x192xf32>)
+// CHECK-SAME: %[[WQKV:[^:]+]]: tensor<64x192xf32>
+// CHECK-NOT:   tensor<256x192xf32>
+// CHECK:       %[[WQ:.+]] = tensor.extract_slice %[[WQKV]][0, 0] [64, 64]
+// CHECK:       %[[WK:.+]] = tensor.extract_slice %[[WQKV]][0, 64] [64, 64]
+// CHECK:       linalg.matmul ins(%{{.+}}, %[[WK]] : tensor<256x64xf32>, tensor<64x64xf32>)
+// CHECK:       %[[WV:.+]] = tensor.extract_slice %[[WQKV]][0, 128] [64, 64]
+// CHECK:       linalg.matmul ins(%{{.+}}, %[[WV]] : tensor<256x64xf32>, tensor<64x64xf32>)
 // CHECK:       scf.forall (%[[R:.+]]) = (0) to (256) step (64) shared_outs(
+// CHECK:         linalg.matmul ins(%{{.+}}, %[[WQ]] : tensor<64x64xf32>, tensor<64x64xf32>)
 // CHECK:         scf.forall (%[[H:.+]]) in (4) shared_outs(
 // CHECK:           scf.for %{{.+}} = %c0 to %{{.+}} step %c1 iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64x16xf32>)
 // CHECK:         linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<64x64xf32>, tensor<64x64xf32>)
 // CHECK:         scf.for %{{.+}} = %c0 to %c512 step %c128 iter_args(%{{.+}} = %{{.+}}) -> (tensor<64x64xf32>)
 // CHECK:           linalg.generic {{.*}} outs(%{{.+}} : tensor<64x128xf32>)
 // CHECK:             math.tanh
+// CHECK-NOT:   bpt.
 // CHECK:       return
 
 // ATT-LABEL: func @gpt2_block
