@@ -124,7 +124,10 @@ class Function:
         self._results = type("Results", (ctypes.Structure,),
                              {"_fields_": fields})
 
-    def __call__(self, *arrays):
+    def __call__(self, *arrays, copy=True):
+        """Calls the function on NumPy arrays. With copy=False the arrays are
+        passed as they are (C-contiguous ones without a copy): only for
+        callers that know the function does not write into its arguments."""
         if len(arrays) != len(self.arg_types):
             raise BPTError(f"@{self.name} takes {len(self.arg_types)} "
                            f"arguments, got {len(arrays)}")
@@ -133,7 +136,8 @@ class Function:
             # Compiled functions may write into their argument buffers (one-shot
             # bufferization treats function arguments as writable): give them
             # a private copy so the caller's arrays stay as they were.
-            a = np.array(a, order="C", copy=True)
+            a = (np.array(a, order="C", copy=True) if copy
+                 else np.ascontiguousarray(a))
             if a.dtype != t.dtype:
                 raise BPTError(f"argument {i} of @{self.name} must have dtype "
                                f"{t.dtype} for {t}, got {a.dtype}")

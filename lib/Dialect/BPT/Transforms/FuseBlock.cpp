@@ -153,10 +153,11 @@ mlir::bpt::fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block,
   scf::SCFTileAndFuseOptions options;
   options.setTilingOptions(tiling);
   // Keys and values serve every query block: their producers are computed
-  // once, before the loop, and never fused into it. That includes producers
-  // they share with the query path (a fused QKV projection, the pre-norm):
-  // the query block then slices the precomputed value instead of
-  // recomputing it.
+  // once, before the loop, and not fused into it along the key/value
+  // operands. A producer they share with the query path is recomputed per
+  // query block when it is cheap (a norm or an elementwise op: linear in its
+  // data), so its whole result dies once keys and values are projected; an
+  // expensive one (a contraction) is computed once and sliced.
   SetVector<Operation *> keyValueProducers;
   BackwardSliceOptions sliceOptions;
   sliceOptions.inclusive = true;
@@ -167,8 +168,12 @@ mlir::bpt::fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block,
   options.setFusionControlFn(
       [&](tensor::ExtractSliceOp slice, OpResult producer, bool isDestination)
           -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-        if (keyValueProducers.contains(producer.getOwner()))
-          return std::nullopt;
+        Operation *owner = producer.getOwner();
+        if (keyValueProducers.contains(owner)) {
+          auto linalgOp = dyn_cast<linalg::LinalgOp>(owner);
+          if (!linalgOp || linalg::isaContractionOpInterface(linalgOp))
+            return std::nullopt;
+        }
         for (OpOperand &use : slice->getUses()) {
           auto attn = dyn_cast<AttentionOp>(use.getOwner());
           if (attn && (use.get() == attn.getKey() ||
