@@ -29,6 +29,8 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/IR/TensorTilingInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
@@ -45,7 +47,7 @@ void mlir::bpt::registerAllDialects(DialectRegistry &registry) {
                   func::FuncDialect, linalg::LinalgDialect,
                   LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
                   scf::SCFDialect, tensor::TensorDialect,
-                  transform::TransformDialect>();
+                  transform::TransformDialect, omp::OpenMPDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
@@ -82,4 +84,7 @@ void mlir::bpt::registerAllPasses() {
   registerConvertControlFlowToLLVMPass();
   registerReconcileUnrealizedCastsPass();
   registerConvertBufferizationToMemRefPass();
+  registerConvertSCFToOpenMPPass();
+  registerConvertOpenMPToLLVMPass();
+  registerSCFPasses();
 }

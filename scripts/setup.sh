@@ -17,7 +17,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------
 PACKAGES=(
-  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22 libomp-22-dev
   cmake ninja-build ccache g++ python3-venv
   openmpi-bin libopenmpi-dev
 )

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -33,8 +34,18 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Loops, then LLVM.
+  // Loops, then LLVM. Named ops are generalised so that every reduction
+  // body can be marked reassociable.
+  if (options.fastReductions) {
+    pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+    pm.addPass(bpt::createBPTReassociateReductions());
+  }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  if (options.openmp) {
+    pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+    pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(bpt::createBPTInlineAllocaScopes());
+  }
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   if (options.emitCInterface)
@@ -49,6 +60,8 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
+  if (options.openmp)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -60,8 +73,10 @@ void mlir::bpt::registerPipelines() {
       "bpt-cpu-pipeline",
       "Lower bpt ops and linalg on tensors to the LLVM dialect for the CPU: "
       "bpt-decompose, one-shot bufferization with identity-layout function "
-      "boundaries, buffer deallocation, linalg to loops, and conversion to "
-      "LLVM (math through LLVM intrinsics and libm). The output runs under "
-      "mlir-runner or compiles with mlir-translate and llc.",
+      "boundaries, buffer deallocation, linalg to loops (reductions marked "
+      "reassociable), parallel loops to OpenMP, and conversion to LLVM (math "
+      "through LLVM intrinsics and libm). The output runs under mlir-runner "
+      "(with libomp when it has parallel loops) or compiles with "
+      "mlir-translate, opt and llc.",
       buildCPUPipeline);
 }

@@ -4,8 +4,10 @@ The path is the one a user would take by hand:
 
     bpt-opt <passes> --bpt-cpu-pipeline   (tensors -> LLVM dialect)
     mlir-translate --mlir-to-llvmir        (-> LLVM IR)
-    llc -filetype=obj                      (-> object)
-    cc -shared                             (-> .so, needs only libc and libm)
+    opt -O3 && llc -filetype=obj           (-> vectorised object)
+    cc -shared                             (-> .so: libc, libm, and libomp
+                                              when the program has parallel
+                                              loops)
 
 Functions are called through their `_mlir_ciface_` entry points, which take
 memref descriptors by pointer; results are returned the same way and copied
@@ -28,6 +30,7 @@ from .errors import BPTError
 from .tools import run, tool
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"))
+_TRIPLE = "x86_64-unknown-linux-gnu"
 _libc.free.argtypes = [ctypes.c_void_p]
 
 _DESCRIPTORS = {}
@@ -270,13 +273,23 @@ def compile_mlir(mlir, passes=(), pipeline="--bpt-cpu-pipeline", opt="-O3"):
         ll = run([tool("mlir-translate"), "--mlir-to-llvmir"],
                  "mlir-translate", stdin=llvm_mlir)
         with tempfile.TemporaryDirectory() as tmp:
-            ll_path, obj = Path(tmp, "m.ll"), Path(tmp, "m.o")
+            ll_path, bc, obj = (Path(tmp, "m.ll"), Path(tmp, "m.bc"),
+                                Path(tmp, "m.o"))
             ll_path.write_text(ll)
+            # opt vectorises the loops (reductions were marked reassociable by
+            # the pipeline); llc emits the object for this CPU.
+            run([tool("opt"), opt, f"-mtriple={_TRIPLE}", "-mcpu=native",
+                 str(ll_path), "-o", str(bc)], "opt")
             run([tool("llc"), opt, "-filetype=obj", "-relocation-model=pic",
-                 "-mcpu=native", str(ll_path), "-o", str(obj)], "llc")
+                 f"-mtriple={_TRIPLE}", "-mcpu=native", str(bc), "-o",
+                 str(obj)], "llc")
             tmp_so = Path(tmp, "m.so")
+            libs = ["-lm"]
+            if "__kmpc_" in ll:
+                omp_dir = str(Path(tool("llc")).parents[1] / "lib")
+                libs += [f"-L{omp_dir}", "-lomp", f"-Wl,-rpath,{omp_dir}"]
             run(["cc", "-shared", "-o", str(tmp_so), str(obj),
-                 str(_runtime_object()), "-lm"],
+                 str(_runtime_object()), *libs],
                 "linking the shared object")
             # Copy next to the cache entry, then rename: atomic, and safe
             # when the cache is on another file system.

@@ -21,12 +21,24 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Emit the _mlir_ciface_ entry point of every public "
                      "function, for callers from C and Python"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> openmp{
+      *this, "openmp",
+      llvm::cl::desc("Run parallel loops (scf.forall: batch, heads, query "
+                     "blocks) on OpenMP threads; the program then links "
+                     "libomp"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> fastReductions{
+      *this, "fast-reductions",
+      llvm::cl::desc("Let LLVM reassociate the arithmetic of reductions "
+                     "(bpt-reassociate-reductions) so it can vectorise them"),
+      llvm::cl::init(true)};
 };
 
 /// From bpt ops and linalg on tensors to the LLVM dialect: bpt ops are
 /// decomposed, the module is one-shot bufferized (function boundaries
 /// included, identity layouts), temporaries are deallocated, linalg becomes
-/// loops, and everything is converted to LLVM. The result runs under
+/// loops, parallel loops become OpenMP, and everything is converted to
+/// LLVM. The result runs under
 /// mlir-runner or compiles with mlir-translate + llc into an object.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 

@@ -87,6 +87,30 @@ def BPTBlockwise : Pass<"bpt-blockwise"> {
   ];
 }
 
+def BPTReassociateReductions : Pass<"bpt-reassociate-reductions"> {
+  let summary = "Allow the arithmetic of linalg reductions to be reassociated";
+  let description = [{
+    Sets the `reassoc` and `contract` fast-math flags on the floating-point
+    arithmetic in the bodies of linalg ops that have reduction loops
+    (contractions, row sums, row maxima). LLVM may then vectorise those
+    reductions and fuse multiply-adds, which changes only the order in which
+    terms are summed: the result changes by rounding, never by more. Other
+    arithmetic keeps strict IEEE semantics.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def BPTInlineAllocaScopes : Pass<"bpt-inline-alloca-scopes"> {
+  let summary = "Inline memref.alloca_scope regions that hold no alloca";
+  let description = [{
+    `convert-scf-to-openmp` wraps every parallel loop body in a
+    `memref.alloca_scope`, which must keep a single block, so the loops
+    inside it could not be lowered to control flow afterwards. A scope
+    without `memref.alloca` has nothing to release: its body is moved into
+    the parent and the scope removed.
+  }];
+}
+
 def BPTEmitCInterface : Pass<"bpt-emit-c-interface", "::mlir::ModuleOp"> {
   let summary = "Mark public functions for the C interface of the LLVM lowering";
   let description = [{
