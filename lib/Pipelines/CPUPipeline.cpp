@@ -34,12 +34,15 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Loops, then LLVM. Named ops are generalised so that every reduction
-  // body can be marked reassociable.
-  if (options.fastReductions) {
-    pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  // Loops, then LLVM. Named ops are generalised so that the loops of every
+  // op can be ordered for unit-stride inner loops and every reduction body
+  // can be marked reassociable.
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  pm.addPass(bpt::createBPTInnermostContiguousLoop());
+  if (options.fastReductions)
     pm.addPass(bpt::createBPTReassociateReductions());
-  }
+  if (options.approximateMath)
+    pm.addPass(bpt::createBPTApproximateMath());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.openmp) {
     pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());

@@ -27,6 +27,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "blocks) on OpenMP threads; the program then links "
                      "libomp"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> approximateMath{
+      *this, "approximate-math",
+      llvm::cl::desc("Polynomial exp/log/tanh/erf (bpt-approximate-math), "
+                     "so loops around them vectorise"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> fastReductions{
       *this, "fast-reductions",
       llvm::cl::desc("Let LLVM reassociate the arithmetic of reductions "

@@ -100,6 +100,34 @@ def BPTReassociateReductions : Pass<"bpt-reassociate-reductions"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def BPTApproximateMath : Pass<"bpt-approximate-math"> {
+  let summary = "Replace exp, log, tanh and erf by polynomial approximations";
+  let description = [{
+    Rewrites `math.exp`, `math.log`, `math.tanh` and `math.erf` on f32 into
+    the polynomial approximations of upstream MLIR (a few ulp of error,
+    far below the tolerances of the tests). They are plain arithmetic, so
+    LLVM vectorises the loops around them instead of calling libm once per
+    element, which dominates attention on the CPU (one exp per score).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
+  ];
+}
+
+def BPTInnermostContiguousLoop : Pass<"bpt-innermost-contiguous-loop"> {
+  let summary = "Order the loops of linalg.generic for unit-stride inner loops";
+  let description = [{
+    Before linalg ops become loops, makes innermost the loop that indexes
+    the last (contiguous) dimension of the most operands of each
+    `linalg.generic`, keeping the order of the other loops. A matmul
+    `C[m, n] += A[m, k] B[k, n]` thus runs `n` innermost (B and C read with
+    unit stride) instead of the reduction `k` (B read with stride n), while
+    a dot-product form `S[i, j] += Q[i, e] K[j, e]` keeps `e` innermost. The
+    innermost loop is then the one LLVM vectorises.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def BPTInlineAllocaScopes : Pass<"bpt-inline-alloca-scopes"> {
   let summary = "Inline memref.alloca_scope regions that hold no alloca";
   let description = [{
