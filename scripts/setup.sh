@@ -6,6 +6,8 @@
 #   scripts/setup.sh            install + configure + build
 #   BPT_BUILD_DIR=dir           build directory (default: build)
 #   BPT_SKIP_APT=1              do not call apt-get (packages managed by hand)
+#   BPT_BENCH=1                 also install the benchmarks' extras (PyTorch,
+#                               matplotlib) into the virtual environment
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,6 +50,12 @@ if ! "$VENV/bin/python" -c "import numpy, pytest" 2>/dev/null; then
   log "installing Python packages into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements.txt"
+fi
+
+if [[ "${BPT_BENCH:-0}" == 1 ]] && \
+   ! "$VENV/bin/python" -c "import torch, matplotlib" 2>/dev/null; then
+  log "installing the benchmarks' extras (PyTorch, matplotlib)"
+  "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements-bench.txt"
 fi
 
 # --- Configure and build -----------------------------------------------------
