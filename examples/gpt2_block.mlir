@@ -3,14 +3,17 @@
 func.func @gpt2_block(%x: tensor<1024x256xf32>, %ln1_g: tensor<256xf32>, %ln1_b: tensor<256xf32>, %w_qkv: tensor<256x768xf32>, %b_qkv: tensor<768xf32>, %w_o: tensor<256x256xf32>, %b_o: tensor<256xf32>, %ln2_g: tensor<256xf32>, %ln2_b: tensor<256xf32>, %w_up: tensor<256x1024xf32>, %b_up: tensor<1024xf32>, %w_down: tensor<1024x256xf32>, %b_down: tensor<256xf32>) -> tensor<1024x256xf32> {
   %y = bpt.block (%x_ = %x : tensor<1024x256xf32>, %ln1_g_ = %ln1_g : tensor<256xf32>, %ln1_b_ = %ln1_b : tensor<256xf32>, %w_qkv_ = %w_qkv : tensor<256x768xf32>, %b_qkv_ = %b_qkv : tensor<768xf32>, %w_o_ = %w_o : tensor<256x256xf32>, %b_o_ = %b_o : tensor<256xf32>, %ln2_g_ = %ln2_g : tensor<256xf32>, %ln2_b_ = %ln2_b : tensor<256xf32>, %w_up_ = %w_up : tensor<256x1024xf32>, %b_up_ = %b_up : tensor<1024xf32>, %w_down_ = %w_down : tensor<1024x256xf32>, %b_down_ = %b_down : tensor<256xf32>) -> (tensor<1024x256xf32>) {
       %zero1 = arith.constant 0.0 : f32
-      %acc2 = tensor.empty() : tensor<1024xf32>
-      %acc3 = linalg.fill ins(%zero1 : f32) outs(%acc2 : tensor<1024xf32>) -> tensor<1024xf32>
+      %e2 = tensor.empty() : tensor<1024xf32>
+      %acc3 = linalg.fill ins(%zero1 : f32) outs(%e2 : tensor<1024xf32>) -> tensor<1024xf32>
       %sum4 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%x_ : tensor<1024x256xf32>) outs(%acc3 : tensor<1024xf32>) {
       ^bb0(%a: f32, %b: f32):
         %s = arith.addf %a, %b : f32
         linalg.yield %s : f32
       } -> tensor<1024xf32>
-      %sqsum5 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%x_, %sum4 : tensor<1024x256xf32>, tensor<1024xf32>) outs(%acc3 : tensor<1024xf32>) {
+      %zero5 = arith.constant 0.0 : f32
+      %e6 = tensor.empty() : tensor<1024xf32>
+      %acc7 = linalg.fill ins(%zero5 : f32) outs(%e6 : tensor<1024xf32>) -> tensor<1024xf32>
+      %sqsum8 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%x_, %sum4 : tensor<1024x256xf32>, tensor<1024xf32>) outs(%acc7 : tensor<1024xf32>) {
       ^bb0(%a: f32, %t: f32, %b: f32):
         %n = arith.constant 256.0 : f32
         %m = arith.divf %t, %n : f32
@@ -19,8 +22,8 @@ func.func @gpt2_block(%x: tensor<1024x256xf32>, %ln1_g: tensor<256xf32>, %ln1_b:
         %s = arith.addf %c2, %b : f32
         linalg.yield %s : f32
       } -> tensor<1024xf32>
-      %e7 = tensor.empty() : tensor<1024x256xf32>
-      %ln6 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x_, %sum4, %sqsum5, %ln1_g_, %ln1_b_ : tensor<1024x256xf32>, tensor<1024xf32>, tensor<1024xf32>, tensor<256xf32>, tensor<256xf32>) outs(%e7 : tensor<1024x256xf32>) {
+      %e10 = tensor.empty() : tensor<1024x256xf32>
+      %ln9 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x_, %sum4, %sqsum8, %ln1_g_, %ln1_b_ : tensor<1024x256xf32>, tensor<1024xf32>, tensor<1024xf32>, tensor<256xf32>, tensor<256xf32>) outs(%e10 : tensor<1024x256xf32>) {
       ^bb0(%a: f32, %t: f32, %q: f32, %g: f32, %bb: f32, %o: f32):
         %n = arith.constant 256.0 : f32
         %eps = arith.constant 1.000000e-05 : f32
@@ -34,55 +37,60 @@ func.func @gpt2_block(%x: tensor<1024x256xf32>, %ln1_g: tensor<256xf32>, %ln1_b:
         %r = arith.addf %sc, %bb : f32
         linalg.yield %r : f32
       } -> tensor<1024x256xf32>
-      %zero8 = arith.constant 0.0 : f32
-      %e9 = tensor.empty() : tensor<1024x768xf32>
-      %init10 = linalg.fill ins(%zero8 : f32) outs(%e9 : tensor<1024x768xf32>) -> tensor<1024x768xf32>
-      %mm11 = linalg.matmul ins(%ln6, %w_qkv_ : tensor<1024x256xf32>, tensor<256x768xf32>) outs(%init10 : tensor<1024x768xf32>) -> tensor<1024x768xf32>
-      %lin12 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm11, %b_qkv_ : tensor<1024x768xf32>, tensor<768xf32>) outs(%e9 : tensor<1024x768xf32>) {
+      %zero11 = arith.constant 0.0 : f32
+      %e12 = tensor.empty() : tensor<1024x768xf32>
+      %acc13 = linalg.fill ins(%zero11 : f32) outs(%e12 : tensor<1024x768xf32>) -> tensor<1024x768xf32>
+      %e14 = tensor.empty() : tensor<1024x768xf32>
+      %mm15 = linalg.matmul ins(%ln9, %w_qkv_ : tensor<1024x256xf32>, tensor<256x768xf32>) outs(%acc13 : tensor<1024x768xf32>) -> tensor<1024x768xf32>
+      %lin16 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm15, %b_qkv_ : tensor<1024x768xf32>, tensor<768xf32>) outs(%e14 : tensor<1024x768xf32>) {
       ^bb0(%a0: f32, %a1: f32, %o: f32):
         %s1 = arith.addf %a0, %a1 : f32
         linalg.yield %s1 : f32
       } -> tensor<1024x768xf32>
-      %q13 = tensor.extract_slice %lin12[0, 0] [1024, 256] [1, 1] : tensor<1024x768xf32> to tensor<1024x256xf32>
-      %q14 = tensor.expand_shape %q13 [[0], [1, 2]] output_shape [1024, 4, 64] : tensor<1024x256xf32> into tensor<1024x4x64xf32>
-      %e15 = tensor.empty() : tensor<4x1024x64xf32>
-      %q16 = linalg.transpose ins(%q14 : tensor<1024x4x64xf32>) outs(%e15 : tensor<4x1024x64xf32>) permutation = [1, 0, 2]
-      %q17 = tensor.expand_shape %q16 [[0, 1], [2], [3]] output_shape [1, 4, 1024, 64] : tensor<4x1024x64xf32> into tensor<1x4x1024x64xf32>
-      %k18 = tensor.extract_slice %lin12[0, 256] [1024, 256] [1, 1] : tensor<1024x768xf32> to tensor<1024x256xf32>
-      %k19 = tensor.expand_shape %k18 [[0], [1, 2]] output_shape [1024, 4, 64] : tensor<1024x256xf32> into tensor<1024x4x64xf32>
-      %e20 = tensor.empty() : tensor<4x1024x64xf32>
-      %k21 = linalg.transpose ins(%k19 : tensor<1024x4x64xf32>) outs(%e20 : tensor<4x1024x64xf32>) permutation = [1, 0, 2]
-      %k22 = tensor.expand_shape %k21 [[0, 1], [2], [3]] output_shape [1, 4, 1024, 64] : tensor<4x1024x64xf32> into tensor<1x4x1024x64xf32>
-      %v23 = tensor.extract_slice %lin12[0, 512] [1024, 256] [1, 1] : tensor<1024x768xf32> to tensor<1024x256xf32>
-      %v24 = tensor.expand_shape %v23 [[0], [1, 2]] output_shape [1024, 4, 64] : tensor<1024x256xf32> into tensor<1024x4x64xf32>
-      %e25 = tensor.empty() : tensor<4x1024x64xf32>
-      %v26 = linalg.transpose ins(%v24 : tensor<1024x4x64xf32>) outs(%e25 : tensor<4x1024x64xf32>) permutation = [1, 0, 2]
-      %v27 = tensor.expand_shape %v26 [[0, 1], [2], [3]] output_shape [1, 4, 1024, 64] : tensor<4x1024x64xf32> into tensor<1x4x1024x64xf32>
-      %e28 = tensor.empty() : tensor<1x4x1024x64xf32>
-      %attn29 = bpt.attention causal ins(%q17, %k22, %v27 : tensor<1x4x1024x64xf32>, tensor<1x4x1024x64xf32>, tensor<1x4x1024x64xf32>) outs(%e28 : tensor<1x4x1024x64xf32>) -> tensor<1x4x1024x64xf32>
-      %m30 = tensor.collapse_shape %attn29 [[0, 1], [2], [3]] : tensor<1x4x1024x64xf32> into tensor<4x1024x64xf32>
-      %e31 = tensor.empty() : tensor<1024x4x64xf32>
-      %m32 = linalg.transpose ins(%m30 : tensor<4x1024x64xf32>) outs(%e31 : tensor<1024x4x64xf32>) permutation = [1, 0, 2]
-      %m33 = tensor.collapse_shape %m32 [[0], [1, 2]] : tensor<1024x4x64xf32> into tensor<1024x256xf32>
-      %zero34 = arith.constant 0.0 : f32
-      %e35 = tensor.empty() : tensor<1024x256xf32>
-      %init36 = linalg.fill ins(%zero34 : f32) outs(%e35 : tensor<1024x256xf32>) -> tensor<1024x256xf32>
-      %mm37 = linalg.matmul ins(%m33, %w_o_ : tensor<1024x256xf32>, tensor<256x256xf32>) outs(%init36 : tensor<1024x256xf32>) -> tensor<1024x256xf32>
-      %lin38 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm37, %b_o_, %x_ : tensor<1024x256xf32>, tensor<256xf32>, tensor<1024x256xf32>) outs(%e35 : tensor<1024x256xf32>) {
+      %q17 = tensor.extract_slice %lin16[0, 0] [1024, 256] [1, 1] : tensor<1024x768xf32> to tensor<1024x256xf32>
+      %q18 = tensor.expand_shape %q17 [[0], [1, 2]] output_shape [1024, 4, 64] : tensor<1024x256xf32> into tensor<1024x4x64xf32>
+      %e19 = tensor.empty() : tensor<4x1024x64xf32>
+      %q20 = linalg.transpose ins(%q18 : tensor<1024x4x64xf32>) outs(%e19 : tensor<4x1024x64xf32>) permutation = [1, 0, 2]
+      %q21 = tensor.expand_shape %q20 [[0, 1], [2], [3]] output_shape [1, 4, 1024, 64] : tensor<4x1024x64xf32> into tensor<1x4x1024x64xf32>
+      %k22 = tensor.extract_slice %lin16[0, 256] [1024, 256] [1, 1] : tensor<1024x768xf32> to tensor<1024x256xf32>
+      %k23 = tensor.expand_shape %k22 [[0], [1, 2]] output_shape [1024, 4, 64] : tensor<1024x256xf32> into tensor<1024x4x64xf32>
+      %e24 = tensor.empty() : tensor<4x1024x64xf32>
+      %k25 = linalg.transpose ins(%k23 : tensor<1024x4x64xf32>) outs(%e24 : tensor<4x1024x64xf32>) permutation = [1, 0, 2]
+      %k26 = tensor.expand_shape %k25 [[0, 1], [2], [3]] output_shape [1, 4, 1024, 64] : tensor<4x1024x64xf32> into tensor<1x4x1024x64xf32>
+      %v27 = tensor.extract_slice %lin16[0, 512] [1024, 256] [1, 1] : tensor<1024x768xf32> to tensor<1024x256xf32>
+      %v28 = tensor.expand_shape %v27 [[0], [1, 2]] output_shape [1024, 4, 64] : tensor<1024x256xf32> into tensor<1024x4x64xf32>
+      %e29 = tensor.empty() : tensor<4x1024x64xf32>
+      %v30 = linalg.transpose ins(%v28 : tensor<1024x4x64xf32>) outs(%e29 : tensor<4x1024x64xf32>) permutation = [1, 0, 2]
+      %v31 = tensor.expand_shape %v30 [[0, 1], [2], [3]] output_shape [1, 4, 1024, 64] : tensor<4x1024x64xf32> into tensor<1x4x1024x64xf32>
+      %e32 = tensor.empty() : tensor<1x4x1024x64xf32>
+      %attn33 = bpt.attention causal ins(%q21, %k26, %v31 : tensor<1x4x1024x64xf32>, tensor<1x4x1024x64xf32>, tensor<1x4x1024x64xf32>) outs(%e32 : tensor<1x4x1024x64xf32>) -> tensor<1x4x1024x64xf32>
+      %m34 = tensor.collapse_shape %attn33 [[0, 1], [2], [3]] : tensor<1x4x1024x64xf32> into tensor<4x1024x64xf32>
+      %e35 = tensor.empty() : tensor<1024x4x64xf32>
+      %m36 = linalg.transpose ins(%m34 : tensor<4x1024x64xf32>) outs(%e35 : tensor<1024x4x64xf32>) permutation = [1, 0, 2]
+      %m37 = tensor.collapse_shape %m36 [[0], [1, 2]] : tensor<1024x4x64xf32> into tensor<1024x256xf32>
+      %zero38 = arith.constant 0.0 : f32
+      %e39 = tensor.empty() : tensor<1024x256xf32>
+      %acc40 = linalg.fill ins(%zero38 : f32) outs(%e39 : tensor<1024x256xf32>) -> tensor<1024x256xf32>
+      %e41 = tensor.empty() : tensor<1024x256xf32>
+      %mm42 = linalg.matmul ins(%m37, %w_o_ : tensor<1024x256xf32>, tensor<256x256xf32>) outs(%acc40 : tensor<1024x256xf32>) -> tensor<1024x256xf32>
+      %lin43 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm42, %b_o_, %x_ : tensor<1024x256xf32>, tensor<256xf32>, tensor<1024x256xf32>) outs(%e41 : tensor<1024x256xf32>) {
       ^bb0(%a0: f32, %a1: f32, %a2: f32, %o: f32):
         %s1 = arith.addf %a0, %a1 : f32
         %s2 = arith.addf %s1, %a2 : f32
         linalg.yield %s2 : f32
       } -> tensor<1024x256xf32>
-      %zero39 = arith.constant 0.0 : f32
-      %acc40 = tensor.empty() : tensor<1024xf32>
-      %acc41 = linalg.fill ins(%zero39 : f32) outs(%acc40 : tensor<1024xf32>) -> tensor<1024xf32>
-      %sum42 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%lin38 : tensor<1024x256xf32>) outs(%acc41 : tensor<1024xf32>) {
+      %zero44 = arith.constant 0.0 : f32
+      %e45 = tensor.empty() : tensor<1024xf32>
+      %acc46 = linalg.fill ins(%zero44 : f32) outs(%e45 : tensor<1024xf32>) -> tensor<1024xf32>
+      %sum47 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%lin43 : tensor<1024x256xf32>) outs(%acc46 : tensor<1024xf32>) {
       ^bb0(%a: f32, %b: f32):
         %s = arith.addf %a, %b : f32
         linalg.yield %s : f32
       } -> tensor<1024xf32>
-      %sqsum43 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%lin38, %sum42 : tensor<1024x256xf32>, tensor<1024xf32>) outs(%acc41 : tensor<1024xf32>) {
+      %zero48 = arith.constant 0.0 : f32
+      %e49 = tensor.empty() : tensor<1024xf32>
+      %acc50 = linalg.fill ins(%zero48 : f32) outs(%e49 : tensor<1024xf32>) -> tensor<1024xf32>
+      %sqsum51 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%lin43, %sum47 : tensor<1024x256xf32>, tensor<1024xf32>) outs(%acc50 : tensor<1024xf32>) {
       ^bb0(%a: f32, %t: f32, %b: f32):
         %n = arith.constant 256.0 : f32
         %m = arith.divf %t, %n : f32
@@ -91,8 +99,8 @@ func.func @gpt2_block(%x: tensor<1024x256xf32>, %ln1_g: tensor<256xf32>, %ln1_b:
         %s = arith.addf %c2, %b : f32
         linalg.yield %s : f32
       } -> tensor<1024xf32>
-      %e45 = tensor.empty() : tensor<1024x256xf32>
-      %ln44 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%lin38, %sum42, %sqsum43, %ln2_g_, %ln2_b_ : tensor<1024x256xf32>, tensor<1024xf32>, tensor<1024xf32>, tensor<256xf32>, tensor<256xf32>) outs(%e45 : tensor<1024x256xf32>) {
+      %e53 = tensor.empty() : tensor<1024x256xf32>
+      %ln52 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%lin43, %sum47, %sqsum51, %ln2_g_, %ln2_b_ : tensor<1024x256xf32>, tensor<1024xf32>, tensor<1024xf32>, tensor<256xf32>, tensor<256xf32>) outs(%e53 : tensor<1024x256xf32>) {
       ^bb0(%a: f32, %t: f32, %q: f32, %g: f32, %bb: f32, %o: f32):
         %n = arith.constant 256.0 : f32
         %eps = arith.constant 1.000000e-05 : f32
@@ -106,8 +114,8 @@ func.func @gpt2_block(%x: tensor<1024x256xf32>, %ln1_g: tensor<256xf32>, %ln1_b:
         %r = arith.addf %sc, %bb : f32
         linalg.yield %r : f32
       } -> tensor<1024x256xf32>
-      %y46 = bpt.ffn gelu_tanh ins(%ln44 : tensor<1024x256xf32>) up(%w_up_ : tensor<256x1024xf32>) up_bias(%b_up_ : tensor<1024xf32>) down(%w_down_ : tensor<1024x256xf32>) down_bias(%b_down_ : tensor<256xf32>) outs(%lin38 : tensor<1024x256xf32>) -> tensor<1024x256xf32>
-      bpt.yield %y46 : tensor<1024x256xf32>
+      %y54 = bpt.ffn gelu_tanh ins(%ln52 : tensor<1024x256xf32>) up(%w_up_ : tensor<256x1024xf32>) up_bias(%b_up_ : tensor<1024xf32>) down(%w_down_ : tensor<1024x256xf32>) down_bias(%b_down_ : tensor<256xf32>) outs(%lin43 : tensor<1024x256xf32>) -> tensor<1024x256xf32>
+      bpt.yield %y54 : tensor<1024x256xf32>
   }
   return %y : tensor<1024x256xf32>
 }

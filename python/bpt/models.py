@@ -68,25 +68,44 @@ class _Emitter:
         self.lines.append("    " + line)
 
 
+def _zeros(e, type_):
+    """A zero-filled f32 tensor of `type_` (tensor.empty + linalg.fill)."""
+    zero = e.fresh("zero")
+    e(f"{zero} = arith.constant 0.0 : f32")
+    empty = e.fresh("e")
+    e(f"{empty} = tensor.empty() : {type_}")
+    filled = e.fresh("acc")
+    e(f"{filled} = linalg.fill ins({zero} : f32) outs({empty} : {type_}) -> "
+      f"{type_}")
+    return filled
+
+
+def _row_sum(e, x, s, d, square=False):
+    """sum_j x[i, j] (or x[i, j]^2) over the rows of x [s, d]."""
+    row, full = _t(s), _t(s, d)
+    acc0 = _zeros(e, row)
+    out = e.fresh("sqsum" if square else "sum")
+    e(f"{out} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, "
+      f"affine_map<(i, j) -> (i)>], iterator_types = [\"parallel\", "
+      f"\"reduction\"]}} ins({x} : {full}) outs({acc0} : {row}) {{")
+    e("^bb0(%a: f32, %b: f32):")
+    if square:
+        e("  %a2 = arith.mulf %a, %a : f32")
+        e("  %s = arith.addf %a2, %b : f32")
+    else:
+        e("  %s = arith.addf %a, %b : f32")
+    e("  linalg.yield %s : f32")
+    e(f"}} -> {row}")
+    return out
+
+
 def _layer_norm(e, x, gamma, beta, s, d, eps):
     """LayerNorm over the last dimension of x [s, d], as linalg.generic."""
     row = _t(s)
     full = _t(s, d)
     maps_rd = ("affine_map<(i, j) -> (i, j)>", "affine_map<(i, j) -> (i)>")
-    zero = e.fresh("zero")
-    e(f"{zero} = arith.constant 0.0 : f32")
-    acc = e.fresh("acc")
-    e(f"{acc} = tensor.empty() : {row}")
-    acc0 = e.fresh("acc")
-    e(f"{acc0} = linalg.fill ins({zero} : f32) outs({acc} : {row}) -> {row}")
-    total = e.fresh("sum")
-    e(f"{total} = linalg.generic {{indexing_maps = [{maps_rd[0]}, {maps_rd[1]}], "
-      f"iterator_types = [\"parallel\", \"reduction\"]}} ins({x} : {full}) "
-      f"outs({acc0} : {row}) {{")
-    e(f"^bb0(%a: f32, %b: f32):")
-    e(f"  %s = arith.addf %a, %b : f32")
-    e(f"  linalg.yield %s : f32")
-    e(f"}} -> {row}")
+    total = _row_sum(e, x, s, d)
+    acc0 = _zeros(e, row)
     sq = e.fresh("sqsum")
     e(f"{sq} = linalg.generic {{indexing_maps = [{maps_rd[0]}, {maps_rd[1]}, "
       f"{maps_rd[1]}], iterator_types = [\"parallel\", \"reduction\"]}} "
@@ -126,12 +145,9 @@ def _layer_norm(e, x, gamma, beta, s, d, eps):
 def _linear(e, x, w, b, m, k, n, residual=None):
     """x [m, k] @ w [k, n] (+ b [n]) (+ residual [m, n])."""
     out_t = _t(m, n)
-    zero = e.fresh("zero")
-    e(f"{zero} = arith.constant 0.0 : f32")
+    init = _zeros(e, out_t)
     empty = e.fresh("e")
     e(f"{empty} = tensor.empty() : {out_t}")
-    init = e.fresh("init")
-    e(f"{init} = linalg.fill ins({zero} : f32) outs({empty} : {out_t}) -> {out_t}")
     mm = e.fresh("mm")
     e(f"{mm} = linalg.matmul ins({x}, {w} : {_t(m, k)}, {_t(k, n)}) "
       f"outs({init} : {out_t}) -> {out_t}")
@@ -161,21 +177,7 @@ def _linear(e, x, w, b, m, k, n, residual=None):
 def _rms_norm(e, x, gamma, s, d, eps):
     """RMSNorm over the last dimension of x [s, d]: x / rms(x) * gamma."""
     row, full = _t(s), _t(s, d)
-    zero = e.fresh("zero")
-    e(f"{zero} = arith.constant 0.0 : f32")
-    acc = e.fresh("acc")
-    e(f"{acc} = tensor.empty() : {row}")
-    acc0 = e.fresh("acc")
-    e(f"{acc0} = linalg.fill ins({zero} : f32) outs({acc} : {row}) -> {row}")
-    sq = e.fresh("sqsum")
-    e(f"{sq} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, "
-      f"affine_map<(i, j) -> (i)>], iterator_types = [\"parallel\", "
-      f"\"reduction\"]}} ins({x} : {full}) outs({acc0} : {row}) {{")
-    e("^bb0(%a: f32, %b: f32):")
-    e("  %a2 = arith.mulf %a, %a : f32")
-    e("  %s = arith.addf %a2, %b : f32")
-    e("  linalg.yield %s : f32")
-    e(f"}} -> {row}")
+    sq = _row_sum(e, x, s, d, square=True)
     empty = e.fresh("e")
     e(f"{empty} = tensor.empty() : {full}")
     out = e.fresh("rms")

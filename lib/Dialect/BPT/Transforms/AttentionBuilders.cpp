@@ -118,13 +118,28 @@ Value AttentionBuilder::maskedScores(Value s, Value maskTile, Value queryPos0,
       });
 }
 
+/// A reduction over the last (key) dimension of `s` into the per-row `init`.
+static Value reduceRows(
+    OpBuilder &b, Location loc, Value s, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap all = AffineMap::getMultiDimIdentityMap(4, ctx);
+  AffineMap rows = AffineMap::get(
+      4, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1),
+             b.getAffineDimExpr(2)},
+      ctx);
+  return buildGeneric(b, loc, s, init, {all, rows}, {kPar, kPar, kPar, kRed},
+                      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                        return combine(nb, nl, a[0], a[1]);
+                      });
+}
+
 Value AttentionBuilder::rowMax(Value s, Value init) {
-  return buildGeneric(
-      b, loc, s, init, {map(4, {0, 1, 2, 3}), map(4, {0, 1, 2})},
-      {kPar, kPar, kPar, kRed},
-      [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        return arith::MaximumFOp::create(nb, nl, a[0], a[1]);
-      });
+  return reduceRows(b, loc, s, init,
+                    [](OpBuilder &nb, Location nl, Value x, Value acc) {
+                      return arith::MaximumFOp::create(nb, nl, x, acc)
+                          .getResult();
+                    });
 }
 
 Value AttentionBuilder::shiftedExp(Value s, Value rowMax) {
@@ -140,12 +155,11 @@ Value AttentionBuilder::shiftedExp(Value s, Value rowMax) {
 }
 
 Value AttentionBuilder::rowSum(Value p, Value init) {
-  return buildGeneric(
-      b, loc, p, init, {map(4, {0, 1, 2, 3}), map(4, {0, 1, 2})},
-      {kPar, kPar, kPar, kRed},
-      [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        return arith::AddFOp::create(nb, nl, a[0], a[1]);
-      });
+  return reduceRows(b, loc, p, init,
+                    [](OpBuilder &nb, Location nl, Value x, Value acc) {
+                      return arith::AddFOp::create(nb, nl, x, acc)
+                          .getResult();
+                    });
 }
 
 Value AttentionBuilder::valueProduct(Value p, Value values, Value acc) {
