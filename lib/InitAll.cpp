@@ -3,6 +3,7 @@
 #include "bpt/InitAll.h"
 
 #include "bpt/Dialect/BPT/IR/BPTDialect.h"
+#include "bpt/Dialect/BPT/TransformOps/BPTTransformOps.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
 #include "bpt/Pipelines/Pipelines.h"
 
@@ -56,6 +57,7 @@ void mlir::bpt::registerAllDialects(DialectRegistry &registry) {
   linalg::registerTilingInterfaceExternalModels(registry);
   // Schedules written in the transform dialect drive tiling of bpt ops.
   linalg::registerTransformDialectExtension(registry);
+  bpt::registerTransformDialectExtension(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerTilingInterfaceExternalModels(registry);

@@ -62,7 +62,7 @@ static Value sliceKeys(OpBuilder &b, Location loc, Value source, Value start,
                                         strides);
 }
 
-FailureOr<SmallVector<Value>>
+FailureOr<scf::ForOp>
 mlir::bpt::lowerAttentionToOnlineSoftmax(RewriterBase &rewriter,
                                          AttentionOp op, int64_t kvBlock) {
   if (kvBlock <= 0)
@@ -194,5 +194,5 @@ mlir::bpt::lowerAttentionToOnlineSoftmax(RewriterBase &rewriter,
   if (Value lseInit = op.getLogSumExpInit())
     results.push_back(ab.logSumExp(m, l, lseInit));
   rewriter.replaceOp(op, results);
-  return results;
+  return loop;
 }

@@ -10,6 +10,7 @@
 #define BPT_DIALECT_BPT_TRANSFORMS_TRANSFORMS_H
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir {
@@ -28,10 +29,10 @@ void inlineBlock(RewriterBase &rewriter, BlockOp block);
 /// and out = acc / l after the loop (0 where l = 0, lse = m + log l). With
 /// `causal` (and a window), the loop bounds skip key blocks that no query of
 /// the op sees, and only blocks that cross the diagonal (or the window's
-/// edge) evaluate the causal test. Returns the replacement values.
-FailureOr<SmallVector<Value>>
-lowerAttentionToOnlineSoftmax(RewriterBase &rewriter, AttentionOp op,
-                              int64_t kvBlock);
+/// edge) evaluate the causal test. Returns the loop over key blocks.
+FailureOr<scf::ForOp> lowerAttentionToOnlineSoftmax(RewriterBase &rewriter,
+                                                    AttentionOp op,
+                                                    int64_t kvBlock);
 
 /// Tiles `op` over (batch, query head, query block of `qBlock` rows) with an
 /// scf.forall (upstream tiling through TilingInterface); each tile reads the
