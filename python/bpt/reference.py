@@ -45,6 +45,10 @@ def attention(q, k, v, mask=None, scale=None, causal=False, window=None,
             vis &= (qp[:, None] - kp[None, :]) < window
         visible &= vis
     s = np.where(visible, s, -np.inf)
+    if sk == 0:
+        # No key at all: every row sees nothing.
+        return (np.zeros(q.shape[:3] + (v.shape[3],)),
+                np.full(q.shape[:3], -np.inf))
     m = s.max(axis=-1, keepdims=True)
     empty = np.isneginf(m)
     m_safe = np.where(empty, 0.0, m)

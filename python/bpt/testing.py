@@ -236,7 +236,7 @@ class FFNCase:
             args.append(rand((self.d_model, self.d_ff), self.d_model ** -0.5))
         if self.up_bias:
             args.append(rand((self.d_ff,), 0.1))
-        args.append(rand((self.d_ff, self.d_out), self.d_ff ** -0.5))
+        args.append(rand((self.d_ff, self.d_out), max(1, self.d_ff) ** -0.5))
         if self.down_bias:
             args.append(rand((self.d_out,), 0.1))
         if self.residual:

@@ -4,18 +4,27 @@
 // RUN: bpt-opt %s --bpt-cpu-pipeline | FileCheck %s
 // RUN: bpt-opt %s --bpt-cpu-pipeline="c-interface=false" | FileCheck %s --check-prefix=NOCIFACE
 // RUN: bpt-opt %s --bpt-cpu-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVMIR
+// Without the polynomial approximations, exp and erf go to LLVM and libm:
+// RUN: bpt-opt %s --bpt-cpu-pipeline="approximate-math=false" | FileCheck %s --check-prefix=LIBM
+// After --bpt-blockwise, the parallel loops run on OpenMP:
+// RUN: bpt-opt %s --bpt-blockwise="q-block=4 kv-block=4" --bpt-cpu-pipeline | FileCheck %s --check-prefix=OMP
+// RUN: bpt-opt %s --bpt-blockwise="q-block=4 kv-block=4" --bpt-cpu-pipeline="openmp=false" | FileCheck %s --check-prefix=NOOMP
 
 // CHECK-NOT: bpt.
 // CHECK-NOT: linalg.
 // CHECK-NOT: tensor.
 // CHECK-LABEL: llvm.func @block(
 // CHECK:        llvm.call @malloc
-// CHECK:        llvm.intr.exp
-// CHECK:        llvm.call @erff
+// CHECK-NOT:    llvm.call @erff
 // CHECK:        llvm.call @free
 // CHECK-LABEL: llvm.func @_mlir_ciface_block(
 // CHECK-NOT: memref.
 // NOCIFACE-NOT: _mlir_ciface_
+// LIBM:        llvm.intr.exp
+// LIBM:        llvm.call @erff
+// OMP:         omp.parallel
+// OMP:           omp.wsloop
+// NOOMP-NOT:   omp.
 // LLVMIR: define void @_mlir_ciface_block(ptr
 
 func.func @block(%x: tensor<1x2x8x4xf32>, %w1: tensor<4x16xf32>, %w2: tensor<16x4xf32>)

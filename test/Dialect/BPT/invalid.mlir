@@ -350,3 +350,19 @@ func.func @f(%x: tensor<4x16xf32>) {
   "bpt.yield"(%x) : (tensor<4x16xf32>) -> ()
   return
 }
+
+// -----
+
+func.func @f(%q: tensor<1x0x4x8xf32>, %o: tensor<1x0x4x8xf32>) {
+  // expected-error @+1 {{head counts must be positive, got 0 query and 0 key heads}}
+  %r = bpt.attention ins(%q, %q, %q : tensor<1x0x4x8xf32>, tensor<1x0x4x8xf32>, tensor<1x0x4x8xf32>) outs(%o : tensor<1x0x4x8xf32>) -> tensor<1x0x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x2x4x0xf32>, %v: tensor<1x2x4x8xf32>, %o: tensor<1x2x4x8xf32>) {
+  // expected-error @+1 {{head dim must be positive (it sets the default scale 1/sqrt(D)), got 0}}
+  %r = bpt.attention ins(%q, %q, %v : tensor<1x2x4x0xf32>, tensor<1x2x4x0xf32>, tensor<1x2x4x8xf32>) outs(%o : tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return
+}

@@ -2,7 +2,8 @@
 # against the unfused reference lowering (--bpt-decompose) and the NumPy
 # model, over sequence lengths {1, 7, 64, 100, 257, 1024}, head dims
 # {32, 64, 80, 128}, causal and not, windows, masks, GQA/MQA, block sizes that
-# do and do not divide S, f32, f16 and bf16, and logits of magnitude 1e4.
+# do and do not divide S, f32, f16 and bf16, logits of magnitude 1e4, and
+# empty batch, query and key extents.
 # Tolerance: max abs error / max(1, max |ref|) <= 2e-5 (f32), 2e-3 (f16),
 # 1.6e-2 (bf16); against NumPy 5e-3 for the 1e4-logit cases, where the f32
 # rounding of the scores themselves (1 ulp of 1e4 is 1e-3) dominates.
@@ -49,6 +50,10 @@ s.add(A("logits_1e4", b=1, hq=2, hkv=2, sq=90, sk=90, d=32, magnitude=100.0,
         numpy_tol=5e-3))
 s.add(A("logits_1e4_causal", b=1, hq=2, hkv=2, sq=90, sk=90, d=32,
         magnitude=100.0, causal=True, numpy_tol=5e-3))
+# Empty extents: no keys (rows give 0 and lse -inf), no queries, no batch.
+s.add(A("no_keys", b=1, hq=2, hkv=2, sq=5, sk=0, d=8, causal=True, lse=True))
+s.add(A("no_queries", b=1, hq=2, hkv=2, sq=0, sk=7, d=8, lse=True))
+s.add(A("no_batch", b=0, hq=2, hkv=1, sq=4, sk=4, d=8))
 s.add(A("dynamic", b=2, hq=4, hkv=2, sq=45, sk=70, d=16, causal=True,
         mask="add", mask_dims=(2, 1, 45, 70), lse=True, dynamic=True))
 sys.exit(s.run(passes=[f"--bpt-blockwise=q-block={q_block} "

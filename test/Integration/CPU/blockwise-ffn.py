@@ -22,6 +22,8 @@ s.add(F("f16", rows=(1, 33), d_model=32, d_ff=96, activation="swiglu",
         elem="f16", up_bias=False, down_bias=False))
 s.add(F("bf16", rows=(1, 19), d_model=16, d_ff=40, activation="geglu",
         elem="bf16"))
+s.add(F("no_rows", rows=(0, 5), d_model=8, d_ff=16, activation="relu"))
+s.add(F("no_hidden", rows=(1, 6), d_model=8, d_ff=0, activation="gelu"))
 sys.exit(s.run(passes=[f"--bpt-blockwise=q-block={q_block} "
                        f"ffn-chunk={chunk}"],
                compare_with=["--bpt-decompose"]))

@@ -91,7 +91,14 @@ LogicalResult AttentionOp::verify() {
   if (kTy.getDimSize(3) != d)
     return emitOpError() << "key head dim " << kTy.getDimSize(3)
                          << " differs from query head dim " << d;
-  if (hkv == 0 || hq % hkv != 0)
+  if (hq <= 0 || hkv <= 0)
+    return emitOpError() << "head counts must be positive, got " << hq
+                         << " query and " << hkv << " key heads";
+  if (d <= 0)
+    return emitOpError() << "head dim must be positive (it sets the default "
+                            "scale 1/sqrt(D)), got "
+                         << d;
+  if (hq % hkv != 0)
     return emitOpError() << "key head count " << hkv
                          << " does not divide query head count " << hq;
 

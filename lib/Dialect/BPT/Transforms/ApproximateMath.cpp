@@ -23,7 +23,8 @@ struct BPTApproximateMathPass
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef name) {
-          return llvm::is_contained({"exp", "log", "tanh", "erf"}, name);
+          return llvm::is_contained(
+              {"math.exp", "math.log", "math.tanh", "math.erf"}, name);
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

@@ -101,6 +101,15 @@ FailureOr<FFNOp> mlir::bpt::tileFFN(RewriterBase &rewriter, FFNOp op,
                   scf::SCFTilingOptions::LoopType::ForOp);
 }
 
+/// True when an operand of `op` is a tensor with a static extent of 0: there
+/// is nothing to tile, and the reference lowering is exact and free.
+static bool hasEmptyOperand(Operation *op) {
+  return llvm::any_of(op->getOperandTypes(), [](Type t) {
+    auto ty = dyn_cast<RankedTensorType>(t);
+    return ty && llvm::is_contained(ty.getShape(), 0);
+  });
+}
+
 namespace {
 struct BPTBlockwisePass : public bpt::impl::BPTBlockwiseBase<BPTBlockwisePass> {
   using BPTBlockwiseBase::BPTBlockwiseBase;
@@ -124,10 +133,21 @@ struct BPTBlockwisePass : public bpt::impl::BPTBlockwiseBase<BPTBlockwisePass> {
     SmallVector<BlockOp> blocks;
     getOperation()->walk([&](BlockOp op) { blocks.push_back(op); });
     for (BlockOp block : blocks) {
-      if (!attentionOnly)
+      if (!attentionOnly && !hasEmptyOperand(block.getAttention()))
         (void)fuseBlockPerQueryBlock(rewriter, block, qBlock);
       inlineBlock(rewriter, block);
     }
+
+    // Empty ops take the reference lowering.
+    SmallVector<Operation *> empty;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<AttentionOp, FFNOp>(op) && hasEmptyOperand(op))
+        empty.push_back(op);
+    });
+    RewritePatternSet decompose(ctx);
+    populateBPTDecomposePatterns(decompose);
+    if (failed(applyOpPatternsGreedily(empty, std::move(decompose))))
+      return signalPassFailure();
 
     SmallVector<AttentionOp> attentions;
     getOperation()->walk([&](AttentionOp op) { attentions.push_back(op); });
