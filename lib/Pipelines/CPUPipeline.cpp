@@ -31,6 +31,11 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // A tile written into its own place in a shared output bufferizes to a
+  // copy between two identical subviews: CSE makes them one value and the
+  // canonicalizer drops the self-copy.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 

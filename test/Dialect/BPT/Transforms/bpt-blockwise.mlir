@@ -1,8 +1,10 @@
 // RUN: bpt-opt %s --bpt-blockwise="q-block=64 kv-block=128 ffn-chunk=256" --canonicalize --split-input-file | FileCheck %s --enable-var-scope
-// After bufferization no S x S or S x d_ff buffer exists anywhere:
+// After bufferization (and the CSE and canonicalisation that
+// --bpt-cpu-pipeline runs after it) no S x S or S x d_ff buffer exists
+// anywhere, and attention copies nothing:
 // RUN: bpt-opt %s --bpt-blockwise="q-block=64 kv-block=128 ffn-chunk=256" --canonicalize \
 // RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" \
-// RUN:   --split-input-file | FileCheck %s --check-prefix=BUF
+// RUN:   --cse --canonicalize --split-input-file | FileCheck %s --check-prefix=BUF
 
 // Causal GQA attention, S = 1024: a parallel loop over (batch, head,
 // query block) and, inside, the key/value loop carrying the running max,
@@ -52,8 +54,10 @@
 // CHECK:        scf.forall.in_parallel
 // BUF-LABEL: func @attention_causal_gqa
 // BUF-NOT:   memref<{{[0-9x]*}}1024x1024x
+// BUF-NOT:   memref.copy
 // BUF:       scf.forall
 // BUF-NOT:   memref<{{[0-9x]*}}1024x1024x
+// BUF-NOT:   memref.copy
 // BUF:       return
 func.func @attention_causal_gqa(%q: tensor<1x8x1024x64xf16>, %k: tensor<1x2x1024x64xf16>,
                                 %v: tensor<1x2x1024x64xf16>, %o: tensor<1x8x1024x64xf16>)
