@@ -31,6 +31,8 @@ from .tools import run, tool
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"))
 _TRIPLE = "x86_64-unknown-linux-gnu"
+# Extra flags for LLVM's opt (experiments: BPT_OPT_FLAGS="-enable-unroll-and-jam").
+_OPT_FLAGS = os.environ.get("BPT_OPT_FLAGS", "").split()
 _libc.free.argtypes = [ctypes.c_void_p]
 
 _DESCRIPTORS = {}
@@ -241,9 +243,10 @@ def _runtime_object():
     return obj
 
 
-def lower_to_llvm(mlir, passes=(), pipeline="--bpt-cpu-pipeline"):
-    """Runs bpt-opt: the given passes, then the pipeline. Returns the
-    LLVM-dialect module as text."""
+def run_bpt_opt(mlir, passes=(), pipeline="--bpt-cpu-pipeline"):
+    """Runs bpt-opt on MLIR text: the given passes, then the pipeline (None:
+    no pipeline). Returns the resulting module as text (the LLVM dialect
+    after the CPU pipeline)."""
     cmd = [tool("bpt-opt"), *passes]
     if pipeline:
         cmd.append(pipeline)
@@ -263,12 +266,12 @@ def compile_mlir(mlir, passes=(), pipeline="--bpt-cpu-pipeline", opt="-O3"):
     key = hashlib.sha256(
         "\0".join([mlir, *passes, pipeline, opt, tool("bpt-opt"),
                    str(os.path.getmtime(tool("bpt-opt"))),
-                   str(_runtime_object())]).encode()
+                   str(_runtime_object()), *_OPT_FLAGS]).encode()
     ).hexdigest()[:24]
     so = _cache_dir() / f"{key}.so"
     llvm_path = _cache_dir() / f"{key}.llvm.mlir"
     if not so.exists():
-        llvm_mlir = lower_to_llvm(mlir, passes, pipeline)
+        llvm_mlir = run_bpt_opt(mlir, passes, pipeline)
         llvm_path.write_text(llvm_mlir)
         ll = run([tool("mlir-translate"), "--mlir-to-llvmir"],
                  "mlir-translate", stdin=llvm_mlir)
@@ -279,7 +282,7 @@ def compile_mlir(mlir, passes=(), pipeline="--bpt-cpu-pipeline", opt="-O3"):
             # opt vectorises the loops (reductions were marked reassociable by
             # the pipeline); llc emits the object for this CPU.
             run([tool("opt"), opt, f"-mtriple={_TRIPLE}", "-mcpu=native",
-                 str(ll_path), "-o", str(bc)], "opt")
+                 *_OPT_FLAGS, str(ll_path), "-o", str(bc)], "opt")
             run([tool("llc"), opt, "-filetype=obj", "-relocation-model=pic",
                  f"-mtriple={_TRIPLE}", "-mcpu=native", str(bc), "-o",
                  str(obj)], "llc")

@@ -18,7 +18,7 @@ S x S scores of the reference lowering show up.
 
 import re
 
-from .compiler import lower_to_llvm
+from .compiler import run_bpt_opt
 
 _ALLOC_RE = re.compile(r"(%[\w.$-]+)\s*=\s*memref\.alloc\(([^)]*)\)(?:\s*\{[^}]*\})?"
                        r"\s*:\s*memref<([0-9x?]+)x([a-z0-9]+)")
@@ -34,7 +34,7 @@ BUFFERIZE = ("--one-shot-bufferize=bufferize-function-boundaries "
 
 def bufferized(mlir, passes=("--bpt-decompose",)):
     """The module after `passes`, canonicalisation and bufferization."""
-    return lower_to_llvm(mlir, passes=[*passes, "--canonicalize", "--cse",
+    return run_bpt_opt(mlir, passes=[*passes, "--canonicalize", "--cse",
                                        BUFFERIZE], pipeline=None)
 
 
