@@ -162,12 +162,14 @@ Value AttentionBuilder::rowSum(Value p, Value init) {
                     });
 }
 
-Value AttentionBuilder::valueProduct(Value p, Value values, Value acc) {
+Value AttentionBuilder::valueProduct(Value p, Value values, Value acc,
+                                     bool transposed) {
   Type f32 = b.getF32Type();
-  // Loops (b, h, i, e, j).
+  // Loops (b, h, i, e, j); values [.., j, e], or [.., e, j] when transposed.
+  AffineMap valuesMap = transposed ? kvMap(5, 3, 4) : kvMap(5, 4, 3);
   return buildGeneric(
       b, loc, ValueRange{p, values}, acc,
-      {map(5, {0, 1, 2, 4}), kvMap(5, 4, 3), map(5, {0, 1, 2, 3})},
+      {map(5, {0, 1, 2, 4}), valuesMap, map(5, {0, 1, 2, 3})},
       {kPar, kPar, kPar, kPar, kRed},
       [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
         Value v = convertFloat(nb, nl, a[1], f32);

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -184,7 +185,20 @@ mlir::bpt::lowerAttentionToOnlineSoftmax(RewriterBase &rewriter,
             });
         Value p = lb.shiftedExp(scores, mNew);
         Value lNew = lb.rowSum(p, lb.scaleRows(l, alpha));
-        Value accNew = lb.valueProduct(p, values, lb.scaleRows(acc, alpha));
+        // The value block is transposed once per block ([.., Dv, kv-block],
+        // a copy of kv-block x Dv for q-block x kv-block x Dv multiply-adds),
+        // so that P V_j reads both operands along the key dimension.
+        auto vTy = cast<RankedTensorType>(values.getType());
+        SmallVector<OpFoldResult> vtSizes = tensor::getMixedSizes(b, nl, values);
+        std::swap(vtSizes[2], vtSizes[3]);
+        Value valuesT = linalg::TransposeOp::create(
+                            b, nl, values,
+                            tensor::EmptyOp::create(b, nl, vtSizes,
+                                                    vTy.getElementType()),
+                            ArrayRef<int64_t>{0, 1, 3, 2})
+                            ->getResult(0);
+        Value accNew = lb.valueProduct(p, valuesT, lb.scaleRows(acc, alpha),
+                                       /*transposed=*/true);
         scf::YieldOp::create(b, nl, ValueRange{mNew, lNew, accNew});
       });
 

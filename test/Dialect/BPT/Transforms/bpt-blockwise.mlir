@@ -45,8 +45,9 @@
 // CHECK:          %[[P:.+]] = linalg.generic {{.*}} ins(%[[SM]], %[[MNEW]] :
 // CHECK:          %[[LS:.+]] = linalg.generic {{.*}} ins(%[[ALPHA]] : tensor<1x1x64xf32>) outs(%[[L]] : tensor<1x1x64xf32>)
 // CHECK:          %[[LNEW:.+]] = linalg.generic {{.*}} ins(%[[P]] : tensor<1x1x64x?xf32>) outs(%[[LS]] : tensor<1x1x64xf32>)
+// CHECK:          %[[VT:.+]] = linalg.transpose ins(%{{.+}} : tensor<1x1x?x64xf16>) outs(%{{.+}} : tensor<1x1x64x?xf16>) permutation = [0, 1, 3, 2]
 // CHECK:          %[[AS:.+]] = linalg.generic {{.*}} ins(%[[ALPHA]] : tensor<1x1x64xf32>) outs(%[[ACC]] : tensor<1x1x64x64xf32>)
-// CHECK:          %[[ANEW:.+]] = linalg.generic {{.*}} ins(%[[P]], %{{.+}} : tensor<1x1x64x?xf32>, tensor<1x1x?x64xf16>) outs(%[[AS]] : tensor<1x1x64x64xf32>)
+// CHECK:          %[[ANEW:.+]] = linalg.generic {{.*}} ins(%[[P]], %[[VT]] : tensor<1x1x64x?xf32>, tensor<1x1x64x?xf16>) outs(%[[AS]] : tensor<1x1x64x64xf32>)
 // CHECK:          scf.yield %[[MNEW]], %[[LNEW]], %[[ANEW]]
 // CHECK:        linalg.generic {{.*}} ins(%[[R]]#2, %[[R]]#1 : tensor<1x1x64x64xf32>, tensor<1x1x64xf32>) outs(%{{.+}} : tensor<1x1x64x64xf16>)
 // CHECK:          arith.divf

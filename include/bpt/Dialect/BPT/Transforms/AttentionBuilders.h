@@ -43,8 +43,11 @@ public:
   Value shiftedExp(Value s, Value rowMax);
   /// init + sum_j p[.., j] per row.
   Value rowSum(Value p, Value init);
-  /// acc + p values (values a key/value tile [B, Hkv, Skt, Dv]).
-  Value valueProduct(Value p, Value values, Value acc);
+  /// acc + p values, with values a key/value tile [B, Hkv, Skt, Dv], or
+  /// its transpose [B, Hkv, Dv, Skt] when `transposed` (then both operands
+  /// are read along the reduction: a dot product per output).
+  Value valueProduct(Value p, Value values, Value acc,
+                     bool transposed = false);
   /// acc / sum per row (0 where sum is 0), converted into `outInit`.
   Value normalizedOutput(Value acc, Value sum, Value outInit);
   /// shift(rowMax) + log(sum) per row into `lseInit` (-inf where sum is 0).
