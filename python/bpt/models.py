@@ -243,6 +243,20 @@ def _function(name, args, cfg, e, header):
             f"  return %y : {_t(s, d)}\n}}\n")
 
 
+def _attention_and_merge(e, q, k, v, cfg, kv_heads):
+    """bpt.attention of the [1, heads, s, dh] q and [1, kv_heads, s, dh] k, v,
+    with its heads merged back into [s, d]."""
+    s, h, dh = cfg.seq, cfg.heads, cfg.head_dim
+    tq, tkv = _t(1, h, s, dh), _t(1, kv_heads, s, dh)
+    ao = e.fresh("e")
+    e(f"{ao} = tensor.empty() : {tq}")
+    attn = e.fresh("attn")
+    causal = "causal " if cfg.causal else ""
+    e(f"{attn} = bpt.attention {causal}ins({q}, {k}, {v} : {tq}, {tkv}, {tkv}) "
+      f"outs({ao} : {tq}) -> {tq}")
+    return _merge_heads(e, attn, s, h, dh)
+
+
 def gpt2_block(cfg, name="gpt2_block"):
     """MLIR text of a module with one function @name(x, params...) -> y."""
     cfg.validate()
@@ -258,14 +272,7 @@ def gpt2_block(cfg, name="gpt2_block"):
         e(f"{sl} = tensor.extract_slice {qkv}[0, {i * d}] [{s}, {d}] [1, 1] : "
           f"{_t(s, 3 * d)} to {_t(s, d)}")
         heads.append(_split_heads(e, sl, s, h, dh, part))
-    t4 = _t(1, h, s, dh)
-    ao = e.fresh("e")
-    e(f"{ao} = tensor.empty() : {t4}")
-    attn = e.fresh("attn")
-    causal = "causal " if cfg.causal else ""
-    e(f"{attn} = bpt.attention {causal}ins({heads[0]}, {heads[1]}, {heads[2]} : "
-      f"{t4}, {t4}, {t4}) outs({ao} : {t4}) -> {t4}")
-    merged = _merge_heads(e, attn, s, h, dh)
+    merged = _attention_and_merge(e, *heads, cfg, h)
     h1 = _linear(e, merged, "%w_o_", "%b_o_", s, d, d, residual=x)
     ln2 = _layer_norm(e, h1, "%ln2_g_", "%ln2_b_", s, d, cfg.eps)
     y = e.fresh("y")
@@ -296,14 +303,7 @@ def llama_block(cfg, name="llama_block"):
                      dh, "k")
     v = _split_heads(e, _linear(e, n1, "%wv_", None, s, d, hkv * dh), s, hkv,
                      dh, "v")
-    tq, tkv = _t(1, h, s, dh), _t(1, hkv, s, dh)
-    ao = e.fresh("e")
-    e(f"{ao} = tensor.empty() : {tq}")
-    attn = e.fresh("attn")
-    causal = "causal " if cfg.causal else ""
-    e(f"{attn} = bpt.attention {causal}ins({q}, {k}, {v} : {tq}, {tkv}, {tkv}) "
-      f"outs({ao} : {tq}) -> {tq}")
-    merged = _merge_heads(e, attn, s, h, dh)
+    merged = _attention_and_merge(e, q, k, v, cfg, hkv)
     h1 = _linear(e, merged, "%wo_", None, s, d, d, residual=x)
     n2 = _rms_norm(e, h1, "%norm2_", s, d, cfg.eps)
     y = e.fresh("y")
