@@ -49,16 +49,16 @@ struct IndexMath {
 };
 } // namespace
 
-/// The slice [start, start + size) of dimension 2 (the keys) of a key or
-/// value tensor, all other dimensions whole.
-static Value sliceKeys(OpBuilder &b, Location loc, Value source, Value start,
-                       Value size) {
+/// The slice [start, start + size) of dimension `dim` of `source`, every
+/// other dimension whole.
+static Value sliceDim(OpBuilder &b, Location loc, Value source, unsigned dim,
+                      Value start, Value size) {
   auto ty = cast<RankedTensorType>(source.getType());
   SmallVector<OpFoldResult> offsets(ty.getRank(), b.getIndexAttr(0));
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, source);
   SmallVector<OpFoldResult> strides(ty.getRank(), b.getIndexAttr(1));
-  offsets[2] = start;
-  sizes[2] = size;
+  offsets[dim] = start;
+  sizes[dim] = size;
   return tensor::ExtractSliceOp::create(b, loc, source, offsets, sizes,
                                         strides);
 }
@@ -108,23 +108,15 @@ mlir::bpt::lowerAttentionToOnlineSoftmax(RewriterBase &rewriter,
         AttentionBuilder lb(b, op);
         Value start = bm.mul(kb, bm.c(kvBlock));
         Value size = bm.min(bm.c(kvBlock), bm.sub(sk, start));
-        Value keys = sliceKeys(b, nl, op.getKey(), start, size);
-        Value values = sliceKeys(b, nl, op.getValue(), start, size);
+        // Keys are dimension 2 of keys and values, dimension 3 of the mask.
+        Value keys = sliceDim(b, nl, op.getKey(), 2, start, size);
+        Value values = sliceDim(b, nl, op.getValue(), 2, start, size);
         Value maskTile;
         if (Value mask = op.getMask()) {
-          auto mTy = cast<RankedTensorType>(mask.getType());
-          if (mTy.getDimSize(3) == 1) {
-            maskTile = mask;
-          } else {
-            SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
-            SmallVector<OpFoldResult> sizes =
-                tensor::getMixedSizes(b, nl, mask);
-            offsets[3] = start;
-            sizes[3] = size;
-            maskTile = tensor::ExtractSliceOp::create(
-                b, nl, mask, offsets, sizes,
-                SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
-          }
+          // A mask broadcast over keys serves every block as it is.
+          bool broadcast =
+              cast<RankedTensorType>(mask.getType()).getDimSize(3) == 1;
+          maskTile = broadcast ? mask : sliceDim(b, nl, mask, 3, start, size);
         }
         Value s = lb.scores(keys);
 
