@@ -58,14 +58,8 @@ def config(name, seq):
 
 
 def input_bytes(name, cfg):
-    shapes = [(cfg.seq, cfg.d_model)] + list(MODELS[name][1](cfg).values())
-    total = 0
-    for s in shapes:
-        n = 1
-        for d in s:
-            n *= d
-        total += 4 * n
-    return total
+    return memory.f32_bytes([(cfg.seq, cfg.d_model)]
+                            + list(MODELS[name][1](cfg).values()))
 
 
 def ir_peak(name, seq, variant):
@@ -80,20 +74,8 @@ def ir_peak(name, seq, variant):
 
 def largest_fitting(name, variant, budget):
     """The largest S (a multiple of Q_BLOCK) whose IR peak fits `budget`."""
-    lo, hi = Q_BLOCK, Q_BLOCK
-    while ir_peak(name, hi, variant) <= budget:
-        lo, hi = hi, hi * 2
-        if hi > (1 << 26):
-            return lo
-    if lo == hi:
-        return 0
-    while hi - lo > Q_BLOCK:
-        mid = (lo + hi) // 2 // Q_BLOCK * Q_BLOCK
-        if ir_peak(name, mid, variant) <= budget:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return memory.largest_fitting(
+        lambda seq: ir_peak(name, seq, variant) <= budget, Q_BLOCK)
 
 
 _MEASURE = r"""

@@ -37,9 +37,9 @@ def _config_from_header(text):
 BLOCKWISE = "--bpt-blockwise=q-block=128 kv-block=128 ffn-chunk=256"
 
 
-def _largest_fitting(text, cfg, passes, budget):
+def _largest_fitting(cfg, passes, budget):
     """The largest S (a multiple of 128) whose bufferized peak plus inputs
-    fits `budget`, found by doubling and bisection on the IR alone."""
+    fits `budget`, read from the IR alone."""
     def fits(seq):
         c = models.BlockConfig(seq=seq, d_model=cfg.d_model, heads=cfg.heads,
                                d_ff=cfg.d_ff, activation=cfg.activation,
@@ -47,16 +47,10 @@ def _largest_fitting(text, cfg, passes, budget):
         peak = memory.peak_live_bytes(
             memory.bufferized(models.gpt2_block(c), passes), "gpt2_block",
             dynamic_bound=256)
-        inputs = 4 * sum(int(np.prod(s)) for s in
-                         [(seq, c.d_model), *models.gpt2_param_shapes(c).values()])
+        inputs = memory.f32_bytes(
+            [(seq, c.d_model), *models.gpt2_param_shapes(c).values()])
         return peak + inputs <= budget
-    lo, hi = 0, 128
-    while fits(hi):
-        lo, hi = hi, hi * 2
-    while hi - lo > 128:
-        mid = (lo + hi) // 2 // 128 * 128
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    return lo
+    return memory.largest_fitting(fits, 128)
 
 
 def main(argv=None):
@@ -117,8 +111,8 @@ def main(argv=None):
         print(f"          unfused S x S score buffers: {len(scores)} of "
               f"{memory.human(scores[0][2])}; bpt: none")
     budget = args.budget_gib * 2**30
-    s_unfused = _largest_fitting(text, cfg, ["--bpt-decompose"], budget)
-    s_bpt = _largest_fitting(text, cfg, [BLOCKWISE], budget)
+    s_unfused = _largest_fitting(cfg, ["--bpt-decompose"], budget)
+    s_bpt = _largest_fitting(cfg, [BLOCKWISE], budget)
     print(f"          largest S in {args.budget_gib:g} GiB (this block): "
           f"unfused {s_unfused}, bpt {s_bpt} ({s_bpt / s_unfused:.0f}x longer)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -124,6 +124,31 @@ def peak_live_bytes(bufferized_text, func, dynamic_bound=0, threads=1):
     return _peak(_parse(body).children, dynamic_bound, threads)
 
 
+def f32_bytes(shapes):
+    """Bytes of f32 arrays of the given shapes (a program's inputs)."""
+    total = 0
+    for shape in shapes:
+        n = 1
+        for d in shape:
+            n *= d
+        total += 4 * n
+    return total
+
+
+def largest_fitting(fits, step, limit=1 << 26):
+    """The largest multiple of `step` for which `fits` holds (0 if none),
+    assuming `fits` is monotone: doubling, then bisection."""
+    lo, hi = 0, step
+    while fits(hi):
+        lo, hi = hi, hi * 2
+        if hi > limit:
+            return lo
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
 def human(nbytes):
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if nbytes < 1024 or unit == "TiB":
