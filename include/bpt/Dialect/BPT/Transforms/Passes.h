@@ -27,6 +27,7 @@ class TensorDialect;
 } // namespace tensor
 
 namespace bpt {
+class BPTDialect;
 
 #define GEN_PASS_DECL
 #include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
@@ -37,6 +38,10 @@ void populateBPTDecomposePatterns(RewritePatternSet &patterns);
 
 /// The reference lowering of bpt.ffn alone (used on FFN tiles).
 void populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns);
+
+/// The pattern behind --bpt-raise-attention: raises the attention around a
+/// softmax (see the pass) to bpt.attention.
+void populateBPTRaiseAttentionPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "bpt/Dialect/BPT/Transforms/Passes.h.inc"

@@ -37,6 +37,72 @@ def BPTDecompose : Pass<"bpt-decompose"> {
   ];
 }
 
+def BPTRaiseAttention : Pass<"bpt-raise-attention"> {
+  let summary = "Find attention in linalg on tensors and raise it to bpt.attention";
+  let description = [{
+    Finds scaled dot-product attention by what it computes and replaces it
+    by `bpt.attention`, anchored on each softmax:
+
+    - the softmax: `linalg.softmax`, or the decomposed form frontends emit
+      (a max reduction, a subtraction, `math.exp`, a sum reduction and a
+      division or a multiplication by the reciprocal), over the last (key)
+      dimension of the scores;
+    - the scores: a contraction of queries and keys (`linalg.batch_matmul`,
+      `linalg.matmul` or a contraction `linalg.generic`, with batch and head
+      dimensions merged by reshapes or not, keys transposed by
+      `linalg.transpose`, a generic or the contraction's maps), followed by
+      constant scales (on the scores, or split over queries and keys), an
+      additive mask, a `select` of `-inf` (masked_fill, boolean masks) and
+      float casts, in any order that keeps the meaning;
+    - the output: the contraction of the probabilities with the values.
+
+    Keys and values repeated over the query heads of a group (torch's
+    repeat_kv, SDPA's enable_gqa) become grouped-query attention reading
+    the unrepeated tensors. A mask that is a function of the row and column
+    only and keeps the keys `j <= i + offset` (triu/masked_fill, SDPA's
+    is_causal) becomes the `causal` flag, with `positions` when the offset
+    is not the bottom-right one.
+
+    A softmax whose surroundings do not prove the rewrite exact is left as
+    it is: scores or probabilities read by anything else, a softmax over
+    another dimension, a scale after the softmax or after an additive mask,
+    a value contraction along another dimension, dynamic shapes. With
+    `remarks`, each such softmax gets a remark naming the op that stopped
+    the match and why.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for every softmax that is not raised, saying why">
+  ];
+  let dependentDialects = [
+    "::mlir::bpt::BPTDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def BPTRaise : Pass<"bpt-raise"> {
+  let summary = "Raise attention, FFNs and transformer blocks into the bpt dialect";
+  let description = [{
+    The raising pipeline: runs `--bpt-raise-attention` over the IR a
+    frontend produced (linalg on tensors), so that `--bpt-blockwise` and the
+    other bpt rewrites find bpt ops. Every raised op computes what the ops
+    it replaces computed; what cannot be proven so stays as it was.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for every candidate that is not raised, saying why">
+  ];
+  let dependentDialects = [
+    "::mlir::bpt::BPTDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def BPTBlockwise : Pass<"bpt-blockwise"> {
   let summary = "Rewrite bpt ops into the Blockwise Parallel Transformer loop nest";
   let description = [{

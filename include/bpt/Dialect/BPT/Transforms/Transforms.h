@@ -59,6 +59,14 @@ FailureOr<FFNOp> tileFFN(RewriterBase &rewriter, FFNOp op, int64_t rowBlock,
 FailureOr<SmallVector<Operation *>>
 fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block, int64_t qBlock);
 
+/// Raises the attention whose softmax ends at `softmaxRoot` (a
+/// linalg.softmax or the last op of a decomposed softmax) to bpt.attention,
+/// replacing the contraction with the values. On failure nothing is changed
+/// and `whyNot`, when given, says why.
+FailureOr<AttentionOp> raiseAttention(RewriterBase &rewriter,
+                                      Operation *softmaxRoot,
+                                      std::string *whyNot = nullptr);
+
 } // namespace bpt
 } // namespace mlir
 

@@ -1,0 +1,1054 @@
+//===- RaiseAttention.cpp - Find attention in linalg and raise it ---------===//
+//
+// Attention is found by what it computes, anchored on its softmax:
+//
+//   scores = scale * (Q K^T) [+ mask | masked_fill]   (a contraction, then
+//                                                       elementwise ops)
+//   P      = softmax(scores) over the key axis         (linalg.softmax, or
+//                                                       max, sub, exp, sum, div)
+//   out    = P V                                       (a contraction)
+//
+// Each piece may be spelled in many ways (named or generic contractions,
+// batch dimensions merged by reshapes, K transposed by linalg.transpose or a
+// generic, the scale on the scores or split over Q and K, casts, a causal
+// mask built from iotas): the matchers below read the meaning. The match
+// then has to prove the rewrite exact: the scores and probabilities must
+// feed nothing else, the softmax must run over keys, the value contraction
+// must contract keys, and the scale must not be applied to a mask. Anything
+// else leaves the IR untouched and, on request, a remark names the op that
+// stopped the match and why.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CausalMask.h"
+
+#include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
+#include "bpt/Dialect/BPT/Transforms/Passes.h"
+#include "bpt/Dialect/BPT/Transforms/RaiseUtils.h"
+#include "bpt/Dialect/BPT/Transforms/Transforms.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <cmath>
+
+namespace mlir {
+namespace bpt {
+#define GEN_PASS_DEF_BPTRAISEATTENTION
+#include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
+} // namespace bpt
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::bpt;
+
+namespace {
+
+/// A refusal: the op that stopped the match and the reason.
+struct Refusal {
+  Operation *op;
+  std::string reason;
+};
+
+/// A softmax found in the IR.
+struct SoftmaxMatch {
+  Value input;  // the scores
+  Value result; // the probabilities
+  int64_t dim;  // the reduced dimension of `input`
+  SmallVector<Operation *> ops;
+};
+
+/// A mask applied to the scores by an elementwise op of the score chain.
+struct AppliedMask {
+  Value tensor;          // as read by `op`
+  AffineMap map;         // from the loops of `op`
+  linalg::GenericOp op;  // the op applying it
+  MaskKind kind;
+};
+
+static SmallVector<int64_t> loopExtentsOf(const AppliedMask &mask) {
+  linalg::GenericOp op = mask.op;
+  return op.getStaticLoopRanges();
+}
+
+/// An operand of a contraction traced back to the tensor it reads.
+struct TracedOperand {
+  Value value;
+  bool transposed = false; // the last two dimensions are swapped
+  double scale = 1.0;      // a constant factor applied on the way
+  int64_t groups = 1;      // heads repeated by a broadcast (GQA)
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Softmax
+//===----------------------------------------------------------------------===//
+
+/// Looks through reshapes that only add or drop dimensions of extent 1
+/// (torch's keepdim).
+static Value stripUnitReshapes(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def))
+      break;
+    auto big = cast<RankedTensorType>(
+        isa<tensor::ExpandShapeOp>(def) ? def->getResult(0).getType()
+                                        : def->getOperand(0).getType());
+    SmallVector<ReassociationIndices> groups =
+        isa<tensor::ExpandShapeOp>(def)
+            ? cast<tensor::ExpandShapeOp>(def).getReassociationIndices()
+            : cast<tensor::CollapseShapeOp>(def).getReassociationIndices();
+    for (const ReassociationIndices &g : groups) {
+      unsigned nonUnit = 0;
+      for (int64_t d : g)
+        nonUnit += big.getDimSize(d) != 1;
+      if (nonUnit > 1)
+        return v;
+    }
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+/// True when `map` (of an operand of an op whose loops are the dimensions of
+/// a tensor) reads every loop but `dim` in order, and `dim` not at all or at
+/// index 0: a value broadcast along `dim`.
+static bool isBroadcastAlong(AffineMap map, int64_t dim) {
+  unsigned next = 0;
+  for (AffineExpr e : map.getResults()) {
+    if (auto d = dyn_cast<AffineDimExpr>(e)) {
+      if (next == dim)
+        ++next;
+      if (d.getPosition() != next)
+        return false;
+      ++next;
+      continue;
+    }
+    auto c = dyn_cast<AffineConstantExpr>(e);
+    if (!c || c.getValue() != 0 || next != dim)
+      return false;
+    ++next;
+  }
+  return next == map.getNumDims() || next + 1 == map.getNumDims();
+}
+
+/// If `v` is a reduction of `input` along one loop by `isCombiner` of the
+/// element and the accumulator, returns that loop.
+static std::optional<int64_t>
+matchRowReduction(Value v, Value &input,
+                  function_ref<bool(Operation *, Value, Value)> isCombiner) {
+  auto op = v.getDefiningOp<linalg::GenericOp>();
+  if (!op || op.getNumDpsInputs() != 1 || op.getNumReductionLoops() != 1)
+    return std::nullopt;
+  auto result = cast<OpResult>(v);
+  OpOperand *in = op.getDpsInputOperand(0);
+  if (!op.getMatchingIndexingMap(in).isIdentity())
+    return std::nullopt;
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  int64_t dim = reductions.front();
+  if (!isBroadcastAlong(op.getIndexingMapMatchingResult(result), dim))
+    return std::nullopt;
+  Value yielded =
+      op.getBody()->getTerminator()->getOperand(result.getResultNumber());
+  Operation *combiner = yielded.getDefiningOp();
+  Value elem = op.getBody()->getArgument(0);
+  Value acc = op.getBody()->getArgument(op.getNumDpsInputs() +
+                                        result.getResultNumber());
+  if (!combiner || !isCombiner(combiner, elem, acc))
+    return std::nullopt;
+  input = in->get();
+  return dim;
+}
+
+static bool isCommutativeOf(Operation *op, Value a, Value b) {
+  return op->getNumOperands() == 2 &&
+         ((op->getOperand(0) == a && op->getOperand(1) == b) ||
+          (op->getOperand(0) == b && op->getOperand(1) == a));
+}
+
+static bool isMaxCombiner(Operation *op, Value elem, Value acc) {
+  if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op))
+    return isCommutativeOf(op, elem, acc);
+  // select(x > acc, x, acc)
+  if (auto select = dyn_cast<arith::SelectOp>(op)) {
+    auto cmp = select.getCondition().getDefiningOp<arith::CmpFOp>();
+    return cmp && select.getTrueValue() == elem &&
+           select.getFalseValue() == acc && cmp.getLhs() == elem &&
+           cmp.getRhs() == acc;
+  }
+  return false;
+}
+
+static bool isAddCombiner(Operation *op, Value elem, Value acc) {
+  return isa<arith::AddFOp>(op) && isCommutativeOf(op, elem, acc);
+}
+
+/// Matches the decomposed softmax ending at `root`:
+///   m = rowmax(x); e = exp(x - m); s = rowsum(e); p = e / s (or e * (1/s)).
+static FailureOr<SoftmaxMatch> matchDecomposedSoftmax(linalg::GenericOp root) {
+  if (!isElementwiseGeneric(root))
+    return failure();
+  SoftmaxMatch match;
+  Operation *div = getYieldedValue(root).getDefiningOp();
+  if (!div || div->getBlock() != root.getBody() ||
+      !isa<arith::DivFOp, arith::MulFOp>(div))
+    return failure();
+  // The numerator e (identity) and the row sum (broadcast), maybe through a
+  // reciprocal.
+  OpOperand *num = getInputOperandOfArg(root, div->getOperand(0));
+  OpOperand *den = getInputOperandOfArg(root, div->getOperand(1));
+  if (isa<arith::MulFOp>(div) && num && den &&
+      !root.getMatchingIndexingMap(num).isIdentity())
+    std::swap(num, den);
+  if (!num || !den || !root.getMatchingIndexingMap(num).isIdentity())
+    return failure();
+  Value sumValue = den->get();
+  SmallVector<Operation *> ops = {root};
+  if (isa<arith::MulFOp>(div)) {
+    auto recip = stripUnitReshapes(sumValue).getDefiningOp<linalg::GenericOp>();
+    if (!recip || !isElementwiseGeneric(recip) ||
+        recip.getNumDpsInputs() != 1)
+      return failure();
+    auto divOp = getYieldedValue(recip).getDefiningOp<arith::DivFOp>();
+    std::optional<double> one =
+        divOp ? getConstantFloatInBody(recip, divOp.getLhs()) : std::nullopt;
+    if (!one || *one != 1.0 || !getInputOperandOfArg(recip, divOp.getRhs()))
+      return failure();
+    ops.push_back(recip);
+    sumValue = recip.getDpsInputOperand(0)->get();
+  }
+  Value e;
+  std::optional<int64_t> sumDim = matchRowReduction(
+      stripUnitReshapes(sumValue), e, isAddCombiner);
+  if (!sumDim || e != num->get())
+    return failure();
+  ops.push_back(stripUnitReshapes(sumValue).getDefiningOp());
+  if (!isBroadcastAlong(root.getMatchingIndexingMap(den), *sumDim))
+    return failure();
+
+  // e = exp(x - m), in one generic or as exp of a subtraction generic.
+  auto expOp = e.getDefiningOp<linalg::GenericOp>();
+  if (!expOp || !isElementwiseGeneric(expOp))
+    return failure();
+  auto exp = getYieldedValue(expOp).getDefiningOp<math::ExpOp>();
+  if (!exp)
+    return failure();
+  ops.push_back(expOp);
+  linalg::GenericOp subOp = expOp;
+  Value diff = exp.getOperand();
+  if (OpOperand *in = getInputOperandOfArg(expOp, diff)) {
+    subOp = in->get().getDefiningOp<linalg::GenericOp>();
+    if (!subOp || !isElementwiseGeneric(subOp) ||
+        !expOp.getMatchingIndexingMap(in).isIdentity())
+      return failure();
+    diff = getYieldedValue(subOp);
+    ops.push_back(subOp);
+  }
+  auto sub = diff.getDefiningOp<arith::SubFOp>();
+  if (!sub)
+    return failure();
+  OpOperand *x = getInputOperandOfArg(subOp, sub.getLhs());
+  OpOperand *m = getInputOperandOfArg(subOp, sub.getRhs());
+  if (!x || !m || !subOp.getMatchingIndexingMap(x).isIdentity() ||
+      !isBroadcastAlong(subOp.getMatchingIndexingMap(m), *sumDim))
+    return failure();
+  Value maxInput;
+  std::optional<int64_t> maxDim =
+      matchRowReduction(stripUnitReshapes(m->get()), maxInput, isMaxCombiner);
+  if (!maxDim || *maxDim != *sumDim || maxInput != x->get())
+    return failure();
+  ops.push_back(stripUnitReshapes(m->get()).getDefiningOp());
+
+  match.input = x->get();
+  match.result = root->getResult(0);
+  match.dim = *sumDim;
+  match.ops = std::move(ops);
+  // The reshapes between the pieces belong to the softmax too.
+  for (Value v : {sumValue, m->get(), den->get()})
+    for (Operation *def = v.getDefiningOp();
+         def && isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def);
+         def = def->getOperand(0).getDefiningOp())
+      match.ops.push_back(def);
+  return match;
+}
+
+static FailureOr<SoftmaxMatch> matchSoftmax(Operation *op) {
+  if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op)) {
+    SoftmaxMatch match;
+    match.input = softmax.getInput();
+    match.result = softmax.getResult()[0];
+    match.dim = softmax.getDimension();
+    match.ops = {op};
+    return match;
+  }
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    return matchDecomposedSoftmax(generic);
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// The score chain and the contractions
+//===----------------------------------------------------------------------===//
+
+static bool isAndCombiner(Operation *op, Value elem, Value acc) {
+  return isa<arith::AndIOp>(op) && isCommutativeOf(op, elem, acc);
+}
+
+/// Matches the guard SDPA puts after its softmax so that a row whose scores
+/// are all -inf gives zeros instead of NaN:
+///   all = and-reduce(scores == -inf); out = select(all, 0, probs)
+/// bpt.attention gives zeros for such rows by definition, so the guard is
+/// part of the attention. Appends its ops to `ops`.
+static bool matchMaskedRowGuard(linalg::GenericOp guard, Value probs,
+                                Value scores, SmallVector<Operation *> &ops) {
+  if (!isElementwiseGeneric(guard))
+    return false;
+  auto select = getYieldedValue(guard).getDefiningOp<arith::SelectOp>();
+  if (!select)
+    return false;
+  OpOperand *cond = getInputOperandOfArg(guard, select.getCondition());
+  OpOperand *p = getInputOperandOfArg(guard, select.getFalseValue());
+  std::optional<double> zero =
+      getConstantFloatInBody(guard, select.getTrueValue());
+  int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
+  if (!cond || !p || p->get() != probs || !zero || *zero != 0.0 ||
+      !guard.getMatchingIndexingMap(p).isIdentity() ||
+      !isBroadcastAlong(guard.getMatchingIndexingMap(cond), rank - 1))
+    return false;
+  Value allValue = stripUnitReshapes(cond->get());
+  Value isMinusInf;
+  std::optional<int64_t> dim =
+      matchRowReduction(allValue, isMinusInf, isAndCombiner);
+  if (!dim || *dim != rank - 1)
+    return false;
+  auto test = isMinusInf.getDefiningOp<linalg::GenericOp>();
+  if (!test || !isElementwiseGeneric(test) || test.getNumDpsInputs() != 1 ||
+      test.getDpsInputOperand(0)->get() != scores)
+    return false;
+  auto cmp = getYieldedValue(test).getDefiningOp<arith::CmpFOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpFPredicate::OEQ)
+    return false;
+  Value x = cmp.getLhs();
+  if (auto ext = x.getDefiningOp<arith::ExtFOp>())
+    x = ext.getIn();
+  std::optional<double> inf = getConstantFloatInBody(test, cmp.getRhs());
+  if (x != test.getBody()->getArgument(0) || !inf || !std::isinf(*inf) ||
+      *inf > 0)
+    return false;
+  ops.push_back(guard);
+  ops.push_back(allValue.getDefiningOp());
+  ops.push_back(test);
+  for (Operation *def = cond->get().getDefiningOp();
+       def && def != allValue.getDefiningOp();
+       def = def->getOperand(0).getDefiningOp())
+    ops.push_back(def);
+  return true;
+}
+
+/// Classifies an elementwise op of the score chain that applies a mask to
+/// `score` (an input read through the identity map): `score + m`, or a
+/// select between the score and -inf.
+static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
+                                              Value &score) {
+  Operation *def = getYieldedValue(op).getDefiningOp();
+  if (!def || def->getBlock() != op.getBody())
+    return std::nullopt;
+  auto identityOperand = [&](Value arg) -> OpOperand * {
+    OpOperand *o = getInputOperandOfArg(op, arg);
+    return o && op.getMatchingIndexingMap(o).isIdentity() ? o : nullptr;
+  };
+  if (auto add = dyn_cast<arith::AddFOp>(def)) {
+    for (auto [s, mk] : {std::pair(add.getLhs(), add.getRhs()),
+                         std::pair(add.getRhs(), add.getLhs())}) {
+      OpOperand *so = identityOperand(s);
+      Value maskArg = mk;
+      if (auto ext = maskArg.getDefiningOp<arith::ExtFOp>())
+        maskArg = ext.getIn();
+      OpOperand *mo = getInputOperandOfArg(op, maskArg);
+      if (!so || !mo || so == mo)
+        continue;
+      score = so->get();
+      return AppliedMask{mo->get(), op.getMatchingIndexingMap(mo), op,
+                         MaskKind::Additive};
+    }
+    return std::nullopt;
+  }
+  if (auto select = dyn_cast<arith::SelectOp>(def)) {
+    OpOperand *cond = getInputOperandOfArg(op, select.getCondition());
+    if (!cond)
+      return std::nullopt;
+    auto isMinusInf = [&](Value v) {
+      std::optional<double> c = getConstantFloatInBody(op, v);
+      return c && std::isinf(*c) && *c < 0;
+    };
+    OpOperand *t = identityOperand(select.getTrueValue());
+    OpOperand *f = identityOperand(select.getFalseValue());
+    if (t && isMinusInf(select.getFalseValue())) {
+      score = t->get();
+      return AppliedMask{cond->get(), op.getMatchingIndexingMap(cond), op,
+                         MaskKind::KeepIfTrue};
+    }
+    if (f && isMinusInf(select.getTrueValue())) {
+      score = f->get();
+      return AppliedMask{cond->get(), op.getMatchingIndexingMap(cond), op,
+                         MaskKind::RemoveIfTrue};
+    }
+  }
+  return std::nullopt;
+}
+
+/// The layout of one input of a contraction: its map must read the batch
+/// loops in order and then `rowLoop` and the reduction loop, in either order.
+/// Returns whether the last two are swapped.
+static std::optional<bool> operandLayout(AffineMap map,
+                                         ArrayRef<unsigned> batch,
+                                         unsigned rowLoop, unsigned kLoop) {
+  if (map.getNumResults() != batch.size() + 2)
+    return std::nullopt;
+  for (auto [i, b] : llvm::enumerate(batch))
+    if (map.getDimPosition(i) != b)
+      return std::nullopt;
+  unsigned a = map.getDimPosition(batch.size());
+  unsigned c = map.getDimPosition(batch.size() + 1);
+  if (a == rowLoop && c == kLoop)
+    return false;
+  if (a == kLoop && c == rowLoop)
+    return true;
+  return std::nullopt;
+}
+
+/// A contraction `out[batch, m, n] = sum_k A B` whose inputs are laid out
+/// [batch, m|k, k|m] and [batch, n|k, k|n], written into zeros.
+struct Contraction {
+  linalg::LinalgOp op;
+  bool lhsTransposed; // the left operand is [batch, k, m]
+  bool rhsKN;         // the right operand is [batch, k, n] (a plain matmul)
+  SmallVector<int64_t> batchShape;
+};
+
+static FailureOr<Contraction> matchContraction(Operation *op,
+                                               std::string &why) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || !linalg::isaContractionOpInterface(linalgOp)) {
+    why = "it is not a contraction";
+    return failure();
+  }
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(linalgOp);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
+      dims->k.size() != 1) {
+    why = "it does not contract one dimension into one row and one column";
+    return failure();
+  }
+  SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
+  Contraction c{linalgOp, false, false, {}};
+  std::optional<bool> lhs =
+      operandLayout(maps[0], dims->batch, dims->m[0], dims->k[0]);
+  std::optional<bool> rhs =
+      operandLayout(maps[1], dims->batch, dims->n[0], dims->k[0]);
+  std::optional<bool> out =
+      operandLayout(maps[2], dims->batch, dims->m[0], dims->n[0]);
+  if (!lhs || !rhs || !out || *out) {
+    why = "its operands are not laid out as [batch..., rows, columns]";
+    return failure();
+  }
+  c.lhsTransposed = *lhs;
+  c.rhsKN = *rhs;
+  if (!isZeroInit(linalgOp.getDpsInitOperand(0)->get())) {
+    why = "it accumulates into a destination that is not zero";
+    return failure();
+  }
+  auto resultTy = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!resultTy || !resultTy.hasStaticShape()) {
+    why = "its shape is dynamic (dynamic attention shapes are not raised)";
+    return failure();
+  }
+  c.batchShape = llvm::to_vector(resultTy.getShape().drop_back(2));
+  return c;
+}
+
+/// Traces an operand of a contraction, laid out [batch, rows, inner], back
+/// through batch reshapes, transposes of the last two dimensions, constant
+/// scales (when `allowScale`) and widening casts.
+static TracedOperand traceOperand(Value v, bool transposed, bool allowScale) {
+  TracedOperand t{v, transposed};
+  while (true) {
+    Value next = stripLeadingReshapes(t.value, 2);
+    if (next != t.value) {
+      t.value = next;
+      continue;
+    }
+    if (Value src = matchTrailingTranspose(t.value)) {
+      t.value = src;
+      t.transposed = !t.transposed;
+      continue;
+    }
+    auto generic = t.value.getDefiningOp<linalg::GenericOp>();
+    if (!generic)
+      break;
+    Value input;
+    if (allowScale) {
+      if (std::optional<double> k = matchScalarScale(generic, input)) {
+        t.scale *= *k;
+        t.value = input;
+        continue;
+      }
+    }
+    if (Value src = matchFloatCast(generic)) {
+      auto from = cast<RankedTensorType>(src.getType()).getElementType();
+      auto to = cast<RankedTensorType>(t.value.getType()).getElementType();
+      if (from.getIntOrFloatBitWidth() <= to.getIntOrFloatBitWidth()) {
+        t.value = src;
+        continue;
+      }
+    }
+    break;
+  }
+  return t;
+}
+
+/// Grouped-query attention: keys and values repeated over the query heads
+/// of a group by a broadcast along a new dimension right after the key/value
+/// head dimension (torch's repeat_kv: expand + reshape). Returns the
+/// unrepeated tensor and the group size, or the value itself.
+static TracedOperand lookThroughRepeatedHeads(TracedOperand t) {
+  auto generic = t.value.getDefiningOp<linalg::GenericOp>();
+  if (!generic || t.transposed)
+    return t;
+  std::optional<SmallVector<int64_t>> dims =
+      linalg::isaBroadcastOpInterface(generic);
+  auto type = cast<RankedTensorType>(t.value.getType());
+  int64_t rank = type.getRank();
+  // One new dimension, the last batch dimension, after at least one other.
+  if (!dims || dims->size() != 1 || (*dims)[0] != rank - 3 || rank < 4)
+    return t;
+  t.groups *= type.getDimSize(rank - 3);
+  t.value = generic.getDpsInputOperand(0)->get();
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// The rewrite
+//===----------------------------------------------------------------------===//
+
+/// Erases `ops` and the producers they leave unused.
+static void eraseDeadOps(RewriterBase &rewriter, ArrayRef<Operation *> ops) {
+  SmallVector<Operation *> worklist(ops.begin(), ops.end());
+  llvm::SmallPtrSet<Operation *, 16> erased;
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (Operation *&op : worklist) {
+      if (!op || erased.contains(op) || !op->use_empty() ||
+          !isMemoryEffectFree(op))
+        continue;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          worklist.push_back(def);
+      erased.insert(op);
+      rewriter.eraseOp(op);
+      op = nullptr;
+      progress = true;
+      break;
+    }
+  }
+}
+
+/// The 4-D [B|1, H|1, Sq|1, Sk|1] shape of a mask read at `mask.map` by an
+/// op with loops [batch..., i, j] of extents `loopExtents`, once its batch
+/// loops become `batch`; or nothing when the mask reads dimensions out of
+/// order or varies along a batch layout that differs from `batch`.
+static std::optional<SmallVector<int64_t>>
+planMaskShape(const AppliedMask &mask, ArrayRef<int64_t> loopExtents,
+              ArrayRef<int64_t> batch) {
+  auto type = cast<RankedTensorType>(mask.tensor.getType());
+  unsigned numLoops = mask.map.getNumDims();
+  if (!type.hasStaticShape() || numLoops < 2 ||
+      loopExtents.size() != numLoops)
+    return std::nullopt;
+  // Per loop: the extent of the mask along it (1 when it is not read).
+  SmallVector<int64_t> perLoop(numLoops, 1);
+  int64_t lastPos = -1;
+  for (auto [r, e] : llvm::enumerate(mask.map.getResults())) {
+    if (auto d = dyn_cast<AffineDimExpr>(e)) {
+      if (static_cast<int64_t>(d.getPosition()) <= lastPos)
+        return std::nullopt;
+      lastPos = d.getPosition();
+      perLoop[d.getPosition()] = type.getDimSize(r);
+    } else if (type.getDimSize(r) != 1) {
+      return std::nullopt;
+    }
+  }
+  SmallVector<int64_t> want(perLoop.begin(), perLoop.end() - 2);
+  if (loopExtents.drop_back(2) != batch) {
+    if (llvm::any_of(want, [](int64_t s) { return s != 1; }))
+      return std::nullopt;
+    want.assign(batch.size(), 1);
+  }
+  want.push_back(perLoop[numLoops - 2]);
+  want.push_back(perLoop[numLoops - 1]);
+  return want;
+}
+
+/// The mask operand of bpt.attention: the mask tensor reshaped (same
+/// elements in the same order) to the shape planMaskShape gives.
+static Value buildMaskOperand(OpBuilder &b, Location loc,
+                              const AppliedMask &mask,
+                              ArrayRef<int64_t> loopExtents,
+                              ArrayRef<int64_t> batch) {
+  SmallVector<int64_t> want = *planMaskShape(mask, loopExtents, batch);
+  auto type = cast<RankedTensorType>(mask.tensor.getType());
+  Value v = mask.tensor;
+  if (type.getShape() == ArrayRef<int64_t>(want))
+    return v;
+  if (type.getRank() != 1) {
+    auto flatType =
+        RankedTensorType::get({type.getNumElements()}, type.getElementType());
+    SmallVector<ReassociationIndices> all(1);
+    all[0] = llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    v = tensor::CollapseShapeOp::create(b, loc, flatType, v, all);
+  }
+  SmallVector<ReassociationIndices> outAll(1);
+  outAll[0] = llvm::to_vector(llvm::seq<int64_t>(0, want.size()));
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(want, type.getElementType()), v, outAll);
+}
+
+/// Everything the match established, to build bpt.attention from.
+struct AttentionMatch {
+  SoftmaxMatch softmax;
+  Contraction scores, output;
+  SmallVector<Operation *> chainOps; // between the contractions and softmax
+  SmallVector<AppliedMask> masks;
+  double scale = 1.0;
+};
+
+/// Establishes that `softmaxRoot` ends the softmax of an attention and
+/// collects everything the rewrite needs, or says why not.
+static FailureOr<AttentionMatch> matchAttention(Operation *softmaxRoot,
+                                                Refusal &refusal) {
+  auto refuse = [&](Operation *op, const Twine &why) {
+    refusal = {op, why.str()};
+    return failure();
+  };
+  AttentionMatch m;
+  FailureOr<SoftmaxMatch> softmax = matchSoftmax(softmaxRoot);
+  if (failed(softmax))
+    return refuse(softmaxRoot, "not a softmax");
+  m.softmax = *softmax;
+  auto scoresTy = cast<RankedTensorType>(softmax->input.getType());
+  if (scoresTy.getRank() < 2)
+    return refuse(softmaxRoot, "the softmax input has rank below 2");
+  if (softmax->dim != scoresTy.getRank() - 1)
+    return refuse(softmaxRoot, "the softmax reduces dimension " +
+                                   Twine(softmax->dim) +
+                                   ", not the key dimension (the last one) of "
+                                   "the scores");
+
+  // Back from the softmax to the contraction of queries and keys.
+  Value cur = softmax->input;
+  // The product of the scales met so far, walking back from the softmax:
+  // those are applied after anything met later.
+  double laterScale = 1.0;
+  bool sawScale = false;
+  while (true) {
+    Operation *def = cur.getDefiningOp();
+    if (!def)
+      return refuse(softmaxRoot, "the scores are not computed in this function");
+    if (isLeadingReshape(def, 2)) {
+      m.chainOps.push_back(def);
+      cur = def->getOperand(0);
+      continue;
+    }
+    if (auto generic = dyn_cast<linalg::GenericOp>(def);
+        generic && isElementwiseGeneric(generic)) {
+      Value input;
+      if (std::optional<double> k = matchScalarScale(generic, input)) {
+        m.scale *= *k;
+        laterScale *= *k;
+        sawScale = true;
+        m.chainOps.push_back(def);
+        cur = input;
+        continue;
+      }
+      if (Value src = matchFloatCast(generic)) {
+        m.chainOps.push_back(def);
+        cur = src;
+        continue;
+      }
+      Value score;
+      if (std::optional<AppliedMask> mask = matchMaskOp(generic, score)) {
+        if (mask->kind == MaskKind::Additive && sawScale)
+          return refuse(def, "a scale is applied after this additive mask, "
+                             "which it would scale too");
+        if (laterScale <= 0)
+          return refuse(def, "a non-positive scale is applied after this "
+                             "mask");
+        m.masks.push_back(*mask);
+        m.chainOps.push_back(def);
+        cur = score;
+        continue;
+      }
+      return refuse(def, "this op between the scores and the softmax is "
+                         "neither a constant scale, a mask nor a cast");
+    }
+    std::string why;
+    FailureOr<Contraction> qk = matchContraction(def, why);
+    if (failed(qk))
+      return refuse(def, "the scores are produced by this op, and " + why);
+    m.scores = *qk;
+    break;
+  }
+
+  // Forward from the probabilities to the contraction with the values.
+  cur = softmax->result;
+  while (true) {
+    if (!cur.hasOneUse()) {
+      Operation *user = cur.use_empty() ? softmaxRoot : *cur.getUsers().begin();
+      return refuse(user, "the probabilities are used more than once (or not "
+                          "at all): they must stay materialised");
+    }
+    Operation *user = *cur.getUsers().begin();
+    if (isLeadingReshape(user, 2)) {
+      m.chainOps.push_back(user);
+      cur = user->getResult(0);
+      continue;
+    }
+    if (auto generic = dyn_cast<linalg::GenericOp>(user)) {
+      if (Value src = matchFloatCast(generic); src == cur) {
+        m.chainOps.push_back(user);
+        cur = user->getResult(0);
+        continue;
+      }
+      if (matchMaskedRowGuard(generic, cur, softmax->input, m.chainOps)) {
+        cur = user->getResult(0);
+        continue;
+      }
+    }
+    std::string why;
+    FailureOr<Contraction> pv = matchContraction(user, why);
+    if (failed(pv))
+      return refuse(user, "the probabilities are read by this op, and " + why);
+    if (pv->op.getDpsInputOperand(0)->get() != cur || pv->lhsTransposed)
+      return refuse(user, "the probabilities are not the left operand, "
+                          "contracted along keys, of this contraction");
+    m.output = *pv;
+    break;
+  }
+
+  // Nothing outside the match may read the scores or probabilities.
+  llvm::SmallPtrSet<Operation *, 16> inside;
+  inside.insert(m.scores.op);
+  inside.insert(m.output.op);
+  inside.insert(m.chainOps.begin(), m.chainOps.end());
+  inside.insert(m.softmax.ops.begin(), m.softmax.ops.end());
+  for (Operation *op : inside) {
+    if (op == m.output.op.getOperation())
+      continue;
+    for (Operation *user : op->getUsers())
+      if (!inside.contains(user))
+        return refuse(user, "this op reads the scores or probabilities "
+                            "computed by '" +
+                                op->getName().getStringRef() +
+                                "': they must stay materialised");
+  }
+  return m;
+}
+
+/// The shape of `t.value` once its last two dimensions are in attention
+/// layout ([rows, features]).
+static SmallVector<int64_t> layoutShape(const TracedOperand &t) {
+  SmallVector<int64_t> shape =
+      llvm::to_vector(cast<RankedTensorType>(t.value.getType()).getShape());
+  if (t.transposed && shape.size() >= 2)
+    std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+  return shape;
+}
+
+static int64_t product(ArrayRef<int64_t> values) {
+  int64_t p = 1;
+  for (int64_t v : values)
+    p *= v;
+  return p;
+}
+
+/// Everything needed to build the bpt.attention, decided before any IR is
+/// created.
+struct AttentionPlan {
+  TracedOperand q, k, v;
+  SmallVector<int64_t> batch, kvBatch;
+  double scale;
+  std::optional<int64_t> causalOffset;
+  const AppliedMask *tensorMask = nullptr;
+  int64_t sq, sk, d, dv;
+};
+
+static FailureOr<AttentionPlan> planAttention(AttentionMatch &m,
+                                              std::string &why) {
+  AttentionPlan p;
+  p.q = traceOperand(m.scores.op.getDpsInputOperand(0)->get(),
+                     m.scores.lhsTransposed, /*allowScale=*/true);
+  Value kOperand = m.scores.op.getDpsInputOperand(1)->get();
+  Value vOperand = m.output.op.getDpsInputOperand(1)->get();
+  // Keys are wanted as [rows = keys, features]: the right operand of Q K^T
+  // is transposed when it is laid out [k = features, n = keys].
+  p.k = lookThroughRepeatedHeads(
+      traceOperand(kOperand, m.scores.rhsKN, /*allowScale=*/true));
+  p.v = lookThroughRepeatedHeads(
+      traceOperand(vOperand, !m.output.rhsKN, /*allowScale=*/false));
+  if (p.k.groups != p.v.groups) {
+    p.k = traceOperand(kOperand, m.scores.rhsKN, true);
+    p.v = traceOperand(vOperand, !m.output.rhsKN, false);
+  }
+  p.scale = m.scale * p.q.scale * p.k.scale;
+
+  // The (batch, head) layout of the attention: the two batch dimensions of
+  // the scores where the chain has them (torch-mlir applies masks to
+  // [B, H, S, S]) or of the queries, else one merged batch of heads.
+  int64_t merged = product(m.scores.batchShape);
+  for (Value val : {m.softmax.input, p.q.value}) {
+    auto ty = cast<RankedTensorType>(val.getType());
+    if (ty.getRank() == 4 && p.batch.empty() &&
+        ty.getDimSize(0) * ty.getDimSize(1) == merged)
+      p.batch = llvm::to_vector(ty.getShape().take_front(2));
+  }
+  if (p.batch.empty())
+    p.batch = {1, merged};
+  if (p.batch[1] % p.k.groups != 0) {
+    why = "the repeated key/value heads do not divide the query heads";
+    return failure();
+  }
+  p.kvBatch = {p.batch[0], p.batch[1] / p.k.groups};
+
+  SmallVector<int64_t> qs = layoutShape(p.q), ks = layoutShape(p.k),
+                       vs = layoutShape(p.v);
+  if (qs.size() < 2 || ks.size() < 2 || vs.size() < 2 ||
+      product(ArrayRef(qs).drop_back(2)) != merged ||
+      product(ArrayRef(ks).drop_back(2)) != product(p.kvBatch) ||
+      product(ArrayRef(vs).drop_back(2)) != product(p.kvBatch)) {
+    why = "the query, key and value batches do not match the heads of the "
+          "scores";
+    return failure();
+  }
+  p.sq = qs[qs.size() - 2];
+  p.d = qs.back();
+  p.sk = ks[ks.size() - 2];
+  p.dv = vs.back();
+  if (ks.back() != p.d || vs[vs.size() - 2] != p.sk) {
+    why = "the query, key and value shapes do not agree";
+    return failure();
+  }
+  for (Value val : {p.q.value, p.k.value, p.v.value}) {
+    Type e = cast<RankedTensorType>(val.getType()).getElementType();
+    if (!e.isF32() && !e.isF16() && !e.isBF16()) {
+      why = "queries, keys and values must be f32, f16 or bf16";
+      return failure();
+    }
+  }
+  auto outTy = cast<RankedTensorType>(m.output.op->getResult(0).getType());
+  if (product(m.output.batchShape) != merged ||
+      outTy.getDimSize(outTy.getRank() - 2) != p.sq ||
+      outTy.getDimSize(outTy.getRank() - 1) != p.dv) {
+    why = "the value contraction does not produce [heads, queries, features]";
+    return failure();
+  }
+
+  // Masks: a causal one becomes the causal flag, one other the mask operand.
+  for (const AppliedMask &mask : m.masks) {
+    SmallVector<int64_t> extents = loopExtentsOf(mask);
+    std::optional<int64_t> offset =
+        matchCausalMask(mask.tensor, mask.map, extents, mask.kind);
+    if (offset && !p.causalOffset) {
+      p.causalOffset = offset;
+      continue;
+    }
+    if (p.tensorMask) {
+      why = "more than one non-causal mask is applied to the scores";
+      return failure();
+    }
+    p.tensorMask = &mask;
+  }
+  if (p.tensorMask &&
+      !planMaskShape(*p.tensorMask, loopExtentsOf(*p.tensorMask),
+                     p.batch)) {
+    why = "the mask is not broadcast over the attention's batch and heads in "
+          "their order";
+    return failure();
+  }
+  return p;
+}
+
+/// Creates the transposes and reshapes that bring a traced operand to the
+/// [lead..., rows, features] layout of bpt.attention.
+static Value buildOperand(OpBuilder &b, Location loc, const TracedOperand &t,
+                          ArrayRef<int64_t> lead) {
+  Value val = t.value;
+  if (t.transposed) {
+    auto ty = cast<RankedTensorType>(val.getType());
+    int64_t rank = ty.getRank();
+    SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    std::swap(perm[rank - 1], perm[rank - 2]);
+    Value init = tensor::EmptyOp::create(b, loc, layoutShape(t),
+                                         ty.getElementType());
+    val = linalg::TransposeOp::create(b, loc, val, init, perm)->getResult(0);
+  }
+  return reshapeLeadingDims(b, loc, val, lead, 2);
+}
+
+FailureOr<AttentionOp> mlir::bpt::raiseAttention(RewriterBase &rewriter,
+                                                 Operation *softmaxRoot,
+                                                 std::string *whyNot) {
+  std::string why;
+  Refusal refusal{softmaxRoot, ""};
+  FailureOr<AttentionMatch> match = matchAttention(softmaxRoot, refusal);
+  if (failed(match)) {
+    if (whyNot)
+      *whyNot = refusal.reason;
+    return failure();
+  }
+  AttentionMatch &m = *match;
+  FailureOr<AttentionPlan> plan = planAttention(m, why);
+  if (failed(plan)) {
+    if (whyNot)
+      *whyNot = why;
+    return failure();
+  }
+  AttentionPlan &p = *plan;
+
+  Location loc = m.output.op->getLoc();
+  rewriter.setInsertionPoint(m.output.op);
+  Value query = buildOperand(rewriter, loc, p.q, p.batch);
+  Value key = buildOperand(rewriter, loc, p.k, p.kvBatch);
+  Value value = buildOperand(rewriter, loc, p.v, p.kvBatch);
+  Value maskOperand;
+  if (p.tensorMask) {
+    maskOperand = buildMaskOperand(rewriter, loc, *p.tensorMask,
+                                   loopExtentsOf(*p.tensorMask),
+                                   p.batch);
+    if (p.tensorMask->kind == MaskKind::RemoveIfTrue) {
+      // bpt.attention keeps the scores where an i1 mask is true.
+      auto maskTy = cast<RankedTensorType>(maskOperand.getType());
+      Value init = tensor::EmptyOp::create(rewriter, loc, maskTy.getShape(),
+                                           rewriter.getI1Type());
+      AffineMap id = rewriter.getMultiDimIdentityMap(maskTy.getRank());
+      maskOperand = buildGeneric(
+          rewriter, loc, maskOperand, init, {id, id},
+          SmallVector<utils::IteratorType>(maskTy.getRank(),
+                                           utils::IteratorType::parallel),
+          [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+            Value t = arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true));
+            return arith::XOrIOp::create(nb, nl, args[0], t);
+          });
+    }
+  }
+
+  Type outElem = cast<RankedTensorType>(m.output.op->getResult(0).getType())
+                     .getElementType();
+  Value init = tensor::EmptyOp::create(
+      rewriter, loc, ArrayRef<int64_t>{p.batch[0], p.batch[1], p.sq, p.dv},
+      outElem);
+  Value qPos, kPos;
+  if (p.causalOffset && *p.causalOffset != p.sk - p.sq) {
+    // Key j is visible from row i when j <= i + offset: row i gets position
+    // i + offset, key j position j.
+    kPos = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    qPos = *p.causalOffset == 0
+               ? kPos
+               : arith::ConstantIndexOp::create(rewriter, loc, *p.causalOffset);
+  }
+  auto attention = AttentionOp::create(
+      rewriter, loc, TypeRange{init.getType()}, query, key, value, maskOperand,
+      qPos, kPos, ValueRange{init},
+      rewriter.getF32FloatAttr(static_cast<float>(p.scale)),
+      p.causalOffset ? rewriter.getUnitAttr() : UnitAttr(), IntegerAttr());
+  SmallVector<Operation *> dead(m.chainOps);
+  Operation *outputOp = m.output.op;
+  for (Value operand : outputOp->getOperands())
+    if (Operation *def = operand.getDefiningOp())
+      dead.push_back(def);
+  // Where the frontend reshapes the output back to [B, H, Sq, Dv], use the
+  // attention's result directly.
+  Value attnResult = attention->getResult(0);
+  Value outResult = outputOp->getResult(0);
+  if (outResult.hasOneUse()) {
+    Operation *user = *outResult.getUsers().begin();
+    if (isLeadingReshape(user, 2) &&
+        user->getResult(0).getType() == attnResult.getType()) {
+      rewriter.replaceOp(user, attnResult);
+      dead.push_back(outputOp);
+      outputOp = nullptr;
+    }
+  }
+  if (outputOp) {
+    Value result =
+        reshapeLeadingDims(rewriter, loc, attnResult, m.output.batchShape, 2);
+    rewriter.replaceOp(outputOp, result);
+  }
+  llvm::append_range(dead, m.softmax.ops);
+  dead.push_back(m.scores.op);
+  eraseDeadOps(rewriter, dead);
+  return attention;
+}
+
+namespace {
+
+/// The ops a softmax may end with: candidates for raising.
+static bool isSoftmaxCandidate(Operation *op) {
+  if (isa<linalg::SoftmaxOp>(op))
+    return true;
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  return generic && succeeded(matchDecomposedSoftmax(generic));
+}
+
+struct RaiseAttentionPattern : RewritePattern {
+  RaiseAttentionPattern(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (!isSoftmaxCandidate(op))
+      return failure();
+    std::string why;
+    if (failed(raiseAttention(rewriter, op, &why)))
+      return rewriter.notifyMatchFailure(op, why);
+    return success();
+  }
+};
+
+struct BPTRaiseAttentionPass
+    : public bpt::impl::BPTRaiseAttentionBase<BPTRaiseAttentionPass> {
+  using BPTRaiseAttentionBase::BPTRaiseAttentionBase;
+
+  void runOnOperation() override {
+    SmallVector<Operation *> candidates;
+    getOperation()->walk([&](Operation *op) {
+      if (isSoftmaxCandidate(op))
+        candidates.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (Operation *op : candidates) {
+      Refusal refusal{op, ""};
+      if (succeeded(matchAttention(op, refusal))) {
+        std::string why;
+        if (succeeded(raiseAttention(rewriter, op, &why)))
+          continue;
+        refusal.reason = why;
+      }
+      if (remarks)
+        refusal.op->emitRemark()
+            << "bpt-raise-attention: softmax not raised: " << refusal.reason;
+    }
+  }
+};
+
+} // namespace
+
+void mlir::bpt::populateBPTRaiseAttentionPatterns(RewritePatternSet &patterns) {
+  patterns.add<RaiseAttentionPattern>(patterns.getContext());
+}
