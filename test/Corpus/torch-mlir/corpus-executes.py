@@ -44,7 +44,7 @@ REFERENCES = {
     "sdpa_causal_f32": (attention(causal=True), ["bpt.attention causal"]),
     "sdpa_mask_f32": (attention(mask=True), ["bpt.attention"]),
     "sdpa_gqa_f32": (attention(causal=True), ["bpt.attention causal"]),
-    "ffn_gelu_f32": (ffn, []),
+    "ffn_gelu_f32": (ffn, ["bpt.ffn gelu"]),
 }
 
 RAISE = ["--bpt-raise"]

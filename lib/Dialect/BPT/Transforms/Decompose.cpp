@@ -212,6 +212,22 @@ struct DecomposeFFN : OpRewritePattern<FFNOp> {
   }
 };
 
+/// linalg.softmax has no lowering to loops of its own: give it its
+/// upstream decomposition (max, sub + exp, sum, div), so that programs
+/// written with it run through the same pipelines as raised ones.
+struct DecomposeSoftmax : OpRewritePattern<linalg::SoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::SoftmaxOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<SmallVector<Value>> values = op.decomposeOperation(rewriter);
+    if (failed(values))
+      return rewriter.notifyMatchFailure(op, "no decomposition");
+    rewriter.replaceOp(op, *values);
+    return success();
+  }
+};
+
 /// bpt.block has no meaning beyond its body: splice the body in its place.
 struct InlineBlock : OpRewritePattern<BlockOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -256,6 +272,6 @@ void mlir::bpt::populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns) {
 }
 
 void mlir::bpt::populateBPTDecomposePatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeAttention, DecomposeFFN, InlineBlock>(
-      patterns.getContext());
+  patterns.add<DecomposeAttention, DecomposeFFN, DecomposeSoftmax,
+               InlineBlock>(patterns.getContext());
 }

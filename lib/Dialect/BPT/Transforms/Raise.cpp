@@ -32,6 +32,7 @@ struct BPTRaisePass : public bpt::impl::BPTRaiseBase<BPTRaisePass> {
   void runOnOperation() override {
     OpPassManager pm(getOperation()->getName());
     pm.addPass(createBPTRaiseAttention(BPTRaiseAttentionOptions{remarks}));
+    pm.addPass(createBPTRaiseFFN(BPTRaiseFFNOptions{remarks}));
     if (failed(runPipeline(pm, getOperation())))
       return signalPassFailure();
   }

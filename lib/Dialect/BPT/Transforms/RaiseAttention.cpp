@@ -403,76 +403,6 @@ static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
   return std::nullopt;
 }
 
-/// The layout of one input of a contraction: its map must read the batch
-/// loops in order and then `rowLoop` and the reduction loop, in either order.
-/// Returns whether the last two are swapped.
-static std::optional<bool> operandLayout(AffineMap map,
-                                         ArrayRef<unsigned> batch,
-                                         unsigned rowLoop, unsigned kLoop) {
-  if (map.getNumResults() != batch.size() + 2)
-    return std::nullopt;
-  for (auto [i, b] : llvm::enumerate(batch))
-    if (map.getDimPosition(i) != b)
-      return std::nullopt;
-  unsigned a = map.getDimPosition(batch.size());
-  unsigned c = map.getDimPosition(batch.size() + 1);
-  if (a == rowLoop && c == kLoop)
-    return false;
-  if (a == kLoop && c == rowLoop)
-    return true;
-  return std::nullopt;
-}
-
-/// A contraction `out[batch, m, n] = sum_k A B` whose inputs are laid out
-/// [batch, m|k, k|m] and [batch, n|k, k|n], written into zeros.
-struct Contraction {
-  linalg::LinalgOp op;
-  bool lhsTransposed; // the left operand is [batch, k, m]
-  bool rhsKN;         // the right operand is [batch, k, n] (a plain matmul)
-  SmallVector<int64_t> batchShape;
-};
-
-static FailureOr<Contraction> matchContraction(Operation *op,
-                                               std::string &why) {
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp || !linalg::isaContractionOpInterface(linalgOp)) {
-    why = "it is not a contraction";
-    return failure();
-  }
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(linalgOp);
-  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
-      dims->k.size() != 1) {
-    why = "it does not contract one dimension into one row and one column";
-    return failure();
-  }
-  SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
-  Contraction c{linalgOp, false, false, {}};
-  std::optional<bool> lhs =
-      operandLayout(maps[0], dims->batch, dims->m[0], dims->k[0]);
-  std::optional<bool> rhs =
-      operandLayout(maps[1], dims->batch, dims->n[0], dims->k[0]);
-  std::optional<bool> out =
-      operandLayout(maps[2], dims->batch, dims->m[0], dims->n[0]);
-  if (!lhs || !rhs || !out || *out) {
-    why = "its operands are not laid out as [batch..., rows, columns]";
-    return failure();
-  }
-  c.lhsTransposed = *lhs;
-  c.rhsKN = *rhs;
-  if (!isZeroInit(linalgOp.getDpsInitOperand(0)->get())) {
-    why = "it accumulates into a destination that is not zero";
-    return failure();
-  }
-  auto resultTy = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!resultTy || !resultTy.hasStaticShape()) {
-    why = "its shape is dynamic (dynamic attention shapes are not raised)";
-    return failure();
-  }
-  c.batchShape = llvm::to_vector(resultTy.getShape().drop_back(2));
-  return c;
-}
-
 /// Traces an operand of a contraction, laid out [batch, rows, inner], back
 /// through batch reshapes, transposes of the last two dimensions, constant
 /// scales (when `allowScale`) and widening casts.
@@ -536,29 +466,6 @@ static TracedOperand lookThroughRepeatedHeads(TracedOperand t) {
 //===----------------------------------------------------------------------===//
 // The rewrite
 //===----------------------------------------------------------------------===//
-
-/// Erases `ops` and the producers they leave unused.
-static void eraseDeadOps(RewriterBase &rewriter, ArrayRef<Operation *> ops) {
-  SmallVector<Operation *> worklist(ops.begin(), ops.end());
-  llvm::SmallPtrSet<Operation *, 16> erased;
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    for (Operation *&op : worklist) {
-      if (!op || erased.contains(op) || !op->use_empty() ||
-          !isMemoryEffectFree(op))
-        continue;
-      for (Value operand : op->getOperands())
-        if (Operation *def = operand.getDefiningOp())
-          worklist.push_back(def);
-      erased.insert(op);
-      rewriter.eraseOp(op);
-      op = nullptr;
-      progress = true;
-      break;
-    }
-  }
-}
 
 /// The 4-D [B|1, H|1, Sq|1, Sk|1] shape of a mask read at `mask.map` by an
 /// op with loops [batch..., i, j] of extents `loopExtents`, once its batch

@@ -3,8 +3,13 @@
 #include "bpt/Dialect/BPT/Transforms/RaiseUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::bpt;
@@ -131,10 +136,13 @@ bool mlir::bpt::isLeadingReshape(Operation *op, unsigned trailing) {
   return true;
 }
 
-Value mlir::bpt::stripLeadingReshapes(Value v, unsigned trailing) {
+Value mlir::bpt::stripLeadingReshapes(Value v, unsigned trailing,
+                                      SmallVectorImpl<Operation *> *seen) {
   while (Operation *def = v.getDefiningOp()) {
     if (!isLeadingReshape(def, trailing))
       break;
+    if (seen)
+      seen->push_back(def);
     v = def->getOperand(0);
   }
   return v;
@@ -241,3 +249,168 @@ Value mlir::bpt::reshapeLeadingDims(OpBuilder &b, Location loc, Value v,
       b, loc, RankedTensorType::get(outShape, type.getElementType()), flat,
       groups);
 }
+
+/// The layout of one input of a contraction: its map must read the batch
+/// loops in order and then `rowLoop` and the reduction loop, in either order.
+/// Returns whether the last two are swapped.
+static std::optional<bool> operandLayout(AffineMap map,
+                                         ArrayRef<unsigned> batch,
+                                         unsigned rowLoop, unsigned kLoop) {
+  if (map.getNumResults() != batch.size() + 2)
+    return std::nullopt;
+  for (auto [i, b] : llvm::enumerate(batch))
+    if (map.getDimPosition(i) != b)
+      return std::nullopt;
+  unsigned a = map.getDimPosition(batch.size());
+  unsigned c = map.getDimPosition(batch.size() + 1);
+  if (a == rowLoop && c == kLoop)
+    return false;
+  if (a == kLoop && c == rowLoop)
+    return true;
+  return std::nullopt;
+}
+
+FailureOr<Contraction> mlir::bpt::matchContraction(Operation *op,
+                                               std::string &why) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || !linalg::isaContractionOpInterface(linalgOp)) {
+    why = "it is not a contraction";
+    return failure();
+  }
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(linalgOp);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
+      dims->k.size() != 1) {
+    why = "it does not contract one dimension into one row and one column";
+    return failure();
+  }
+  SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
+  Contraction c{linalgOp, false, false, {}};
+  std::optional<bool> lhs =
+      operandLayout(maps[0], dims->batch, dims->m[0], dims->k[0]);
+  std::optional<bool> rhs =
+      operandLayout(maps[1], dims->batch, dims->n[0], dims->k[0]);
+  std::optional<bool> out =
+      operandLayout(maps[2], dims->batch, dims->m[0], dims->n[0]);
+  if (!lhs || !rhs || !out || *out) {
+    why = "its operands are not laid out as [batch..., rows, columns]";
+    return failure();
+  }
+  c.lhsTransposed = *lhs;
+  c.rhsKN = *rhs;
+  if (!isZeroInit(linalgOp.getDpsInitOperand(0)->get())) {
+    why = "it accumulates into a destination that is not zero";
+    return failure();
+  }
+  auto resultTy = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!resultTy || !resultTy.hasStaticShape()) {
+    why = "its shape is dynamic (dynamic attention shapes are not raised)";
+    return failure();
+  }
+  c.batchShape = llvm::to_vector(resultTy.getShape().drop_back(2));
+  return c;
+}
+
+
+std::optional<double> mlir::bpt::evaluateBody(linalg::GenericOp op,
+                                              ArrayRef<double> inputs) {
+  Block *body = op.getBody();
+  if (inputs.size() != op.getNumDpsInputs())
+    return std::nullopt;
+  llvm::DenseMap<Value, double> env;
+  for (unsigned i = 0, e = inputs.size(); i < e; ++i)
+    env[body->getArgument(i)] = inputs[i];
+  auto get = [&](Value v) -> std::optional<double> {
+    auto it = env.find(v);
+    if (it != env.end())
+      return it->second;
+    if (isa<BlockArgument>(v))
+      return std::nullopt; // the destination, or another region's argument
+    if (std::optional<double> c = getConstantFloat(v))
+      return c;
+    return std::nullopt;
+  };
+  for (Operation &nested : body->without_terminator()) {
+    SmallVector<double> a;
+    for (Value operand : nested.getOperands()) {
+      std::optional<double> v = get(operand);
+      if (!v)
+        return std::nullopt;
+      a.push_back(*v);
+    }
+    std::optional<double> r;
+    if (auto cst = dyn_cast<arith::ConstantOp>(nested))
+      r = getConstantFloat(cst.getResult());
+    else if (isa<arith::ExtFOp, arith::TruncFOp>(nested))
+      r = a[0];
+    else if (isa<arith::AddFOp>(nested))
+      r = a[0] + a[1];
+    else if (isa<arith::SubFOp>(nested))
+      r = a[0] - a[1];
+    else if (isa<arith::MulFOp>(nested))
+      r = a[0] * a[1];
+    else if (isa<arith::DivFOp>(nested))
+      r = a[0] / a[1];
+    else if (isa<arith::NegFOp>(nested))
+      r = -a[0];
+    else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(nested))
+      r = std::max(a[0], a[1]);
+    else if (isa<arith::MinimumFOp, arith::MinNumFOp>(nested))
+      r = std::min(a[0], a[1]);
+    else if (isa<math::ExpOp>(nested))
+      r = std::exp(a[0]);
+    else if (isa<math::ErfOp>(nested))
+      r = std::erf(a[0]);
+    else if (isa<math::TanhOp>(nested))
+      r = std::tanh(a[0]);
+    else if (isa<math::SqrtOp>(nested))
+      r = std::sqrt(a[0]);
+    else if (isa<math::RsqrtOp>(nested))
+      r = 1.0 / std::sqrt(a[0]);
+    else if (isa<math::AbsFOp>(nested))
+      r = std::fabs(a[0]);
+    else if (isa<math::PowFOp>(nested))
+      r = std::pow(a[0], a[1]);
+    else if (auto cmp = dyn_cast<arith::CmpFOp>(nested)) {
+      using P = arith::CmpFPredicate;
+      bool c;
+      switch (cmp.getPredicate()) {
+      case P::OGT: case P::UGT: c = a[0] > a[1]; break;
+      case P::OGE: case P::UGE: c = a[0] >= a[1]; break;
+      case P::OLT: case P::ULT: c = a[0] < a[1]; break;
+      case P::OLE: case P::ULE: c = a[0] <= a[1]; break;
+      default: return std::nullopt;
+      }
+      r = c ? 1.0 : 0.0;
+    } else if (isa<arith::SelectOp>(nested))
+      r = a[0] != 0.0 ? a[1] : a[2];
+    if (!r || nested.getNumResults() != 1)
+      return std::nullopt;
+    env[nested.getResult(0)] = *r;
+  }
+  return get(body->getTerminator()->getOperand(0));
+}
+
+/// Erases `ops` and the producers they leave unused.
+void mlir::bpt::eraseDeadOps(RewriterBase &rewriter, ArrayRef<Operation *> ops) {
+  SmallVector<Operation *> worklist(ops.begin(), ops.end());
+  llvm::SmallPtrSet<Operation *, 16> erased;
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (Operation *&op : worklist) {
+      if (!op || erased.contains(op) || !op->use_empty() ||
+          !isMemoryEffectFree(op))
+        continue;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          worklist.push_back(def);
+      erased.insert(op);
+      rewriter.eraseOp(op);
+      op = nullptr;
+      progress = true;
+      break;
+    }
+  }
+}
+

@@ -43,6 +43,10 @@ void populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns);
 /// softmax (see the pass) to bpt.attention.
 void populateBPTRaiseAttentionPatterns(RewritePatternSet &patterns);
 
+/// The pattern behind --bpt-raise-ffn: raises the FFN ending at a
+/// contraction (see the pass) to bpt.ffn.
+void populateBPTRaiseFFNPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
 

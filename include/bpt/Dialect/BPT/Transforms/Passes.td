@@ -24,6 +24,9 @@ def BPTDecompose : Pass<"bpt-decompose"> {
     - `bpt.ffn`: the full hidden activation `[rows, d_ff]` in f32, then the
       down projection accumulated into the destination.
     - `bpt.block`: its body is inlined in place.
+    - `linalg.softmax` (which has no lowering to loops of its own): its
+      upstream decomposition into a max, an exp of the difference, a sum and
+      a division.
 
     Nothing is fused or tiled: this is the reference every other lowering
     of the project is compared with, and it materialises the S x S scores
@@ -82,11 +85,50 @@ def BPTRaiseAttention : Pass<"bpt-raise-attention"> {
   ];
 }
 
+def BPTRaiseFFN : Pass<"bpt-raise-ffn"> {
+  let summary = "Find position-wise feed-forward networks and raise them to bpt.ffn";
+  let description = [{
+    Finds `act(x W_up + b_up) W_down + b_down` (and the gated forms
+    `(act(x W_gate) * (x W_up)) W_down`) in linalg on tensors, starting from
+    each contraction whose left operand is an activation, and replaces it by
+    `bpt.ffn`:
+
+    - projections are `linalg.matmul` or 2-D contraction generics, with the
+      weight read as [in, out] or [out, in] (torch's Linear through a
+      transpose or the contraction's map), biases added along the last
+      dimension through a broadcast map or a broadcast generic (addmm);
+    - the activation is recognised by the function it computes, whatever
+      its spelling: its body is evaluated at sample points and compared
+      with relu, gelu (erf), gelu (tanh approximation) and silu; a gate is
+      silu (SwiGLU) or gelu (GeGLU) times the up projection, in one op or
+      two;
+    - an addition of the output to another tensor of its shape (the
+      residual) becomes the destination bpt.ffn accumulates into;
+    - reshapes that merge leading (batch and sequence) dimensions may sit
+      anywhere between these ops.
+
+    Intermediate values read by anything else stay as they are; with
+    `remarks`, a contraction fed by an activation that is not raised gets a
+    remark saying why.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for every candidate FFN that is not raised, saying why">
+  ];
+  let dependentDialects = [
+    "::mlir::bpt::BPTDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def BPTRaise : Pass<"bpt-raise"> {
   let summary = "Raise attention, FFNs and transformer blocks into the bpt dialect";
   let description = [{
-    The raising pipeline: runs `--bpt-raise-attention` over the IR a
-    frontend produced (linalg on tensors), so that `--bpt-blockwise` and the
+    The raising pipeline: runs `--bpt-raise-attention` and then
+    `--bpt-raise-ffn` over the IR a frontend produced (linalg on tensors),
+    so that `--bpt-blockwise` and the
     other bpt rewrites find bpt ops. Every raised op computes what the ops
     it replaces computed; what cannot be proven so stays as it was.
   }];

@@ -13,6 +13,7 @@
 #define BPT_DIALECT_BPT_TRANSFORMS_RAISEUTILS_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
 
 #include <optional>
 
@@ -55,8 +56,10 @@ bool isLeadingReshape(Operation *op, unsigned trailing);
 
 /// Follows `v` up through tensor reshapes that regroup only its leading
 /// dimensions (see isLeadingReshape), the way torch-mlir merges batch and
-/// heads around linalg.batch_matmul.
-Value stripLeadingReshapes(Value v, unsigned trailing);
+/// heads around linalg.batch_matmul. The reshapes passed are appended to
+/// `seen` when given.
+Value stripLeadingReshapes(Value v, unsigned trailing,
+                           SmallVectorImpl<Operation *> *seen = nullptr);
 
 /// If `v` is a transpose of its last two dimensions (linalg.transpose or a
 /// generic copy with that permutation), returns the transposed value.
@@ -72,6 +75,33 @@ bool isZeroInit(Value init);
 /// element counts differ. Creates nothing when the shape already matches.
 Value reshapeLeadingDims(OpBuilder &b, Location loc, Value v,
                          ArrayRef<int64_t> leading, unsigned trailing);
+
+/// Evaluates the scalar body of the single-result `op` (arith and math on
+/// floats) in double precision at the given values of its inputs. Returns
+/// nothing when the body reads its destination or uses another op. This is
+/// how activations are recognised by what they compute, whatever the
+/// spelling of the formula.
+std::optional<double> evaluateBody(linalg::GenericOp op,
+                                   ArrayRef<double> inputs);
+
+/// Erases those of `ops` that are unused and free of side effects, and then
+/// the producers that this leaves unused, transitively: what a raised
+/// subgraph leaves behind, and nothing else.
+void eraseDeadOps(RewriterBase &rewriter, ArrayRef<Operation *> ops);
+
+/// A contraction `out[batch, m, n] = sum_k A B` (named or generic) whose
+/// inputs are laid out [batch, m|k, k|m] and [batch, n|k, k|n] and whose
+/// destination is zero: what a frontend's matmul or batched matmul is.
+struct Contraction {
+  linalg::LinalgOp op;
+  bool lhsTransposed; ///< the left operand is [batch, k, m]
+  bool rhsKN;         ///< the right operand is [batch, k, n] (plain matmul)
+  SmallVector<int64_t> batchShape;
+};
+
+/// Matches `op` as a Contraction with static shapes, or says why not in
+/// `why` (a phrase that completes "it ...").
+FailureOr<Contraction> matchContraction(Operation *op, std::string &why);
 
 } // namespace bpt
 } // namespace mlir

@@ -67,6 +67,13 @@ FailureOr<AttentionOp> raiseAttention(RewriterBase &rewriter,
                                       Operation *softmaxRoot,
                                       std::string *whyNot = nullptr);
 
+/// Raises the position-wise FFN whose down projection is `downProjection`
+/// (with its biases, activation or gate, and a residual added to its
+/// output) to bpt.ffn. On failure nothing is changed and `whyNot`, when
+/// given, says why (empty when the op is no FFN's down projection at all).
+FailureOr<FFNOp> raiseFFN(RewriterBase &rewriter, Operation *downProjection,
+                          std::string *whyNot = nullptr);
+
 } // namespace bpt
 } // namespace mlir
 

@@ -1,0 +1,498 @@
+//===- RaiseFFN.cpp - Find position-wise FFNs in linalg and raise them ----===//
+//
+// A feed-forward network is found from its down projection backwards:
+//
+//   h   = x W_up (+ b_up)                 a contraction (+ broadcast add)
+//   a   = act(h)  or  act(x W_gate) * h   an elementwise op (or two)
+//   y   = a W_down (+ b_down) (+ r)       a contraction (+ adds)
+//
+// The activation is recognised by what it computes: its body is evaluated
+// at sample points and compared with relu, gelu (erf), gelu (tanh) and silu,
+// so `x * sigmoid(x)`, `x / (1 + exp(-x))` and any other spelling of the
+// same function are found alike. A residual `r + y` becomes the destination
+// of bpt.ffn, which accumulates.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
+#include "bpt/Dialect/BPT/Transforms/Passes.h"
+#include "bpt/Dialect/BPT/Transforms/RaiseUtils.h"
+#include "bpt/Dialect/BPT/Transforms/Transforms.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <cmath>
+
+namespace mlir {
+namespace bpt {
+#define GEN_PASS_DEF_BPTRAISEFFN
+#include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
+} // namespace bpt
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::bpt;
+
+//===----------------------------------------------------------------------===//
+// Activations by their values
+//===----------------------------------------------------------------------===//
+
+static double referenceActivation(Activation act, double x) {
+  switch (act) {
+  case Activation::relu:
+    return x > 0 ? x : 0;
+  case Activation::gelu:
+  case Activation::geglu:
+    return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+  case Activation::gelu_tanh:
+    return 0.5 * x *
+           (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  case Activation::silu:
+  case Activation::swiglu:
+    return x / (1 + std::exp(-x));
+  }
+  return 0;
+}
+
+static constexpr double kSamples[] = {-7.0, -3.7, -2.0, -1.3,  -0.7, -0.25,
+                                      -1e-3, 0.0, 1e-3, 0.3,   0.9,  1.6,
+                                      2.5,  4.2, 7.5};
+
+static bool close(double got, double want) {
+  return std::fabs(got - want) <= 1e-5 * (1 + std::fabs(want));
+}
+
+/// The activation a single-input elementwise `op` computes, if it is one of
+/// the plain activations of bpt.ffn.
+static std::optional<Activation> matchUnaryActivation(linalg::GenericOp op) {
+  if (!isElementwiseGeneric(op) || op.getNumDpsInputs() != 1 ||
+      !op.getMatchingIndexingMap(op.getDpsInputOperand(0)).isIdentity())
+    return std::nullopt;
+  for (Activation act : {Activation::relu, Activation::gelu,
+                         Activation::gelu_tanh, Activation::silu}) {
+    bool all = true;
+    for (double x : kSamples) {
+      std::optional<double> y = evaluateBody(op, {x});
+      if (!y || !close(*y, referenceActivation(act, x))) {
+        all = false;
+        break;
+      }
+    }
+    if (all)
+      return act;
+  }
+  return std::nullopt;
+}
+
+/// For a two-input elementwise `op`: the gated activation act(a) * b it
+/// computes (with `gateFirst` saying whether input 0 is a), or the plain
+/// product a * b (returned as nothing but `isProduct` set).
+static std::optional<Activation> matchBinaryGating(linalg::GenericOp op,
+                                                   bool &gateFirst,
+                                                   bool &isProduct) {
+  isProduct = false;
+  if (!isElementwiseGeneric(op) || op.getNumDpsInputs() != 2)
+    return std::nullopt;
+  for (OpOperand *in : op.getDpsInputOperands())
+    if (!op.getMatchingIndexingMap(in).isIdentity())
+      return std::nullopt;
+  auto matches = [&](function_ref<double(double, double)> f) {
+    for (double a : kSamples)
+      for (double b : {-1.7, 0.4, 2.3}) {
+        std::optional<double> y = evaluateBody(op, {a, b});
+        if (!y || !close(*y, f(a, b)))
+          return false;
+      }
+    return true;
+  };
+  if (matches([](double a, double b) { return a * b; })) {
+    isProduct = true;
+    return std::nullopt;
+  }
+  for (Activation act : {Activation::swiglu, Activation::geglu})
+    for (bool first : {true, false})
+      if (matches([&](double a, double b) {
+            return first ? referenceActivation(act, a) * b
+                         : referenceActivation(act, b) * a;
+          })) {
+        gateFirst = first;
+        return act;
+      }
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// Projections
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A linear layer `x W (+ b)` found in the IR.
+struct Projection {
+  Contraction matmul;
+  Value bias;                  // 1-D, or null
+  SmallVector<Operation *> ops; // the contraction, bias broadcast and add
+};
+
+/// What the match established.
+struct FFNMatch {
+  Activation act;
+  Projection up, down;
+  std::optional<Projection> gate;
+  Value residual;                   // added to the output, or null
+  Operation *last;                  // the op whose result the FFN replaces
+  SmallVector<Operation *> ops;     // activation, reshapes, adds
+};
+
+} // namespace
+
+/// If `op` adds a bias along the last dimension to its other input (read
+/// through the identity), returns the 1-D bias and sets `input`. The bias is
+/// read through a broadcast map or is the output of a broadcast generic.
+static Value matchBiasAdd(linalg::GenericOp op, Value &input,
+                          SmallVector<Operation *> &ops) {
+  if (!isElementwiseGeneric(op) || op.getNumDpsInputs() != 2)
+    return Value();
+  auto add = getYieldedValue(op).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return Value();
+  int64_t rank = op.getNumLoops();
+  for (auto [x, b] : {std::pair(add.getLhs(), add.getRhs()),
+                      std::pair(add.getRhs(), add.getLhs())}) {
+    OpOperand *xo = getInputOperandOfArg(op, x);
+    OpOperand *bo = getInputOperandOfArg(op, b);
+    if (!xo || !bo || xo == bo || !op.getMatchingIndexingMap(xo).isIdentity())
+      continue;
+    AffineMap bmap = op.getMatchingIndexingMap(bo);
+    Value bias = bo->get();
+    if (bmap.isIdentity()) {
+      // A broadcast generic materialised the bias (torch-mlir's addmm).
+      auto bcast = bias.getDefiningOp<linalg::GenericOp>();
+      if (!bcast || bcast.getNumDpsInputs() != 1)
+        continue;
+      std::optional<SmallVector<int64_t>> dims =
+          linalg::isaBroadcastOpInterface(bcast);
+      if (!dims || static_cast<int64_t>(dims->size()) != rank - 1 ||
+          llvm::is_contained(*dims, rank - 1))
+        continue;
+      ops.push_back(bcast);
+      bias = bcast.getDpsInputOperand(0)->get();
+    } else if (bmap.getNumResults() != 1 ||
+               bmap.getDimPosition(0) != static_cast<unsigned>(rank - 1)) {
+      continue;
+    }
+    if (cast<RankedTensorType>(bias.getType()).getRank() != 1)
+      continue;
+    input = xo->get();
+    ops.push_back(op);
+    return bias;
+  }
+  return Value();
+}
+
+/// Matches `x W (+ b)` ending at `v`, a [rows, features] value.
+static std::optional<Projection> matchProjection(Value v) {
+  Projection p;
+  v = stripLeadingReshapes(v, 1, &p.ops);
+  if (auto add = v.getDefiningOp<linalg::GenericOp>()) {
+    Value input;
+    if (Value bias = matchBiasAdd(add, input, p.ops)) {
+      p.bias = bias;
+      v = stripLeadingReshapes(input, 1, &p.ops);
+    }
+  }
+  Operation *def = v.getDefiningOp();
+  std::string why;
+  FailureOr<Contraction> c =
+      def ? matchContraction(def, why) : FailureOr<Contraction>(failure());
+  if (failed(c) || !c->batchShape.empty() || c->lhsTransposed)
+    return std::nullopt;
+  p.matmul = *c;
+  p.ops.push_back(def);
+  return p;
+}
+
+static Value lhsOf(const Projection &p) {
+  return p.matmul.op->getOperand(0);
+}
+
+/// Matches the FFN whose down projection is `downOp`.
+static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
+  FFNMatch m;
+  std::string unused;
+  FailureOr<Contraction> down = matchContraction(downOp, unused);
+  if (failed(down) || !down->batchShape.empty() || down->lhsTransposed)
+    return failure();
+  m.down.matmul = *down;
+  m.down.ops.push_back(downOp);
+
+  // The activation.
+  Value hidden = stripLeadingReshapes(lhsOf(m.down), 1, &m.ops);
+  auto actOp = hidden.getDefiningOp<linalg::GenericOp>();
+  if (!actOp)
+    return failure();
+  m.ops.push_back(actOp);
+  std::optional<Projection> up, gate;
+  if (std::optional<Activation> act = matchUnaryActivation(actOp)) {
+    m.act = *act;
+    up = matchProjection(actOp.getDpsInputOperand(0)->get());
+  } else {
+    bool gateFirst = true, isProduct = false;
+    std::optional<Activation> gated =
+        matchBinaryGating(actOp, gateFirst, isProduct);
+    Value a = actOp.getDpsInputOperand(0)->get();
+    Value b = actOp.getDpsInputOperand(1)->get();
+    if (isProduct) {
+      // act(g) * u with the activation in an op of its own.
+      Value ins[2] = {a, b};
+      for (int gi : {0, 1}) {
+        SmallVector<Operation *> between;
+        auto g = stripLeadingReshapes(ins[gi], 1, &between)
+                     .getDefiningOp<linalg::GenericOp>();
+        std::optional<Activation> act =
+            g ? matchUnaryActivation(g) : std::nullopt;
+        if (act != Activation::silu && act != Activation::gelu)
+          continue;
+        gated = *act == Activation::silu ? Activation::swiglu
+                                         : Activation::geglu;
+        m.ops.push_back(g);
+        llvm::append_range(m.ops, between);
+        a = g.getDpsInputOperand(0)->get();
+        b = ins[1 - gi];
+        break;
+      }
+    } else if (gated && !gateFirst) {
+      std::swap(a, b);
+    }
+    if (!gated)
+      return failure();
+    m.act = *gated;
+    gate = matchProjection(a);
+    up = matchProjection(b);
+    if (!gate) {
+      why = "the gate of the gated activation is not a projection";
+      return failure();
+    }
+    m.gate = gate;
+  }
+  if (!up) {
+    why = "the input of the activation is not a projection x W (+ b)";
+    return failure();
+  }
+  m.up = *up;
+  if (m.gate && (stripLeadingReshapes(lhsOf(*m.gate), 1) !=
+                     stripLeadingReshapes(lhsOf(m.up), 1) ||
+                 m.gate->bias)) {
+    why = "the gate and up projections do not read the same rows, or the "
+          "gate has a bias";
+    return failure();
+  }
+
+  // After the down projection: a bias, reshapes, a residual.
+  Value cur = downOp->getResult(0);
+  m.last = downOp;
+  auto single = [](Value v) -> Operation * {
+    return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+  };
+  if (auto add = dyn_cast_or_null<linalg::GenericOp>(single(cur))) {
+    Value input;
+    SmallVector<Operation *> ops;
+    if (Value bias = matchBiasAdd(add, input, ops); bias && input == cur) {
+      m.down.bias = bias;
+      llvm::append_range(m.down.ops, ops);
+      cur = add->getResult(0);
+      m.last = add;
+    }
+  }
+  Value beforeReshape = cur;
+  Operation *lastBeforeReshape = m.last;
+  SmallVector<Operation *> reshapes;
+  while (Operation *user = single(cur)) {
+    if (!isLeadingReshape(user, 1))
+      break;
+    reshapes.push_back(user);
+    cur = user->getResult(0);
+  }
+  if (auto add = dyn_cast_or_null<linalg::GenericOp>(single(cur));
+      add && isElementwiseGeneric(add) && add.getNumDpsInputs() == 2) {
+    auto addf = getYieldedValue(add).getDefiningOp<arith::AddFOp>();
+    OpOperand *x = add.getDpsInputOperand(0), *r = add.getDpsInputOperand(1);
+    if (x->get() != cur)
+      std::swap(x, r);
+    if (addf && x->get() == cur && r->get() != cur &&
+        add.getMatchingIndexingMap(x).isIdentity() &&
+        add.getMatchingIndexingMap(r).isIdentity() &&
+        ((addf.getLhs() == add.getBody()->getArgument(0) &&
+          addf.getRhs() == add.getBody()->getArgument(1)) ||
+         (addf.getLhs() == add.getBody()->getArgument(1) &&
+          addf.getRhs() == add.getBody()->getArgument(0)))) {
+      m.residual = r->get();
+      llvm::append_range(m.ops, reshapes);
+      m.ops.push_back(add);
+      m.last = add;
+      beforeReshape = Value();
+    }
+  }
+  if (beforeReshape)
+    m.last = lastBeforeReshape;
+
+  // Nothing outside may read the intermediate values.
+  llvm::SmallPtrSet<Operation *, 16> inside;
+  for (auto *list : {&m.ops, &m.up.ops, &m.down.ops})
+    inside.insert(list->begin(), list->end());
+  if (m.gate)
+    inside.insert(m.gate->ops.begin(), m.gate->ops.end());
+  for (Operation *op : inside) {
+    if (op == m.last)
+      continue;
+    for (Operation *user : op->getUsers())
+      if (!inside.contains(user)) {
+        why = "the value computed by '" + op->getName().getStringRef().str() +
+              "' is also read by '" + user->getName().getStringRef().str() +
+              "': it must stay materialised";
+        return failure();
+      }
+  }
+  return m;
+}
+
+//===----------------------------------------------------------------------===//
+// The rewrite
+//===----------------------------------------------------------------------===//
+
+/// The weight of `p` as [in, out]: the right operand of its contraction,
+/// transposed when the contraction reads it as [out, in] (torch's Linear
+/// weight through the contraction's map).
+static Value buildWeight(OpBuilder &b, Location loc, const Projection &p) {
+  Value w = p.matmul.op->getOperand(1);
+  if (p.matmul.rhsKN)
+    return w;
+  auto ty = cast<RankedTensorType>(w.getType());
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{ty.getDimSize(1), ty.getDimSize(0)},
+      ty.getElementType());
+  return linalg::TransposeOp::create(b, loc, w, init, ArrayRef<int64_t>{1, 0})
+      ->getResult(0);
+}
+
+FailureOr<FFNOp> mlir::bpt::raiseFFN(RewriterBase &rewriter,
+                                     Operation *downProjection,
+                                     std::string *whyNot) {
+  std::string why;
+  FailureOr<FFNMatch> match = matchFFN(downProjection, why);
+  if (failed(match)) {
+    if (whyNot)
+      *whyNot = why;
+    return failure();
+  }
+  FFNMatch &m = *match;
+  Value x = lhsOf(m.up);
+  auto outTy = cast<RankedTensorType>(downProjection->getResult(0).getType());
+  auto lastTy = cast<RankedTensorType>(m.last->getResult(0).getType());
+  if (m.residual &&
+      lastTy.getNumElements() != outTy.getNumElements()) {
+    if (whyNot)
+      *whyNot = "the residual does not have the shape of the output";
+    return failure();
+  }
+  for (Value w : {m.up.matmul.op.getDpsInputOperand(1)->get(),
+                  m.down.matmul.op.getDpsInputOperand(1)->get(), x}) {
+    Type e = cast<RankedTensorType>(w.getType()).getElementType();
+    if (!e.isF32() && !e.isF16() && !e.isBF16()) {
+      if (whyNot)
+        *whyNot = "the FFN is not on f32, f16 or bf16";
+      return failure();
+    }
+  }
+
+  Location loc = m.last->getLoc();
+  rewriter.setInsertionPoint(m.last);
+  Value up = buildWeight(rewriter, loc, m.up);
+  Value gate = m.gate ? buildWeight(rewriter, loc, *m.gate) : Value();
+  Value down = buildWeight(rewriter, loc, m.down);
+  Value init;
+  if (m.residual) {
+    init = reshapeLeadingDims(rewriter, loc, m.residual,
+                              outTy.getShape().drop_back(), 1);
+  } else {
+    init = createFilledTensor(
+        rewriter, loc, getAsIndexOpFoldResult(rewriter.getContext(),
+                                              outTy.getShape()),
+        outTy.getElementType(), 0.0);
+  }
+  auto ffn = FFNOp::create(
+      rewriter, loc, init.getType(),
+      ActivationAttr::get(rewriter.getContext(), m.act), x, up, gate,
+      m.up.bias, down, m.down.bias, init);
+  Value result = reshapeLeadingDims(rewriter, loc, ffn.getResult(),
+                                    lastTy.getShape().drop_back(), 1);
+  SmallVector<Operation *> dead(m.ops);
+  for (auto *list : {&m.up.ops, &m.down.ops})
+    llvm::append_range(dead, *list);
+  if (m.gate)
+    llvm::append_range(dead, m.gate->ops);
+  for (Value operand : m.last->getOperands())
+    if (Operation *def = operand.getDefiningOp())
+      dead.push_back(def);
+  rewriter.replaceOp(m.last, result);
+  eraseDeadOps(rewriter, dead);
+  return ffn;
+}
+
+namespace {
+
+struct RaiseFFNPattern : OpInterfaceRewritePattern<linalg::LinalgOp> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    std::string why;
+    if (failed(raiseFFN(rewriter, op, &why)))
+      return rewriter.notifyMatchFailure(op, why);
+    return success();
+  }
+};
+
+struct BPTRaiseFFNPass : public bpt::impl::BPTRaiseFFNBase<BPTRaiseFFNPass> {
+  using BPTRaiseFFNBase::BPTRaiseFFNBase;
+
+  void runOnOperation() override {
+    SmallVector<Operation *> candidates;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (linalg::isaContractionOpInterface(op))
+        candidates.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    llvm::SmallPtrSet<Operation *, 16> erased;
+    for (Operation *op : candidates) {
+      if (erased.contains(op))
+        continue;
+      // Raising erases the up projection, a candidate too: skip it after.
+      std::string why;
+      SmallVector<Operation *> before;
+      FailureOr<FFNMatch> match = matchFFN(op, why);
+      if (succeeded(match)) {
+        for (auto *list : {&match->up.ops, &match->down.ops})
+          erased.insert(list->begin(), list->end());
+        if (match->gate)
+          erased.insert(match->gate->ops.begin(), match->gate->ops.end());
+        if (succeeded(raiseFFN(rewriter, op, &why)))
+          continue;
+      }
+      // Only a contraction fed by an activation-like op is worth a remark.
+      if (remarks && !why.empty())
+        op->emitRemark() << "bpt-raise-ffn: FFN not raised: " << why;
+    }
+  }
+};
+
+} // namespace
+
+void mlir::bpt::populateBPTRaiseFFNPatterns(RewritePatternSet &patterns) {
+  patterns.add<RaiseFFNPattern>(patterns.getContext());
+}
