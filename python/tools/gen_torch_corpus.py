@@ -59,6 +59,35 @@ class SDPA(torch.nn.Module):
             is_causal=self.causal, enable_gqa=self.gqa)
 
 
+class LlamaAttention(torch.nn.Module):
+    """Hugging Face LLaMA's attention core: rotary embedding on q and k,
+    repeat_kv (expand + reshape) for GQA, causal additive mask, eager
+    softmax in f32 cast back to the input type."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    @staticmethod
+    def rotate_half(x):
+        x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+        return torch.cat((-x2, x1), dim=-1)
+
+    def forward(self, q, k, v, cos, sin):
+        q = q * cos + self.rotate_half(q) * sin
+        k = k * cos + self.rotate_half(k) * sin
+        b, hkv, s, d = k.shape
+        k = k[:, :, None].expand(b, hkv, self.groups, s, d).reshape(
+            b, hkv * self.groups, s, d)
+        v = v[:, :, None].expand(b, hkv, self.groups, s, d).reshape(
+            b, hkv * self.groups, s, d)
+        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(d)
+        causal = torch.full((s, s), float("-inf"), dtype=q.dtype).triu(1)
+        w = w + causal
+        w = torch.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        return torch.matmul(w, v)
+
+
 class GeluFFN(torch.nn.Module):
     """x + Linear(gelu(Linear(x))), the weights passed in (torch layout
     [out, in]) so that they do not become constants of the module."""
@@ -81,6 +110,10 @@ def cases():
     yield "sdpa_causal_f32", SDPA(causal=True), (q, k, v)
     yield "sdpa_mask_f32", SDPA(), (q, k, v, mask)
     yield "sdpa_gqa_f32", SDPA(causal=True, gqa=True), (q, kg, vg)
+    cos, sin = torch.randn(s, d), torch.randn(s, d)
+    yield ("llama_attention_f32", LlamaAttention(2), (q, kg, vg, cos, sin))
+    yield ("attention_handwritten_bf16", HandWrittenAttention(),
+           tuple(t.to(torch.bfloat16) for t in (q, k, v)))
     f = 4 * d
     yield "ffn_gelu_f32", GeluFFN(), (torch.randn(b, s, d),
                                       torch.randn(f, d), torch.randn(f),
