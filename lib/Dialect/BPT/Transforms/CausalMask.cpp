@@ -73,6 +73,21 @@ private:
 
 } // namespace
 
+/// The tensor indices a projected map reads at the loop indices `loops`.
+static std::optional<SmallVector<Index>> applyMap(AffineMap map,
+                                                  ArrayRef<Index> loops) {
+  SmallVector<Index> idx;
+  for (AffineExpr e : map.getResults()) {
+    if (auto d = dyn_cast<AffineDimExpr>(e))
+      idx.push_back(loops[d.getPosition()]);
+    else if (auto c = dyn_cast<AffineConstantExpr>(e))
+      idx.push_back(Lin{0, 0, c.getValue()});
+    else
+      return std::nullopt;
+  }
+  return idx;
+}
+
 /// The index of a tensor dimension of extent 1 is 0 whatever the loop.
 static SmallVector<Index> withUnitDims(ArrayRef<Index> idx, Type type) {
   SmallVector<Index> out(idx);
@@ -173,16 +188,10 @@ std::optional<Sym> Evaluator::evalScalar(linalg::GenericOp op, Value v,
       return std::nullopt;
     OpOperand *operand = op.getDpsInputOperand(arg.getArgNumber());
     AffineMap map = op.getMatchingIndexingMap(operand);
-    SmallVector<Index> idx;
-    for (AffineExpr e : map.getResults()) {
-      if (auto d = dyn_cast<AffineDimExpr>(e))
-        idx.push_back(loops[d.getPosition()]);
-      else if (auto c = dyn_cast<AffineConstantExpr>(e))
-        idx.push_back(Lin{0, 0, c.getValue()});
-      else
-        return std::nullopt;
-    }
-    return evalTensor(operand->get(), idx);
+    std::optional<SmallVector<Index>> idx = applyMap(map, loops);
+    if (!idx)
+      return std::nullopt;
+    return evalTensor(operand->get(), *idx);
   }
   if (std::optional<Sym> c = evalConstant(v))
     return c;
@@ -313,17 +322,11 @@ std::optional<int64_t> mlir::bpt::matchCausalMask(Value mask, AffineMap map,
       loops[d] = Lin{};
   loops[numLoops - 2] = Lin{1, 0, 0};
   loops[numLoops - 1] = Lin{0, 1, 0};
-  SmallVector<Index> idx;
-  for (AffineExpr e : map.getResults()) {
-    if (auto d = dyn_cast<AffineDimExpr>(e))
-      idx.push_back(loops[d.getPosition()]);
-    else if (auto c = dyn_cast<AffineConstantExpr>(e))
-      idx.push_back(Lin{0, 0, c.getValue()});
-    else
-      return std::nullopt;
-  }
+  std::optional<SmallVector<Index>> idx = applyMap(map, loops);
+  if (!idx)
+    return std::nullopt;
   Evaluator evaluator;
-  std::optional<Sym> value = evaluator.evalTensor(mask, idx);
+  std::optional<Sym> value = evaluator.evalTensor(mask, *idx);
   if (!value)
     return std::nullopt;
   switch (kind) {
