@@ -88,6 +88,122 @@ class LlamaAttention(torch.nn.Module):
         return torch.matmul(w, v)
 
 
+def gelu_new(x):
+    """GPT-2's tanh approximation of GELU, as Hugging Face writes it."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) *
+                                       (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+class GPT2Block(torch.nn.Module):
+    """Hugging Face GPT-2's block: pre-norm, Conv1D (addmm) projections with
+    a fused QKV split, heads split and merged with view/transpose, causal
+    masking with torch.where and the lowest finite float, gelu_new MLP."""
+
+    def __init__(self, d, heads, d_ff):
+        super().__init__()
+        self.h = heads
+        self.ln_1 = torch.nn.LayerNorm(d)
+        self.ln_2 = torch.nn.LayerNorm(d)
+        self.c_attn_w = torch.nn.Parameter(torch.randn(d, 3 * d) * 0.05)
+        self.c_attn_b = torch.nn.Parameter(torch.randn(3 * d) * 0.05)
+        self.c_proj_w = torch.nn.Parameter(torch.randn(d, d) * 0.05)
+        self.c_proj_b = torch.nn.Parameter(torch.randn(d) * 0.05)
+        self.c_fc_w = torch.nn.Parameter(torch.randn(d, d_ff) * 0.05)
+        self.c_fc_b = torch.nn.Parameter(torch.randn(d_ff) * 0.05)
+        self.c_mlp_w = torch.nn.Parameter(torch.randn(d_ff, d) * 0.05)
+        self.c_mlp_b = torch.nn.Parameter(torch.randn(d) * 0.05)
+
+    @staticmethod
+    def conv1d(x, w, b):
+        size = x.size()[:-1] + (w.size(-1),)
+        return torch.addmm(b, x.view(-1, x.size(-1)), w).view(size)
+
+    def split_heads(self, x):
+        b, s, d = x.shape
+        return x.view(b, s, self.h, d // self.h).permute(0, 2, 1, 3)
+
+    def forward(self, x):
+        b, s, d = x.shape
+        qkv = self.conv1d(self.ln_1(x), self.c_attn_w, self.c_attn_b)
+        q, k, v = (self.split_heads(t) for t in qkv.split(d, dim=2))
+        w = torch.matmul(q, k.transpose(-1, -2))
+        w = w / torch.full([], v.size(-1) ** 0.5, dtype=w.dtype)
+        causal = torch.tril(torch.ones(s, s, dtype=torch.bool)).view(
+            1, 1, s, s)
+        w = torch.where(causal, w,
+                        torch.full([], torch.finfo(w.dtype).min,
+                                   dtype=w.dtype))
+        w = torch.softmax(w, dim=-1)
+        a = torch.matmul(w, v).permute(0, 2, 1, 3).contiguous().view(b, s, d)
+        x = x + self.conv1d(a, self.c_proj_w, self.c_proj_b)
+        h = gelu_new(self.conv1d(self.ln_2(x), self.c_fc_w, self.c_fc_b))
+        return x + self.conv1d(h, self.c_mlp_w, self.c_mlp_b)
+
+
+class LlamaDecoderLayer(torch.nn.Module):
+    """Hugging Face LLaMA's decoder layer: RMSNorm, bias-free projections,
+    rotary embeddings, repeat_kv GQA, causal mask, f32 softmax, SwiGLU."""
+
+    def __init__(self, d, heads, kv_heads, d_ff):
+        super().__init__()
+        self.h, self.hkv, self.dh = heads, kv_heads, d // heads
+        lin = lambda i, o: torch.nn.Linear(i, o, bias=False)
+        self.q_proj, self.k_proj = lin(d, d), lin(d, kv_heads * self.dh)
+        self.v_proj, self.o_proj = lin(d, kv_heads * self.dh), lin(d, d)
+        self.gate_proj, self.up_proj = lin(d, d_ff), lin(d, d_ff)
+        self.down_proj = lin(d_ff, d)
+        self.w1 = torch.nn.Parameter(1 + 0.1 * torch.randn(d))
+        self.w2 = torch.nn.Parameter(1 + 0.1 * torch.randn(d))
+        self.attn = LlamaAttention(heads // kv_heads)
+
+    @staticmethod
+    def rms_norm(x, w, eps=1e-6):
+        var = x.pow(2).mean(-1, keepdim=True)
+        return w * (x * torch.rsqrt(var + eps))
+
+    def forward(self, x, cos, sin):
+        b, s, d = x.shape
+        h = self.rms_norm(x, self.w1)
+        q = self.q_proj(h).view(b, s, self.h, self.dh).transpose(1, 2)
+        k = self.k_proj(h).view(b, s, self.hkv, self.dh).transpose(1, 2)
+        v = self.v_proj(h).view(b, s, self.hkv, self.dh).transpose(1, 2)
+        a = self.attn(q, k, v, cos, sin).transpose(1, 2).reshape(b, s, d)
+        x = x + self.o_proj(a)
+        h = self.rms_norm(x, self.w2)
+        return x + self.down_proj(
+            F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+class BertLayer(torch.nn.Module):
+    """Hugging Face BERT's layer: Linear q/k/v, the extended additive mask
+    (1 - mask) * lowest float, post-norm LayerNorms, GELU (erf)."""
+
+    def __init__(self, d, heads, d_ff):
+        super().__init__()
+        self.h = heads
+        self.q, self.k, self.v, self.o = (torch.nn.Linear(d, d)
+                                          for _ in range(4))
+        self.ln1, self.ln2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
+        self.inter, self.out = torch.nn.Linear(d, d_ff), torch.nn.Linear(
+            d_ff, d)
+
+    def heads(self, x):
+        b, s, d = x.shape
+        return x.view(b, s, self.h, d // self.h).permute(0, 2, 1, 3)
+
+    def forward(self, x, attention_mask):
+        b, s, d = x.shape
+        ext = (1.0 - attention_mask[:, None, None, :]) * torch.finfo(
+            x.dtype).min
+        q, k, v = self.heads(self.q(x)), self.heads(self.k(x)), self.heads(
+            self.v(x))
+        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d // self.h)
+        w = torch.softmax(w + ext, dim=-1)
+        a = torch.matmul(w, v).permute(0, 2, 1, 3).reshape(b, s, d)
+        x = self.ln1(x + self.o(a))
+        return self.ln2(x + self.out(F.gelu(self.inter(x))))
+
+
 class GeluFFN(torch.nn.Module):
     """x + Linear(gelu(Linear(x))), the weights passed in (torch layout
     [out, in]) so that they do not become constants of the module."""
@@ -114,6 +230,12 @@ def cases():
     yield ("llama_attention_f32", LlamaAttention(2), (q, kg, vg, cos, sin))
     yield ("attention_handwritten_bf16", HandWrittenAttention(),
            tuple(t.to(torch.bfloat16) for t in (q, k, v)))
+    x = torch.randn(b, s, 64)
+    yield "gpt2_block_f32", GPT2Block(64, 4, 256), (x,)
+    yield ("llama_decoder_layer_f32", LlamaDecoderLayer(64, 4, 2, 96),
+           (x, torch.randn(s, 16), torch.randn(s, 16)))
+    yield ("bert_layer_f32", BertLayer(64, 4, 256),
+           (x, (torch.rand(b, s) > 0.2).float()))
     f = 4 * d
     yield "ffn_gelu_f32", GeluFFN(), (torch.randn(b, s, d),
                                       torch.randn(f, d), torch.randn(f),

@@ -59,6 +59,12 @@ REFERENCES = {
     "ffn_gelu_f32": (ffn, ["bpt.ffn gelu"]),
     "llama_attention_f32": (llama_attention, ["bpt.attention causal"]),
     "attention_handwritten_bf16": (attention(), ["bpt.attention"]),
+    # Whole Hugging Face-style layers (weights are constants of the module):
+    # the reference is the program as exported.
+    "gpt2_block_f32": (None, ["bpt.attention causal", "bpt.ffn gelu_tanh"]),
+    "llama_decoder_layer_f32": (None, ["bpt.attention causal",
+                                       "bpt.ffn swiglu"]),
+    "bert_layer_f32": (None, ["bpt.attention", "mask(", "bpt.ffn gelu"]),
 }
 
 RAISE = ["--bpt-raise"]
@@ -91,7 +97,12 @@ for name, (ref, expected_ops) in sorted(REFERENCES.items()):
                 values = [dtypes.from_bf16(a) for a in args]
             else:
                 args = values
-            want = ref(*values)
+            if name.startswith("bert"):
+                # The attention mask is 0/1 per key; key 0 always kept.
+                keep = rng.random(values[1].shape) > 0.3
+                keep[:, 0] = True
+                args[1] = values[1] = keep.astype(np.float32)
+            want = ref(*values) if ref else fn(*args)
         got = fn(*args)
         if bf16:
             got = dtypes.from_bf16(got)

@@ -62,6 +62,10 @@ struct AppliedMask {
   AffineMap map;         // from the loops of `op`
   linalg::GenericOp op;  // the op applying it
   MaskKind kind;
+  // A select of a huge finite negative value (Hugging Face's
+  // finfo.min) instead of -inf: equal to removing the score unless a whole
+  // row is removed, so only accepted for causal masks, which never do.
+  bool finiteFill = false;
 };
 
 static SmallVector<int64_t> loopExtentsOf(const AppliedMask &mask) {
@@ -115,21 +119,23 @@ static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
     OpOperand *cond = getInputOperandOfArg(op, select.getCondition());
     if (!cond)
       return std::nullopt;
+    bool finite = false;
     auto isMinusInf = [&](Value v) {
       std::optional<double> c = getConstantFloatInBody(op, v);
-      return c && std::isinf(*c) && *c < 0;
+      finite = c && !std::isinf(*c);
+      return c && *c <= -1e30;
     };
     OpOperand *t = identityOperand(select.getTrueValue());
     OpOperand *f = identityOperand(select.getFalseValue());
     if (t && isMinusInf(select.getFalseValue())) {
       score = t->get();
       return AppliedMask{cond->get(), op.getMatchingIndexingMap(cond), op,
-                         MaskKind::KeepIfTrue};
+                         MaskKind::KeepIfTrue, finite};
     }
     if (f && isMinusInf(select.getTrueValue())) {
       score = f->get();
       return AppliedMask{cond->get(), op.getMatchingIndexingMap(cond), op,
-                         MaskKind::RemoveIfTrue};
+                         MaskKind::RemoveIfTrue, finite};
     }
   }
   return std::nullopt;
@@ -503,9 +509,15 @@ static FailureOr<AttentionPlan> planAttention(AttentionMatch &m,
     SmallVector<int64_t> extents = loopExtentsOf(mask);
     std::optional<int64_t> offset =
         matchCausalMask(mask.tensor, mask.map, extents, mask.kind);
-    if (offset && !p.causalOffset) {
+    // A causal mask with offset >= 0 leaves key 0 to every row.
+    if (offset && !p.causalOffset && (!mask.finiteFill || *offset >= 0)) {
       p.causalOffset = offset;
       continue;
+    }
+    if (mask.finiteFill) {
+      why = "the mask replaces scores by a finite value, which differs from "
+            "removing them on rows where every key is masked";
+      return failure();
     }
     if (p.tensorMask) {
       why = "more than one non-causal mask is applied to the scores";

@@ -67,60 +67,122 @@ static bool close(double got, double want) {
   return std::fabs(got - want) <= 1e-5 * (1 + std::fabs(want));
 }
 
-/// The activation a single-input elementwise `op` computes, if it is one of
-/// the plain activations of bpt.ffn.
-static std::optional<Activation> matchUnaryActivation(linalg::GenericOp op) {
-  if (!isElementwiseGeneric(op) || op.getNumDpsInputs() != 1 ||
-      !op.getMatchingIndexingMap(op.getDpsInputOperand(0)).isIdentity())
-    return std::nullopt;
-  for (Activation act : {Activation::relu, Activation::gelu,
-                         Activation::gelu_tanh, Activation::silu}) {
-    bool all = true;
-    for (double x : kSamples) {
-      std::optional<double> y = evaluateBody(op, {x});
-      if (!y || !close(*y, referenceActivation(act, x))) {
-        all = false;
-        break;
-      }
-    }
-    if (all)
-      return act;
-  }
-  return std::nullopt;
+namespace {
+
+/// The elementwise function computing a value from at most two leaves: the
+/// ops of an activation however a frontend spreads it (torch-mlir writes
+/// silu as a sigmoid op and a product, gelu_new as half a dozen ops).
+struct ElementwiseFunction {
+  SmallVector<Value, 2> leaves;
+  SmallVector<Operation *> ops;
+};
+
+} // namespace
+
+static Value matchBiasAdd(linalg::GenericOp op, Value &input,
+                          SmallVector<Operation *> &ops);
+
+/// True for an elementwise generic that reads all its inputs through the
+/// identity and is not a bias addition (where a projection ends).
+static bool isElementwiseStep(Operation *op) {
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic || !isElementwiseGeneric(generic))
+    return false;
+  for (OpOperand *in : generic.getDpsInputOperands())
+    if (!generic.getMatchingIndexingMap(in).isIdentity())
+      return false;
+  Value input;
+  SmallVector<Operation *> unused;
+  return !matchBiasAdd(generic, input, unused);
 }
 
-/// For a two-input elementwise `op`: the gated activation act(a) * b it
-/// computes (with `gateFirst` saying whether input 0 is a), or the plain
-/// product a * b (returned as nothing but `isProduct` set).
-static std::optional<Activation> matchBinaryGating(linalg::GenericOp op,
-                                                   bool &gateFirst,
-                                                   bool &isProduct) {
-  isProduct = false;
-  if (!isElementwiseGeneric(op) || op.getNumDpsInputs() != 2)
+static bool collectFunction(Value v, ElementwiseFunction &fn, unsigned depth) {
+  if (depth > 24)
+    return false;
+  Operation *def = v.getDefiningOp();
+  if (def && isLeadingReshape(def, 1)) {
+    if (!llvm::is_contained(fn.ops, def))
+      fn.ops.push_back(def);
+    return collectFunction(def->getOperand(0), fn, depth + 1);
+  }
+  if (!isElementwiseStep(def)) {
+    if (!llvm::is_contained(fn.leaves, v))
+      fn.leaves.push_back(v);
+    return fn.leaves.size() <= 2;
+  }
+  if (!llvm::is_contained(fn.ops, def))
+    fn.ops.push_back(def);
+  for (Value in : cast<linalg::GenericOp>(def).getDpsInputs())
+    if (!collectFunction(in, fn, depth + 1))
+      return false;
+  return true;
+}
+
+static std::optional<double> evaluateFunction(Value v, ArrayRef<Value> leaves,
+                                              ArrayRef<double> at) {
+  for (auto [leaf, x] : llvm::zip(leaves, at))
+    if (v == leaf)
+      return x;
+  Operation *def = v.getDefiningOp();
+  if (def && isLeadingReshape(def, 1))
+    return evaluateFunction(def->getOperand(0), leaves, at);
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(def);
+  if (!generic)
     return std::nullopt;
-  for (OpOperand *in : op.getDpsInputOperands())
-    if (!op.getMatchingIndexingMap(in).isIdentity())
+  SmallVector<double> inputs;
+  for (Value in : generic.getDpsInputs()) {
+    std::optional<double> x = evaluateFunction(in, leaves, at);
+    if (!x)
       return std::nullopt;
-  auto matches = [&](function_ref<double(double, double)> f) {
+    inputs.push_back(*x);
+  }
+  return evaluateBody(generic, inputs);
+}
+
+/// Matches the activation computing `hidden`: a plain activation of one
+/// leaf (returned in `up`), or a gated one of two (`gate`, `up`).
+static std::optional<Activation>
+matchActivation(Value hidden, Value &gate, Value &up,
+                SmallVector<Operation *> &ops) {
+  ElementwiseFunction fn;
+  if (!collectFunction(hidden, fn, 0) || fn.ops.empty())
+    return std::nullopt;
+  auto matches = [&](function_ref<double(double, double)> f, bool swap) {
+    SmallVector<Value, 2> leaves(fn.leaves);
+    if (swap)
+      std::swap(leaves[0], leaves[1]);
     for (double a : kSamples)
       for (double b : {-1.7, 0.4, 2.3}) {
-        std::optional<double> y = evaluateBody(op, {a, b});
+        SmallVector<double> at = {a, b};
+        at.resize(leaves.size());
+        std::optional<double> y = evaluateFunction(hidden, leaves, at);
         if (!y || !close(*y, f(a, b)))
           return false;
+        if (leaves.size() == 1)
+          break;
       }
     return true;
   };
-  if (matches([](double a, double b) { return a * b; })) {
-    isProduct = true;
+  if (fn.leaves.size() == 1) {
+    for (Activation act : {Activation::relu, Activation::gelu,
+                           Activation::gelu_tanh, Activation::silu})
+      if (matches([&](double x, double) { return referenceActivation(act, x); },
+                  false)) {
+        up = fn.leaves[0];
+        ops = fn.ops;
+        return act;
+      }
     return std::nullopt;
   }
   for (Activation act : {Activation::swiglu, Activation::geglu})
-    for (bool first : {true, false})
-      if (matches([&](double a, double b) {
-            return first ? referenceActivation(act, a) * b
-                         : referenceActivation(act, b) * a;
-          })) {
-        gateFirst = first;
+    for (bool swap : {false, true})
+      if (matches([&](double g, double u) {
+            return referenceActivation(act, g) * u;
+          },
+                  swap)) {
+        gate = fn.leaves[swap ? 1 : 0];
+        up = fn.leaves[swap ? 0 : 1];
+        ops = fn.ops;
         return act;
       }
   return std::nullopt;
@@ -233,47 +295,17 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
 
   // The activation.
   Value hidden = stripLeadingReshapes(lhsOf(m.down), 1, &m.ops);
-  auto actOp = hidden.getDefiningOp<linalg::GenericOp>();
-  if (!actOp)
+  Value gateValue, upValue;
+  SmallVector<Operation *> actOps;
+  std::optional<Activation> act =
+      matchActivation(hidden, gateValue, upValue, actOps);
+  if (!act)
     return failure();
-  m.ops.push_back(actOp);
-  std::optional<Projection> up, gate;
-  if (std::optional<Activation> act = matchUnaryActivation(actOp)) {
-    m.act = *act;
-    up = matchProjection(actOp.getDpsInputOperand(0)->get());
-  } else {
-    bool gateFirst = true, isProduct = false;
-    std::optional<Activation> gated =
-        matchBinaryGating(actOp, gateFirst, isProduct);
-    Value a = actOp.getDpsInputOperand(0)->get();
-    Value b = actOp.getDpsInputOperand(1)->get();
-    if (isProduct) {
-      // act(g) * u with the activation in an op of its own.
-      Value ins[2] = {a, b};
-      for (int gi : {0, 1}) {
-        SmallVector<Operation *> between;
-        auto g = stripLeadingReshapes(ins[gi], 1, &between)
-                     .getDefiningOp<linalg::GenericOp>();
-        std::optional<Activation> act =
-            g ? matchUnaryActivation(g) : std::nullopt;
-        if (act != Activation::silu && act != Activation::gelu)
-          continue;
-        gated = *act == Activation::silu ? Activation::swiglu
-                                         : Activation::geglu;
-        m.ops.push_back(g);
-        llvm::append_range(m.ops, between);
-        a = g.getDpsInputOperand(0)->get();
-        b = ins[1 - gi];
-        break;
-      }
-    } else if (gated && !gateFirst) {
-      std::swap(a, b);
-    }
-    if (!gated)
-      return failure();
-    m.act = *gated;
-    gate = matchProjection(a);
-    up = matchProjection(b);
+  m.act = *act;
+  llvm::append_range(m.ops, actOps);
+  std::optional<Projection> up = matchProjection(upValue);
+  if (gateValue) {
+    std::optional<Projection> gate = matchProjection(gateValue);
     if (!gate) {
       why = "the gate of the gated activation is not a projection";
       return failure();

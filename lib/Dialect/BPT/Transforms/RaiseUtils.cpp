@@ -331,6 +331,15 @@ std::optional<double> mlir::bpt::evaluateBody(linalg::GenericOp op,
     return std::nullopt;
   };
   for (Operation &nested : body->without_terminator()) {
+    // x^n with an integer exponent (torch's pow(x, 3.0) becomes fpowi).
+    if (auto powi = dyn_cast<math::FPowIOp>(nested)) {
+      std::optional<double> base = get(powi.getLhs());
+      APInt n;
+      if (!base || !matchPattern(powi.getRhs(), m_ConstantInt(&n)))
+        return std::nullopt;
+      env[powi.getResult()] = std::pow(*base, n.getSExtValue());
+      continue;
+    }
     SmallVector<double> a;
     for (Value operand : nested.getOperands()) {
       std::optional<double> v = get(operand);
