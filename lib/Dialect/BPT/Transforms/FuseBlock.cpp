@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 using namespace mlir;
 using namespace mlir::bpt;
@@ -115,6 +116,30 @@ static void splitSlicedProducers(RewriterBase &rewriter, Block *body) {
   }
 }
 
+/// Frontends keep reduced dimensions as extent-1 dimensions written through
+/// a constant 0 (torch's keepdim: a row mean of [B, S, d] is [B, S, 1]).
+/// Upstream tiling cannot slice such results, which would keep the norms,
+/// and everything before them, out of the query-block loop. The ops that
+/// have such maps get their unit dimensions folded away (upstream
+/// FoldUnitExtentDims, with reshapes around them), which tiling handles.
+static void dropConstantUnitDims(BlockOp block) {
+  linalg::ControlDropUnitDims control;
+  control.controlFn = [](Operation *op) -> SmallVector<unsigned> {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    if (!generic || llvm::all_of(generic->getResults(), [&](OpResult r) {
+          return generic.getIndexingMapMatchingResult(r)
+              .isProjectedPermutation();
+        }))
+      return {};
+    return llvm::to_vector(llvm::seq<unsigned>(0, generic.getNumLoops()));
+  };
+  RewritePatternSet patterns(block.getContext());
+  linalg::populateFoldUnitExtentDimsPatterns(patterns, control);
+  // One walk, without the greedy driver's folding and dead-code removal:
+  // only the ops with such maps change.
+  walkAndApplyPatterns(block, FrozenRewritePatternSet(std::move(patterns)));
+}
+
 /// Emits the remark of a block left unfused and returns failure.
 static FailureOr<SmallVector<Operation *>> refuse(BlockOp block,
                                                    const Twine &why) {
@@ -126,6 +151,7 @@ static FailureOr<SmallVector<Operation *>> refuse(BlockOp block,
 FailureOr<SmallVector<Operation *>>
 mlir::bpt::fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block,
                                   int64_t qBlock) {
+  dropConstantUnitDims(block);
   auto yield = cast<YieldOp>(block.getBodyBlock()->getTerminator());
   if (yield.getValues().size() != 1)
     return refuse(block, "it yields more than one value");
@@ -169,6 +195,13 @@ mlir::bpt::fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block,
       [&](tensor::ExtractSliceOp slice, OpResult producer, bool isDestination)
           -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
         Operation *owner = producer.getOwner();
+        // Upstream tiling cannot slice a result written through a map that
+        // is not a projected permutation (torch's keepdim reductions write
+        // [.., 1] through a constant 0): such producers stay outside.
+        if (auto linalgOp = dyn_cast<linalg::LinalgOp>(owner))
+          if (!linalgOp.getIndexingMapMatchingResult(producer)
+                   .isProjectedPermutation())
+            return std::nullopt;
         if (keyValueProducers.contains(owner)) {
           auto linalgOp = dyn_cast<linalg::LinalgOp>(owner);
           if (!linalgOp || linalg::isaContractionOpInterface(linalgOp))

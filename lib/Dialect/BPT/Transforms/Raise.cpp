@@ -1,7 +1,8 @@
 //===- Raise.cpp - The raising pipeline -----------------------------------===//
 //
 // --bpt-raise runs the raising passes in the order their results build on
-// each other: attention first (the anchor of a block), then the FFN.
+// each other: attention first (the anchor of a block), then the FFN, then
+// the block unit around them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,6 +34,7 @@ struct BPTRaisePass : public bpt::impl::BPTRaiseBase<BPTRaisePass> {
     OpPassManager pm(getOperation()->getName());
     pm.addPass(createBPTRaiseAttention(BPTRaiseAttentionOptions{remarks}));
     pm.addPass(createBPTRaiseFFN(BPTRaiseFFNOptions{remarks}));
+    pm.addPass(createBPTRaiseBlock(BPTRaiseBlockOptions{remarks}));
     if (failed(runPipeline(pm, getOperation())))
       return signalPassFailure();
   }

@@ -447,22 +447,25 @@ FailureOr<FFNOp> mlir::bpt::raiseFFN(RewriterBase &rewriter,
   Value up = buildWeight(rewriter, loc, m.up);
   Value gate = m.gate ? buildWeight(rewriter, loc, *m.gate) : Value();
   Value down = buildWeight(rewriter, loc, m.down);
-  Value init;
-  if (m.residual) {
-    init = reshapeLeadingDims(rewriter, loc, m.residual,
-                              outTy.getShape().drop_back(), 1);
-  } else {
+  // The FFN works on rows laid out as the op it replaces: with a residual
+  // added in [B, S, d], it reads [B, S, d] and accumulates into the
+  // residual itself, the form in which the blockwise rewrite fuses the
+  // residual's producer into the query-block loop.
+  ArrayRef<int64_t> lead = lastTy.getShape().drop_back();
+  Value rows = stripLeadingReshapes(x, 1);
+  if (cast<RankedTensorType>(rows.getType()).getShape().drop_back() != lead)
+    rows = reshapeLeadingDims(rewriter, loc, x, lead, 1);
+  Value init = m.residual;
+  if (!init)
     init = createFilledTensor(
-        rewriter, loc, getAsIndexOpFoldResult(rewriter.getContext(),
-                                              outTy.getShape()),
-        outTy.getElementType(), 0.0);
-  }
+        rewriter, loc,
+        getAsIndexOpFoldResult(rewriter.getContext(), lastTy.getShape()),
+        lastTy.getElementType(), 0.0);
   auto ffn = FFNOp::create(
       rewriter, loc, init.getType(),
-      ActivationAttr::get(rewriter.getContext(), m.act), x, up, gate,
+      ActivationAttr::get(rewriter.getContext(), m.act), rows, up, gate,
       m.up.bias, down, m.down.bias, init);
-  Value result = reshapeLeadingDims(rewriter, loc, ffn.getResult(),
-                                    lastTy.getShape().drop_back(), 1);
+  Value result = ffn.getResult();
   SmallVector<Operation *> dead(m.ops);
   for (auto *list : {&m.up.ops, &m.down.ops})
     llvm::append_range(dead, *list);

@@ -123,12 +123,36 @@ def BPTRaiseFFN : Pass<"bpt-raise-ffn"> {
   ];
 }
 
+def BPTRaiseBlock : Pass<"bpt-raise-block"> {
+  let summary = "Gather each attention -> FFN layer into a bpt.block";
+  let description = [{
+    For every `bpt.ffn` that depends on exactly one `bpt.attention`, moves
+    the whole layer into a `bpt.block`, the unit `--bpt-blockwise` fuses per
+    query block: the backward slice of the FFN's result (norms, projections,
+    head reshapes and transposes, rotary embeddings, the attention, the
+    out-projection and residual adds), stopping at the program's inputs, at
+    the previous layer's FFN or block, and at values that do not depend on
+    the program's inputs (computed weights such as transposes become block
+    inputs; constants, empty tensors, their fills and bias broadcasts are
+    copied in, so that broadcasts are computed per row block).
+
+    The layer is left as it is when a value computed inside it is also read
+    outside (it would need a second result) or when it holds more than one
+    attention; with `remarks`, the FFN gets a remark saying why.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for every FFN that does not get a block, saying why">
+  ];
+  let dependentDialects = ["::mlir::bpt::BPTDialect"];
+}
+
 def BPTRaise : Pass<"bpt-raise"> {
   let summary = "Raise attention, FFNs and transformer blocks into the bpt dialect";
   let description = [{
-    The raising pipeline: runs `--bpt-raise-attention` and then
-    `--bpt-raise-ffn` over the IR a frontend produced (linalg on tensors),
-    so that `--bpt-blockwise` and the
+    The raising pipeline: runs `--bpt-raise-attention`, `--bpt-raise-ffn`
+    and `--bpt-raise-block` over the IR a frontend produced (linalg on
+    tensors), so that `--bpt-blockwise` and the
     other bpt rewrites find bpt ops. Every raised op computes what the ops
     it replaces computed; what cannot be proven so stays as it was.
   }];

@@ -74,6 +74,12 @@ FailureOr<AttentionOp> raiseAttention(RewriterBase &rewriter,
 FailureOr<FFNOp> raiseFFN(RewriterBase &rewriter, Operation *downProjection,
                           std::string *whyNot = nullptr);
 
+/// Moves the transformer layer ending at `ffn` (see --bpt-raise-block) into
+/// a bpt.block whose result replaces the FFN's. On failure nothing is
+/// changed and `whyNot`, when given, says why.
+FailureOr<BlockOp> formBlock(RewriterBase &rewriter, FFNOp ffn,
+                             std::string *whyNot = nullptr);
+
 } // namespace bpt
 } // namespace mlir
 
