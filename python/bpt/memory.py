@@ -7,7 +7,9 @@ function:
 - `allocations`: every allocation with its size, largest first.
 - `peak_live_bytes`: the most bytes allocated at once. An allocation at a
   level of the program is live from its definition to the last operation of
-  that level that mentions it or one of its views (subview, reshape, cast);
+  that level that mentions it, one of its views (subview, reshape, cast) or
+  a value that may be it (the result of a loop it starts, of an scf.if that
+  yields it, of a select);
   an allocation inside a loop body is live during one iteration, and the
   body's own peak counts while the loop runs (parallel loops: one iteration
   per thread, `threads`).
@@ -25,6 +27,10 @@ _ALLOC_RE = re.compile(r"(%[\w.$-]+)\s*=\s*memref\.alloc\(([^)]*)\)(?:\s*\{[^}]*
 _VIEW_RE = re.compile(r"(%[\w.$-]+)\s*=\s*memref\.(?:subview|expand_shape|"
                       r"collapse_shape|cast|reinterpret_cast|view)\s+(%[\w.$-]+)")
 _VALUE_RE = re.compile(r"%[\w.$-]+")
+# Results that are (one of) the buffers of their operands or yields: the
+# results of loops (%r or %r:3, used as %r#i), of scf.if and of selects.
+_RESULT_RE = re.compile(r"(%[\w.$-]+)(?::\d+)?\s*=\s*(scf\.for|scf\.while|"
+                        r"scf\.if|arith\.select)\b")
 _BYTES = {"f32": 4, "f16": 2, "bf16": 2, "i1": 1, "f64": 8, "i32": 4,
           "i64": 8, "index": 8, "i8": 1}
 
@@ -82,6 +88,24 @@ def _parse(lines):
     return root
 
 
+def _result_aliases(op, root_of):
+    """The allocations a result of `op` may be (not only a view of): a loop
+    result is one of its iter_args' initial buffers, an scf.if result one of
+    the buffers its branches yield, a select one of its operands."""
+    m = _RESULT_RE.match(op.text)
+    if not m:
+        return None
+    if m.group(2) == "scf.if":
+        texts = [c.text for c in op.children if c.text.startswith("scf.yield")]
+    else:
+        texts = [op.text]
+    roots = set()
+    for text in texts:
+        for name in _VALUE_RE.findall(text):
+            roots |= root_of.get(name, set())
+    return m.group(1), roots
+
+
 def _peak(ops, dynamic_bound, threads):
     size, first, last, root_of = {}, {}, {}, {}
     for i, op in enumerate(ops):
@@ -89,13 +113,16 @@ def _peak(ops, dynamic_bound, threads):
         if m:
             size[m.group(1)] = _size(m.group(3), m.group(4), dynamic_bound)
             first[m.group(1)] = last[m.group(1)] = i
-            root_of[m.group(1)] = m.group(1)
+            root_of[m.group(1)] = {m.group(1)}
         v = _VIEW_RE.search(op.text)
         if v and v.group(2) in root_of:
             root_of[v.group(1)] = root_of[v.group(2)]
+        aliases = _result_aliases(op, root_of)
+        if aliases and aliases[1]:
+            root_of[aliases[0]] = aliases[1]
         for name in _VALUE_RE.findall(op.all_text()):
-            if name in root_of:
-                last[root_of[name]] = i
+            for root in root_of.get(name, ()):
+                last[root] = i
     peak = 0
     for i, op in enumerate(ops):
         live = sum(s for a, s in size.items() if first[a] <= i <= last[a])
