@@ -36,8 +36,15 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   // canonicalizer drops the self-copy.
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
+  // The ownership-based deallocation does not free buffers allocated in
+  // the body of an scf.forall (one leak per iteration): as scf.parallel the
+  // bodies get their deallocations.
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Deallocations come at the end of their block; free each buffer right
+  // after its last use instead, so the peak is what the program needs.
+  pm.addPass(bpt::createBPTDeallocAfterLastUse());
 
   // Loops, then LLVM. Named ops are generalised so that the loops of every
   // op can be ordered for unit-stride inner loops and every reduction body
@@ -50,7 +57,6 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(bpt::createBPTApproximateMath());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.openmp) {
-    pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
     pm.addPass(createConvertSCFToOpenMPPass());
     pm.addPass(bpt::createBPTInlineAllocaScopes());
   }

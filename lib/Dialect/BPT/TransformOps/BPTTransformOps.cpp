@@ -6,6 +6,7 @@
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
 #include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Transform/IR/TransformDialect.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -96,6 +97,8 @@ public:
   BPTTransformDialectExtension() {
     declareGeneratedDialect<BPTDialect>();
     declareGeneratedDialect<scf::SCFDialect>();
+    // fuse_block gives the whole-sequence tensors buffers of their own.
+    declareGeneratedDialect<bufferization::BufferizationDialect>();
     registerTransformOps<
 #define GET_OP_LIST
 #include "bpt/Dialect/BPT/TransformOps/BPTTransformOps.cpp.inc"

@@ -10,10 +10,13 @@
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
 #include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"

@@ -16,6 +16,7 @@
 #include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -140,6 +141,24 @@ static void dropConstantUnitDims(BlockOp block) {
   walkAndApplyPatterns(block, FrozenRewritePatternSet(std::move(patterns)));
 }
 
+/// The whole-sequence tensors of a fused block (keys and values in head
+/// layout, the loop's output, the inits of the K/V projections) each get a
+/// buffer of their own: CSE would otherwise merge identical tensor.empty
+/// ops, and one-shot bufferization then keeps a merged buffer alive for
+/// the longest of its uses (with a copy out of it), which costs two
+/// sequence-sized buffers at the peak of the block.
+static void keepBuffersDistinct(RewriterBase &rewriter, BlockOp block) {
+  for (Operation &op :
+       llvm::make_early_inc_range(block.getBodyBlock()->getOperations())) {
+    auto empty = dyn_cast<tensor::EmptyOp>(&op);
+    if (!empty)
+      continue;
+    rewriter.setInsertionPoint(empty);
+    rewriter.replaceOpWithNewOp<bufferization::AllocTensorOp>(
+        empty, empty.getType(), empty.getDynamicSizes());
+  }
+}
+
 /// Emits the remark of a block left unfused and returns failure.
 static FailureOr<SmallVector<Operation *>> refuse(BlockOp block,
                                                    const Twine &why) {
@@ -259,5 +278,6 @@ mlir::bpt::fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block,
   (void)applyPatternsGreedily(block, std::move(emptyFolding));
   if (problem)
     return refuse(block, *problem);
+  keepBuffersDistinct(rewriter, block);
   return tiledOps;
 }

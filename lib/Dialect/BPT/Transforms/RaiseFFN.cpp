@@ -474,6 +474,8 @@ FailureOr<FFNOp> mlir::bpt::raiseFFN(RewriterBase &rewriter,
   for (Value operand : m.last->getOperands())
     if (Operation *def = operand.getDefiningOp())
       dead.push_back(def);
+  // m.last itself goes with replaceOp.
+  llvm::erase(dead, m.last);
   rewriter.replaceOp(m.last, result);
   eraseDeadOps(rewriter, dead);
   return ffn;

@@ -401,24 +401,29 @@ std::optional<double> mlir::bpt::evaluateBody(linalg::GenericOp op,
 }
 
 /// Erases `ops` and the producers they leave unused.
-void mlir::bpt::eraseDeadOps(RewriterBase &rewriter, ArrayRef<Operation *> ops) {
+void mlir::bpt::eraseDeadOps(RewriterBase &rewriter,
+                             ArrayRef<Operation *> ops) {
   SmallVector<Operation *> worklist(ops.begin(), ops.end());
+  // Pointers of erased ops stay in the worklist (duplicates): they are
+  // recognised here before being dereferenced.
   llvm::SmallPtrSet<Operation *, 16> erased;
   bool progress = true;
   while (progress) {
     progress = false;
-    for (Operation *&op : worklist) {
+    for (size_t i = 0; i < worklist.size(); ++i) {
+      Operation *op = worklist[i];
       if (!op || erased.contains(op) || !op->use_empty() ||
           !isMemoryEffectFree(op))
         continue;
+      SmallVector<Operation *> producers;
       for (Value operand : op->getOperands())
         if (Operation *def = operand.getDefiningOp())
-          worklist.push_back(def);
+          producers.push_back(def);
       erased.insert(op);
       rewriter.eraseOp(op);
-      op = nullptr;
+      worklist[i] = nullptr;
+      llvm::append_range(worklist, producers);
       progress = true;
-      break;
     }
   }
 }

@@ -22,6 +22,12 @@ class LinalgDialect;
 namespace math {
 class MathDialect;
 } // namespace math
+namespace bufferization {
+class BufferizationDialect;
+} // namespace bufferization
+namespace memref {
+class MemRefDialect;
+} // namespace memref
 namespace tensor {
 class TensorDialect;
 } // namespace tensor

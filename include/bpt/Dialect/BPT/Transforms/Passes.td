@@ -210,6 +210,7 @@ def BPTBlockwise : Pass<"bpt-blockwise"> {
            "baseline the paper compares with">
   ];
   let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
@@ -269,6 +270,20 @@ def BPTInlineAllocaScopes : Pass<"bpt-inline-alloca-scopes"> {
     without `memref.alloca` has nothing to release: its body is moved into
     the parent and the scope removed.
   }];
+}
+
+def BPTDeallocAfterLastUse : Pass<"bpt-dealloc-after-last-use"> {
+  let summary = "Move each buffer's deallocation right after its last use";
+  let description = [{
+    The ownership-based deallocation pipeline frees a buffer at the end of
+    the block that allocated it, so every buffer of a function lives until
+    its return and the peak memory is the sum of them all. For each
+    unconditional `memref.dealloc` of a `memref.alloc` of the same block,
+    this finds the last op of that block that uses the buffer or any of its
+    aliases (views, casts, loop-carried values: upstream
+    BufferViewFlowAnalysis) and moves the deallocation right after it.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def BPTEmitCInterface : Pass<"bpt-emit-c-interface", "::mlir::ModuleOp"> {
