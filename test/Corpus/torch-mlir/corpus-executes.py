@@ -9,7 +9,10 @@
 # programs (torch computes their scores and softmax in bf16; the reference
 # runs in f64 on the bf16-rounded inputs); the GELU of torch is the erf form.
 #
-# RUN: %python %s
+# The same script checks the TOSA corpus (test/Corpus/tosa, the graphs
+# exported as TOSA and lowered by MLIR's tosa-to-linalg), given its folder.
+#
+# RUN: %python %s %S
 
 import math
 import sys
@@ -20,7 +23,7 @@ import numpy as np
 from bpt import dtypes, reference
 from bpt.compiler import compile_mlir, run_bpt_opt
 
-HERE = Path(__file__).parent
+HERE = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
 
 
 def attention(causal=False, mask=False):

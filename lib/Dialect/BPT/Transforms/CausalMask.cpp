@@ -117,11 +117,41 @@ std::optional<Sym> Evaluator::evalConstant(Value v) {
   return std::nullopt;
 }
 
+/// A constant integer tensor holding an arithmetic progression along its
+/// only non-unit dimension (torch's arange folded into a constant by TOSA):
+/// first + step * index.
+static std::optional<Sym> evalIotaConstant(Value v, ArrayRef<Index> idx) {
+  DenseIntElementsAttr dense;
+  if (!matchPattern(v, m_Constant(&dense)) || dense.isSplat())
+    return std::nullopt;
+  ArrayRef<int64_t> shape = dense.getType().getShape();
+  std::optional<unsigned> dim;
+  for (auto [d, size] : llvm::enumerate(shape)) {
+    if (size == 1)
+      continue;
+    if (dim)
+      return std::nullopt;
+    dim = d;
+  }
+  if (!dim || !idx[*dim])
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  for (const APInt &x : dense.getValues<APInt>())
+    values.push_back(x.getSExtValue());
+  int64_t step = values[1] - values[0];
+  for (auto [k, x] : llvm::enumerate(values))
+    if (x != values[0] + step * static_cast<int64_t>(k))
+      return std::nullopt;
+  return Sym::integer(idx[*dim]->scaled(step) + Lin{0, 0, values[0]});
+}
+
 std::optional<Sym> Evaluator::evalTensor(Value v, ArrayRef<Index> rawIdx) {
   if (budget-- == 0)
     return std::nullopt;
   SmallVector<Index> idx = withUnitDims(rawIdx, v.getType());
   if (std::optional<Sym> c = evalConstant(v))
+    return c;
+  if (std::optional<Sym> c = evalIotaConstant(v, idx))
     return c;
   Operation *def = v.getDefiningOp();
   if (!def)

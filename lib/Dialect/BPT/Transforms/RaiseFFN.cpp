@@ -14,6 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Softmax.h"
+
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
 #include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
@@ -82,14 +84,16 @@ struct ElementwiseFunction {
 static Value matchBiasAdd(linalg::GenericOp op, Value &input,
                           SmallVector<Operation *> &ops);
 
-/// True for an elementwise generic that reads all its inputs through the
-/// identity and is not a bias addition (where a projection ends).
+/// True for an elementwise generic that reads its inputs through the
+/// identity (or constants broadcast, as TOSA passes them) and is not a bias
+/// addition (where a projection ends).
 static bool isElementwiseStep(Operation *op) {
   auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
   if (!generic || !isElementwiseGeneric(generic))
     return false;
   for (OpOperand *in : generic.getDpsInputOperands())
-    if (!generic.getMatchingIndexingMap(in).isIdentity())
+    if (!generic.getMatchingIndexingMap(in).isIdentity() &&
+        !getConstantFloat(in->get()))
       return false;
   Value input;
   SmallVector<Operation *> unused;
@@ -113,7 +117,7 @@ static bool collectFunction(Value v, ElementwiseFunction &fn, unsigned depth) {
   if (!llvm::is_contained(fn.ops, def))
     fn.ops.push_back(def);
   for (Value in : cast<linalg::GenericOp>(def).getDpsInputs())
-    if (!collectFunction(in, fn, depth + 1))
+    if (!getConstantFloat(in) && !collectFunction(in, fn, depth + 1))
       return false;
   return true;
 }
@@ -123,6 +127,8 @@ static std::optional<double> evaluateFunction(Value v, ArrayRef<Value> leaves,
   for (auto [leaf, x] : llvm::zip(leaves, at))
     if (v == leaf)
       return x;
+  if (std::optional<double> c = getConstantFloat(v))
+    return c;
   Operation *def = v.getDefiningOp();
   if (def && isLeadingReshape(def, 1))
     return evaluateFunction(def->getOperand(0), leaves, at);
@@ -244,17 +250,40 @@ static Value matchBiasAdd(linalg::GenericOp op, Value &input,
         continue;
       ops.push_back(bcast);
       bias = bcast.getDpsInputOperand(0)->get();
-    } else if (bmap.getNumResults() != 1 ||
-               bmap.getDimPosition(0) != static_cast<unsigned>(rank - 1)) {
-      continue;
+    } else {
+      // Read along the last loop only: (d_last), or (0, .., 0, d_last) on a
+      // tensor of extent 1 in front (TOSA's [1, N] biases).
+      unsigned n = bmap.getNumResults();
+      auto last = dyn_cast<AffineDimExpr>(bmap.getResult(n - 1));
+      if (!last || last.getPosition() != static_cast<unsigned>(rank - 1))
+        continue;
+      bool unitFront = llvm::all_of(
+          llvm::seq<unsigned>(0, n - 1), [&](unsigned r) {
+            auto c = dyn_cast<AffineConstantExpr>(bmap.getResult(r));
+            return c && c.getValue() == 0 &&
+                   cast<RankedTensorType>(bias.getType()).getDimSize(r) == 1;
+          });
+      if (!unitFront)
+        continue;
+      bias = stripUnitReshapes(bias);
     }
-    if (cast<RankedTensorType>(bias.getType()).getRank() != 1)
+    // [N], or [1, .., 1, N] (made 1-D when the FFN is built).
+    ArrayRef<int64_t> biasShape =
+        cast<RankedTensorType>(bias.getType()).getShape();
+    if (biasShape.empty() ||
+        llvm::any_of(biasShape.drop_back(), [](int64_t s) { return s != 1; }))
       continue;
     input = xo->get();
     ops.push_back(op);
     return bias;
   }
   return Value();
+}
+
+/// A matmul, or a batched one over a batch of 1 (TOSA's matmul is always
+/// batched).
+static bool isUnitBatch(const Contraction &c) {
+  return llvm::all_of(c.batchShape, [](int64_t s) { return s == 1; });
 }
 
 /// Matches `x W (+ b)` ending at `v`, a [rows, features] value.
@@ -272,7 +301,7 @@ static std::optional<Projection> matchProjection(Value v) {
   std::string why;
   FailureOr<Contraction> c =
       def ? matchContraction(def, why) : FailureOr<Contraction>(failure());
-  if (failed(c) || !c->batchShape.empty() || c->lhsTransposed)
+  if (failed(c) || !isUnitBatch(*c) || c->lhsTransposed)
     return std::nullopt;
   p.matmul = *c;
   p.ops.push_back(def);
@@ -288,7 +317,7 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
   FFNMatch m;
   std::string unused;
   FailureOr<Contraction> down = matchContraction(downOp, unused);
-  if (failed(down) || !down->batchShape.empty() || down->lhsTransposed)
+  if (failed(down) || !isUnitBatch(*down) || down->lhsTransposed)
     return failure();
   m.down.matmul = *down;
   m.down.ops.push_back(downOp);
@@ -331,11 +360,23 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
   auto single = [](Value v) -> Operation * {
     return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
   };
-  if (auto add = dyn_cast_or_null<linalg::GenericOp>(single(cur))) {
+  // The bias, possibly behind reshapes of the rows (TOSA adds it in 2-D
+  // between a collapse and an expand of its batched matmul).
+  {
+    Value probe = cur;
+    SmallVector<Operation *> between;
+    while (Operation *user = single(probe)) {
+      if (!isLeadingReshape(user, 1))
+        break;
+      between.push_back(user);
+      probe = user->getResult(0);
+    }
     Value input;
     SmallVector<Operation *> ops;
-    if (Value bias = matchBiasAdd(add, input, ops); bias && input == cur) {
-      m.down.bias = bias;
+    auto add = dyn_cast_or_null<linalg::GenericOp>(single(probe));
+    if (add && matchBiasAdd(add, input, ops) && input == probe) {
+      m.down.bias = matchBiasAdd(add, input, ops);
+      llvm::append_range(m.down.ops, between);
       llvm::append_range(m.down.ops, ops);
       cur = add->getResult(0);
       m.last = add;
@@ -402,6 +443,13 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
 /// weight through the contraction's map).
 static Value buildWeight(OpBuilder &b, Location loc, const Projection &p) {
   Value w = p.matmul.op->getOperand(1);
+  // A batch of 1 in front (TOSA) goes away.
+  if (cast<RankedTensorType>(w.getType()).getRank() > 2) {
+    Value source = stripUnitReshapes(w);
+    w = cast<RankedTensorType>(source.getType()).getRank() == 2
+            ? source
+            : reshapeLeadingDims(b, loc, w, {}, 2);
+  }
   if (p.matmul.rhsKN)
     return w;
   auto ty = cast<RankedTensorType>(w.getType());
@@ -461,10 +509,13 @@ FailureOr<FFNOp> mlir::bpt::raiseFFN(RewriterBase &rewriter,
         rewriter, loc,
         getAsIndexOpFoldResult(rewriter.getContext(), lastTy.getShape()),
         lastTy.getElementType(), 0.0);
+  auto vector = [&](Value bias) -> Value {
+    return bias ? reshapeLeadingDims(rewriter, loc, bias, {}, 1) : Value();
+  };
   auto ffn = FFNOp::create(
       rewriter, loc, init.getType(),
       ActivationAttr::get(rewriter.getContext(), m.act), rows, up, gate,
-      m.up.bias, down, m.down.bias, init);
+      vector(m.up.bias), down, vector(m.down.bias), init);
   Value result = ffn.getResult();
   SmallVector<Operation *> dead(m.ops);
   for (auto *list : {&m.up.ops, &m.down.ops})

@@ -62,11 +62,12 @@ bool mlir::bpt::isBroadcastAlong(AffineMap map, int64_t dim) {
 }
 
 /// If `v` is a reduction of `input` along one loop by `isCombiner` of the
-/// element and the accumulator, returns that loop.
+/// element and the accumulator, returns that loop. Any linalg op: a generic
+/// (torch-mlir) or linalg.reduce (TOSA).
 static std::optional<int64_t>
 matchRowReduction(Value v, Value &input,
                   function_ref<bool(Operation *, Value, Value)> isCombiner) {
-  auto op = v.getDefiningOp<linalg::GenericOp>();
+  auto op = v.getDefiningOp<linalg::LinalgOp>();
   if (!op || op.getNumDpsInputs() != 1 || op.getNumReductionLoops() != 1)
     return std::nullopt;
   auto result = cast<OpResult>(v);
@@ -78,12 +79,12 @@ matchRowReduction(Value v, Value &input,
   int64_t dim = reductions.front();
   if (!isBroadcastAlong(op.getIndexingMapMatchingResult(result), dim))
     return std::nullopt;
-  Value yielded =
-      op.getBody()->getTerminator()->getOperand(result.getResultNumber());
+  Block *body = op.getBlock();
+  Value yielded = body->getTerminator()->getOperand(result.getResultNumber());
   Operation *combiner = yielded.getDefiningOp();
-  Value elem = op.getBody()->getArgument(0);
-  Value acc = op.getBody()->getArgument(op.getNumDpsInputs() +
-                                        result.getResultNumber());
+  Value elem = body->getArgument(0);
+  Value acc =
+      body->getArgument(op.getNumDpsInputs() + result.getResultNumber());
   if (!combiner || !isCombiner(combiner, elem, acc))
     return std::nullopt;
   input = in->get();
@@ -248,9 +249,10 @@ bool mlir::bpt::matchMaskedRowGuard(linalg::GenericOp guard, Value probs,
       matchRowReduction(allValue, isMinusInf, isAndCombiner);
   if (!dim || *dim != rank - 1)
     return false;
+  // test = (scores == -inf), the scores maybe widened first (to f64 by
+  // TOSA), the -inf a constant in the body or a constant operand.
   auto test = isMinusInf.getDefiningOp<linalg::GenericOp>();
-  if (!test || !isElementwiseGeneric(test) || test.getNumDpsInputs() != 1 ||
-      test.getDpsInputOperand(0)->get() != scores)
+  if (!test || !isElementwiseGeneric(test))
     return false;
   auto cmp = getYieldedValue(test).getDefiningOp<arith::CmpFOp>();
   if (!cmp || cmp.getPredicate() != arith::CmpFPredicate::OEQ)
@@ -258,10 +260,18 @@ bool mlir::bpt::matchMaskedRowGuard(linalg::GenericOp guard, Value probs,
   Value x = cmp.getLhs();
   if (auto ext = x.getDefiningOp<arith::ExtFOp>())
     x = ext.getIn();
+  OpOperand *xo = getInputOperandOfArg(test, x);
   std::optional<double> inf = getConstantFloatInBody(test, cmp.getRhs());
-  if (x != test.getBody()->getArgument(0) || !inf || !std::isinf(*inf) ||
-      *inf > 0)
+  if (!xo || !test.getMatchingIndexingMap(xo).isIdentity() || !inf ||
+      !std::isinf(*inf) || *inf > 0)
     return false;
+  Value tested = xo->get();
+  if (tested != scores) {
+    auto widen = tested.getDefiningOp<linalg::GenericOp>();
+    if (!widen || matchFloatCast(widen) != scores)
+      return false;
+    ops.push_back(widen);
+  }
   ops.push_back(guard);
   ops.push_back(allValue.getDefiningOp());
   ops.push_back(test);
