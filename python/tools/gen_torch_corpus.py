@@ -235,8 +235,17 @@ def cases():
     yield ("llama_attention_f32", LlamaAttention(2), (q, kg, vg, cos, sin))
     yield ("attention_handwritten_bf16", HandWrittenAttention(),
            tuple(t.to(torch.bfloat16) for t in (q, k, v)))
+    bf = torch.bfloat16
+    yield ("sdpa_causal_bf16", SDPA(causal=True),
+           tuple(t.to(bf) for t in (q, k, v)))
+    yield ("sdpa_gqa_bf16", SDPA(causal=True, gqa=True),
+           tuple(t.to(bf) for t in (q, kg, vg)))
     x = torch.randn(b, s, 64)
     yield "gpt2_block_f32", GPT2Block(64, 4, 256), (x,)
+    yield "gpt2_block_bf16", GPT2Block(64, 4, 256).to(bf), (x.to(bf),)
+    yield ("llama_decoder_layer_bf16",
+           LlamaDecoderLayer(64, 4, 2, 96).to(bf),
+           (x.to(bf), torch.randn(s, 16).to(bf), torch.randn(s, 16).to(bf)))
     yield ("llama_decoder_layer_f32", LlamaDecoderLayer(64, 4, 2, 96),
            (x, torch.randn(s, 16), torch.randn(s, 16)))
     yield ("bert_layer_f32", BertLayer(64, 4, 256),

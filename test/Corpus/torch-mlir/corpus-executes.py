@@ -64,11 +64,31 @@ REFERENCES = {
     "attention_handwritten_bf16": (attention(), ["bpt.attention"]),
     # Whole Hugging Face-style layers (weights are constants of the module):
     # the reference is the program as exported.
-    "gpt2_block_f32": (None, ["bpt.attention causal", "bpt.ffn gelu_tanh"]),
-    "llama_decoder_layer_f32": (None, ["bpt.attention causal",
+    "gpt2_block_f32": (None, ["bpt.block", "bpt.attention causal",
+                              "bpt.ffn gelu_tanh"]),
+    "llama_decoder_layer_f32": (None, ["bpt.block", "bpt.attention causal",
                                        "bpt.ffn swiglu"]),
-    "bert_layer_f32": (None, ["bpt.attention", "mask(", "bpt.ffn gelu"]),
+    "bert_layer_f32": (None, ["bpt.block", "bpt.attention", "mask(",
+                              "bpt.ffn gelu"]),
+    "sdpa_causal_bf16": (attention(causal=True), ["bpt.attention causal"]),
+    "sdpa_gqa_bf16": (attention(causal=True), ["bpt.attention causal"]),
+    "gpt2_block_bf16": (None, ["bpt.block", "bpt.attention causal",
+                               "bpt.ffn gelu_tanh"]),
+    "llama_decoder_layer_bf16": (None, ["bpt.block", "bpt.attention causal",
+                                        "bpt.ffn swiglu"]),
 }
+
+# What the TOSA forms do not reach yet (raised as far as listed; the rest
+# stays as exported and still has to compute the same).
+TOSA_EXPECTED = {
+    # The bf16 MLP of GPT-2 through TOSA keeps its activation unrecognised.
+    "gpt2_block_bf16": ["bpt.attention causal"],
+    # Its residual stream is read outside the layer: no block.
+    "llama_decoder_layer_bf16": ["bpt.attention causal", "bpt.ffn swiglu"],
+}
+if HERE.name == "tosa":
+    for name, ops in TOSA_EXPECTED.items():
+        REFERENCES[name] = (REFERENCES[name][0], ops)
 
 RAISE = ["--bpt-raise"]
 VARIANTS = {
@@ -105,7 +125,12 @@ for name, (ref, expected_ops) in sorted(REFERENCES.items()):
                 keep = rng.random(values[1].shape) > 0.3
                 keep[:, 0] = True
                 args[1] = values[1] = keep.astype(np.float32)
-            want = ref(*values) if ref else fn(*args)
+            if ref:
+                want = ref(*values)
+            else:
+                want = fn(*args)
+                if bf16:
+                    want = dtypes.from_bf16(want)
         got = fn(*args)
         if bf16:
             got = dtypes.from_bf16(got)

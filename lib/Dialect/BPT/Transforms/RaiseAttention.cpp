@@ -144,7 +144,8 @@ static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
 /// Traces an operand of a contraction, laid out [batch, rows, inner], back
 /// through batch reshapes, transposes of the last two dimensions, constant
 /// scales (when `allowScale`) and widening casts.
-static TracedOperand traceOperand(Value v, bool transposed, bool allowScale) {
+static TracedOperand traceOperand(Value v, bool transposed, bool allowScale,
+                                  bool allowCast) {
   TracedOperand t{v, transposed};
   while (true) {
     Value next = stripLeadingReshapes(t.value, 2);
@@ -168,7 +169,7 @@ static TracedOperand traceOperand(Value v, bool transposed, bool allowScale) {
         continue;
       }
     }
-    if (Value src = matchFloatCast(generic)) {
+    if (Value src = allowCast ? matchFloatCast(generic) : Value()) {
       auto from = cast<RankedTensorType>(src.getType()).getElementType();
       auto to = cast<RankedTensorType>(t.value.getType()).getElementType();
       if (from.getIntOrFloatBitWidth() <= to.getIntOrFloatBitWidth()) {
@@ -437,19 +438,37 @@ struct AttentionPlan {
 static FailureOr<AttentionPlan> planAttention(AttentionMatch &m,
                                               std::string &why) {
   AttentionPlan p;
-  p.q = traceOperand(m.scores.op.getDpsInputOperand(0)->get(),
-                     m.scores.lhsTransposed, /*allowScale=*/true);
+  Value qOperand = m.scores.op.getDpsInputOperand(0)->get();
   Value kOperand = m.scores.op.getDpsInputOperand(1)->get();
   Value vOperand = m.output.op.getDpsInputOperand(1)->get();
   // Keys are wanted as [rows = keys, features]: the right operand of Q K^T
   // is transposed when it is laid out [k = features, n = keys].
-  p.k = lookThroughRepeatedHeads(
-      traceOperand(kOperand, m.scores.rhsKN, /*allowScale=*/true));
-  p.v = lookThroughRepeatedHeads(
-      traceOperand(vOperand, !m.output.rhsKN, /*allowScale=*/false));
-  if (p.k.groups != p.v.groups) {
-    p.k = traceOperand(kOperand, m.scores.rhsKN, true);
-    p.v = traceOperand(vOperand, !m.output.rhsKN, false);
+  auto trace = [&](bool allowCast) {
+    p.q = traceOperand(qOperand, m.scores.lhsTransposed, /*allowScale=*/true,
+                       allowCast);
+    p.k = lookThroughRepeatedHeads(
+        traceOperand(kOperand, m.scores.rhsKN, true, allowCast));
+    p.v = lookThroughRepeatedHeads(
+        traceOperand(vOperand, !m.output.rhsKN, false, allowCast));
+    if (p.k.groups != p.v.groups) {
+      p.k = traceOperand(kOperand, m.scores.rhsKN, true, allowCast);
+      p.v = traceOperand(vOperand, !m.output.rhsKN, false, allowCast);
+    }
+  };
+  auto elementType = [](const TracedOperand &t) {
+    return cast<RankedTensorType>(t.value.getType()).getElementType();
+  };
+  auto sameTypes = [&] {
+    return elementType(p.q) == elementType(p.k) &&
+           elementType(p.k) == elementType(p.v);
+  };
+  // Widening casts are looked through only when all three agree after.
+  trace(/*allowCast=*/true);
+  if (!sameTypes())
+    trace(/*allowCast=*/false);
+  if (!sameTypes()) {
+    why = "queries, keys and values have different element types";
+    return failure();
   }
   p.scale = m.scale * p.q.scale * p.k.scale;
 

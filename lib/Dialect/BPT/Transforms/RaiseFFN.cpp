@@ -382,6 +382,14 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
       m.last = add;
     }
   }
+  // A conversion of the result (to the bf16 of the residual stream): bpt.ffn
+  // converts its f32 accumulation to the destination's type itself.
+  if (auto cast = dyn_cast_or_null<linalg::GenericOp>(single(cur));
+      cast && matchFloatCast(cast) == cur) {
+    m.down.ops.push_back(cast);
+    cur = cast->getResult(0);
+    m.last = cast;
+  }
   Value beforeReshape = cur;
   Operation *lastBeforeReshape = m.last;
   SmallVector<Operation *> reshapes;
