@@ -175,3 +175,48 @@ func.func @causal_top_left(%q: tensor<1x2x16x8xf32>, %k: tensor<1x2x32x8xf32>, %
   } -> tensor<1x2x16x8xf32>
   return %o : tensor<1x2x16x8xf32>
 }
+
+// -----
+
+// Keys and values widened from bf16, queries in f32: the casts stay (a
+// bpt.attention needs one element type for all three).
+#id4 = affine_map<(b, h, i, j) -> (b, h, i, j)>
+
+// CHECK-LABEL: func.func @mixed_types
+//  CHECK-SAME:   (%[[Q:.+]]: tensor<1x2x16x8xf32>, %[[K:.+]]: tensor<1x2x16x8xbf16>, %[[V:.+]]: tensor<1x2x16x8xbf16>)
+//       CHECK:   %[[KF:.+]] = linalg.generic
+//       CHECK:     arith.extf
+//       CHECK:   %[[VF:.+]] = linalg.generic
+//       CHECK:     arith.extf
+//       CHECK:   bpt.attention scale(1.000000e+00) ins(%[[Q]], %[[KF]], %[[VF]] : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+func.func @mixed_types(%q: tensor<1x2x16x8xf32>, %k: tensor<1x2x16x8xbf16>, %v: tensor<1x2x16x8xbf16>) -> tensor<1x2x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %fe = tensor.empty() : tensor<1x2x16x8xf32>
+  %kf = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%k : tensor<1x2x16x8xbf16>) outs(%fe : tensor<1x2x16x8xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %x = arith.extf %in : bf16 to f32
+    linalg.yield %x : f32
+  } -> tensor<1x2x16x8xf32>
+  %vf = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%v : tensor<1x2x16x8xbf16>) outs(%fe : tensor<1x2x16x8xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %x = arith.extf %in : bf16 to f32
+    linalg.yield %x : f32
+  } -> tensor<1x2x16x8xf32>
+  %se = tensor.empty() : tensor<1x2x16x16xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%se : tensor<1x2x16x16xf32>) -> tensor<1x2x16x16xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, e) -> (b, h, i, e)>, affine_map<(b, h, i, j, e) -> (b, h, j, e)>, affine_map<(b, h, i, j, e) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%q, %kf : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) outs(%sz : tensor<1x2x16x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x16x16xf32>
+  %p = linalg.softmax dimension(3) ins(%s : tensor<1x2x16x16xf32>) outs(%se : tensor<1x2x16x16xf32>) -> tensor<1x2x16x16xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%fe : tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  %o = linalg.generic {indexing_maps = [affine_map<(b, h, i, d, j) -> (b, h, i, j)>, affine_map<(b, h, i, d, j) -> (b, h, j, d)>, affine_map<(b, h, i, d, j) -> (b, h, i, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%p, %vf : tensor<1x2x16x16xf32>, tensor<1x2x16x8xf32>) outs(%oz : tensor<1x2x16x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x16x8xf32>
+  return %o : tensor<1x2x16x8xf32>
+}
