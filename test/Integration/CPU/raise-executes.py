@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bpt import dtypes
 from bpt.compiler import compile_mlir, run_bpt_opt
 
 TESTS = Path(__file__).resolve().parents[2] / "Dialect" / "BPT" / "Transforms"
@@ -33,6 +34,8 @@ def inputs(fn, rng):
             m = rng.random(t.shape) < 0.7
             m[..., 0] = True
             args.append(m)
+        elif t.elem == "bf16":
+            args.append(dtypes.to_bf16(rng.standard_normal(t.shape)))
         else:
             args.append(rng.standard_normal(t.shape).astype(np.float32))
     return args
