@@ -42,6 +42,15 @@ class HandWrittenAttention(torch.nn.Module):
         return torch.softmax(s, dim=-1) @ v
 
 
+class DropoutAttention(torch.nn.Module):
+    """Attention with dropout on the probabilities (p = 0.1), exported in
+    eval mode, where it is the identity."""
+
+    def forward(self, q, k, v):
+        w = torch.softmax(q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5, -1)
+        return F.dropout(w, p=0.1, training=self.training) @ v
+
+
 class CausalMaskedFill(torch.nn.Module):
     """A causal mask built with triu + masked_fill(-inf), scale by mul."""
 
@@ -235,9 +244,12 @@ def cases():
     yield ("llama_attention_f32", LlamaAttention(2), (q, kg, vg, cos, sin))
     yield ("attention_handwritten_bf16", HandWrittenAttention(),
            tuple(t.to(torch.bfloat16) for t in (q, k, v)))
+    yield "attention_dropout_eval_f32", DropoutAttention(), (q, k, v)
     bf = torch.bfloat16
     yield ("sdpa_causal_bf16", SDPA(causal=True),
            tuple(t.to(bf) for t in (q, k, v)))
+    yield ("sdpa_mask_bf16", SDPA(),
+           tuple(t.to(bf) for t in (q, k, v, mask)))
     yield ("sdpa_gqa_bf16", SDPA(causal=True, gqa=True),
            tuple(t.to(bf) for t in (q, kg, vg)))
     x = torch.randn(b, s, 64)
@@ -250,6 +262,8 @@ def cases():
            (x, torch.randn(s, 16), torch.randn(s, 16)))
     yield ("bert_layer_f32", BertLayer(64, 4, 256),
            (x, (torch.rand(b, s) > 0.2).float()))
+    yield ("bert_layer_bf16", BertLayer(64, 4, 256).to(bf),
+           (x.to(bf), (torch.rand(b, s) > 0.2).to(bf)))
     f = 4 * d
     yield "ffn_gelu_f32", GeluFFN(), (torch.randn(b, s, d),
                                       torch.randn(f, d), torch.randn(f),
