@@ -186,9 +186,15 @@ static TracedOperand traceOperand(Value v, bool transposed, bool allowScale,
 /// of a group by a broadcast along a new dimension right after the key/value
 /// head dimension (torch's repeat_kv: expand + reshape). Returns the
 /// unrepeated tensor and the group size, or the value itself.
+static TracedOperand lookThroughRepeatedHeadsWithUnitDims(TracedOperand t);
+
 static TracedOperand lookThroughRepeatedHeads(TracedOperand t) {
+  if (t.transposed)
+    return t;
+  if (t.value.getDefiningOp<tensor::CollapseShapeOp>())
+    return lookThroughRepeatedHeadsWithUnitDims(t);
   auto generic = t.value.getDefiningOp<linalg::GenericOp>();
-  if (!generic || t.transposed)
+  if (!generic)
     return t;
   std::optional<SmallVector<int64_t>> dims =
       linalg::isaBroadcastOpInterface(generic);
@@ -199,6 +205,62 @@ static TracedOperand lookThroughRepeatedHeads(TracedOperand t) {
     return t;
   t.groups *= type.getDimSize(rank - 3);
   t.value = generic.getDpsInputOperand(0)->get();
+  return t;
+}
+
+/// The same repetition as TOSA spells it (tile lowered to a broadcast with
+/// unit dimensions everywhere): `[B, H, S, D] = collapse(broadcast(
+/// expand(kv)))`, where the group of the head dimension holds two non-unit
+/// dimensions, the key/value heads (read from kv) and then the copies
+/// (broadcast), and every other group at most one dimension read from kv.
+static TracedOperand lookThroughRepeatedHeadsWithUnitDims(TracedOperand t) {
+  auto collapse = t.value.getDefiningOp<tensor::CollapseShapeOp>();
+  // [B, H, S, D], or [B*H, S, D] with the batch of heads merged.
+  int64_t rank = collapse ? collapse.getResultType().getRank() : 0;
+  if (rank != 3 && rank != 4)
+    return t;
+  auto generic = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      !isElementwiseGeneric(generic))
+    return t;
+  std::optional<SmallVector<int64_t>> broadcastDims =
+      linalg::isaBroadcastOpInterface(generic);
+  if (!broadcastDims)
+    return t;
+  ArrayRef<int64_t> shape = collapse.getSrcType().getShape();
+  auto isBroadcast = [&](int64_t d) {
+    return llvm::is_contained(*broadcastDims, d);
+  };
+  unsigned headGroup = rank == 4 ? 1 : 0;
+  int64_t groups = 1;
+  for (auto [g, group] : llvm::enumerate(collapse.getReassociationIndices())) {
+    SmallVector<int64_t> nonUnit;
+    for (int64_t d : group)
+      if (shape[d] != 1)
+        nonUnit.push_back(d);
+    if (g == headGroup) {
+      // Heads: [kv heads (read), copies (broadcast)], in this order, so that
+      // query head h reads key/value head h / G.
+      if (nonUnit.size() != 2 || isBroadcast(nonUnit[0]) ||
+          !isBroadcast(nonUnit[1]))
+        return t;
+      groups = shape[nonUnit[1]];
+      continue;
+    }
+    if (nonUnit.size() > 1 || (nonUnit.size() == 1 && isBroadcast(nonUnit[0])))
+      return t;
+  }
+  // The broadcast's input, without its unit dimensions, is [B, Hkv, S, D].
+  Value kv = stripUnitReshapes(generic.getDpsInputOperand(0)->get());
+  auto kvType = cast<RankedTensorType>(kv.getType());
+  ArrayRef<int64_t> rep = cast<RankedTensorType>(t.value.getType()).getShape();
+  if (kvType.getRank() != 4 || kvType.getDimSize(2) != rep[rank - 2] ||
+      kvType.getDimSize(3) != rep[rank - 1] ||
+      kvType.getDimSize(0) * kvType.getDimSize(1) * groups !=
+          (rank == 4 ? rep[0] * rep[1] : rep[0]))
+    return t;
+  t.value = kv;
+  t.groups *= groups;
   return t;
 }
 
