@@ -8,6 +8,9 @@
 #   BPT_SKIP_APT=1              do not call apt-get (packages managed by hand)
 #   BPT_BENCH=1                 also install the benchmarks' extras (PyTorch,
 #                               matplotlib) into the virtual environment
+#   BPT_CORPUS=1                also install what regenerates the raising
+#                               corpus (PyTorch, torch-mlir, ml_dtypes; about
+#                               1 GiB): python/tools/gen_torch_corpus.py
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,6 +59,13 @@ if [[ "${BPT_BENCH:-0}" == 1 ]] && \
    ! "$VENV/bin/python" -c "import torch, matplotlib" 2>/dev/null; then
   log "installing the benchmarks' extras (PyTorch, matplotlib)"
   "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements-bench.txt"
+fi
+
+if [[ "${BPT_CORPUS:-0}" == 1 ]] && \
+   ! "$VENV/bin/python" -c "import torch, torch_mlir, ml_dtypes" 2>/dev/null; then
+  log "installing the corpus generator's extras (PyTorch, torch-mlir)"
+  "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements-corpus.txt"
+  "$VENV/bin/python" -m pip install -q --no-deps "torch-mlir==20261001"
 fi
 
 # --- Configure and build -----------------------------------------------------

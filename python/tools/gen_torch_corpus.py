@@ -3,10 +3,10 @@
 PyTorch users write them, exported with torch-mlir's FX importer and lowered
 to linalg on tensors, the input of --bpt-raise (issue 4).
 
-Needs torch and torch-mlir in the project's virtual environment:
+Needs torch, torch-mlir and ml_dtypes in the project's virtual environment
+(`BPT_CORPUS=1 scripts/setup.sh` installs them), and mlir-opt of LLVM 22:
 
-    .venv/bin/pip install torch
-    .venv/bin/pip install --no-deps torch-mlir
+    BPT_CORPUS=1 scripts/setup.sh
     .venv/bin/python python/tools/gen_torch_corpus.py [--out test/Corpus/torch-mlir]
 
 The generated files are committed, so the tests need neither package.

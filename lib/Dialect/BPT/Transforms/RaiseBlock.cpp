@@ -205,6 +205,18 @@ FailureOr<BlockOp> mlir::bpt::formBlock(RewriterBase &rewriter, FFNOp ffn,
 
 namespace {
 
+struct RaiseBlockPattern : OpRewritePattern<FFNOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(FFNOp op,
+                                PatternRewriter &rewriter) const override {
+    std::string why;
+    if (failed(formBlock(rewriter, op, &why)))
+      return rewriter.notifyMatchFailure(op, why);
+    return success();
+  }
+};
+
 struct BPTRaiseBlockPass
     : public bpt::impl::BPTRaiseBlockBase<BPTRaiseBlockPass> {
   using BPTRaiseBlockBase::BPTRaiseBlockBase;
@@ -224,3 +236,7 @@ struct BPTRaiseBlockPass
 };
 
 } // namespace
+
+void mlir::bpt::populateBPTRaiseBlockPatterns(RewritePatternSet &patterns) {
+  patterns.add<RaiseBlockPattern>(patterns.getContext());
+}

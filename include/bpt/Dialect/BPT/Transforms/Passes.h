@@ -53,6 +53,10 @@ void populateBPTRaiseAttentionPatterns(RewritePatternSet &patterns);
 /// contraction (see the pass) to bpt.ffn.
 void populateBPTRaiseFFNPatterns(RewritePatternSet &patterns);
 
+/// The pattern behind --bpt-raise-block: gathers the layer ending at a
+/// bpt.ffn into a bpt.block (see the pass).
+void populateBPTRaiseBlockPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
 
