@@ -22,6 +22,10 @@ PIPELINES = [
     ["--bpt-innermost-contiguous-loop"],
     ["--bpt-approximate-math"],
     ["--bpt-inline-alloca-scopes"],
+    ["--bpt-raise=remarks=true"],
+    ["--bpt-raise", "--bpt-blockwise=q-block=3 kv-block=5 ffn-chunk=7"],
+    ["--bpt-raise-ffn", "--bpt-raise-block=remarks=true"],
+    ["--bpt-raise", "--bpt-cpu-pipeline"],
 ]
 
 inputs = sorted(p for p in (ROOT / "test").rglob("*.mlir")
