@@ -133,3 +133,43 @@ func.func @gelu_tanh(%x: tensor<16x32xf32>, %w1: tensor<32x64xf32>, %w2: tensor<
   %y = linalg.matmul ins(%a, %w2 : tensor<16x64xf32>, tensor<64x32xf32>) outs(%yz : tensor<16x32xf32>) -> tensor<16x32xf32>
   return %y : tensor<16x32xf32>
 }
+
+// -----
+
+#id2 = affine_map<(r, c) -> (r, c)>
+#col = affine_map<(r, c) -> (c)>
+
+// GeGLU in one op, the up projection first and the gate second: gelu (erf)
+// of the gate times the up projection, with a bias on the up projection.
+// CHECK-LABEL: func.func @geglu_one_op
+//  CHECK-SAME:   (%[[X:.+]]: tensor<16x32xf32>, %[[WU:.+]]: tensor<32x64xf32>, %[[BU:.+]]: tensor<64xf32>, %[[WG:.+]]: tensor<32x64xf32>, %[[WD:.+]]: tensor<64x32xf32>)
+//       CHECK:   bpt.ffn geglu ins(%[[X]] : tensor<16x32xf32>) up(%[[WU]] : tensor<32x64xf32>) gate(%[[WG]] : tensor<32x64xf32>) up_bias(%[[BU]] : tensor<64xf32>) down(%[[WD]] : tensor<64x32xf32>)
+func.func @geglu_one_op(%x: tensor<16x32xf32>, %wu: tensor<32x64xf32>, %bu: tensor<64xf32>, %wg: tensor<32x64xf32>, %wd: tensor<64x32xf32>) -> tensor<16x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %one = arith.constant 1.0 : f32
+  %rsqrt2 = arith.constant 0.70710678118654757 : f32
+  %he = tensor.empty() : tensor<16x64xf32>
+  %hz = linalg.fill ins(%zero : f32) outs(%he : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %u0 = linalg.matmul ins(%x, %wu : tensor<16x32xf32>, tensor<32x64xf32>) outs(%hz : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %u = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]} ins(%u0, %bu : tensor<16x64xf32>, tensor<64xf32>) outs(%he : tensor<16x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<16x64xf32>
+  %g = linalg.matmul ins(%x, %wg : tensor<16x32xf32>, tensor<32x64xf32>) outs(%hz : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %h = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]} ins(%u, %g : tensor<16x64xf32>, tensor<16x64xf32>) outs(%he : tensor<16x64xf32>) {
+  ^bb0(%up: f32, %gt: f32, %o: f32):
+    %s = arith.mulf %gt, %rsqrt2 : f32
+    %e = math.erf %s : f32
+    %e1 = arith.addf %e, %one : f32
+    %hg = arith.mulf %gt, %half : f32
+    %gl = arith.mulf %hg, %e1 : f32
+    %r = arith.mulf %up, %gl : f32
+    linalg.yield %r : f32
+  } -> tensor<16x64xf32>
+  %ye = tensor.empty() : tensor<16x32xf32>
+  %yz = linalg.fill ins(%zero : f32) outs(%ye : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %y = linalg.matmul ins(%h, %wd : tensor<16x64xf32>, tensor<64x32xf32>) outs(%yz : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
