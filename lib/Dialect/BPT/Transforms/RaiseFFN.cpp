@@ -334,6 +334,25 @@ static Value lhsOf(const Projection &p) {
   return p.matmul.op->getOperand(0);
 }
 
+/// The only user of `v`, or of the reshapes of its rows that are its only
+/// users, when it is a linalg.generic; `read` is the value it reads and
+/// `between` the reshapes passed.
+static linalg::GenericOp
+genericUserBehindReshapes(Value v, Value &read,
+                          SmallVector<Operation *> &between) {
+  auto single = [](Value x) -> Operation * {
+    return x.hasOneUse() ? *x.getUsers().begin() : nullptr;
+  };
+  read = v;
+  while (Operation *user = single(read)) {
+    if (!isLeadingReshape(user, 1))
+      break;
+    between.push_back(user);
+    read = user->getResult(0);
+  }
+  return dyn_cast_or_null<linalg::GenericOp>(single(read));
+}
+
 /// Matches the FFN whose down projection is `downOp`.
 static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
   FFNMatch m;
@@ -385,19 +404,13 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
   // The bias, possibly behind reshapes of the rows (TOSA adds it in 2-D
   // between a collapse and an expand of its batched matmul).
   {
-    Value probe = cur;
-    SmallVector<Operation *> between;
-    while (Operation *user = single(probe)) {
-      if (!isLeadingReshape(user, 1))
-        break;
-      between.push_back(user);
-      probe = user->getResult(0);
-    }
+    Value read;
+    SmallVector<Operation *> between, ops;
     Value input;
-    SmallVector<Operation *> ops;
-    auto add = dyn_cast_or_null<linalg::GenericOp>(single(probe));
-    if (add && matchBiasAdd(add, input, ops) && input == probe) {
-      m.down.bias = matchBiasAdd(add, input, ops);
+    linalg::GenericOp add = genericUserBehindReshapes(cur, read, between);
+    if (Value bias = add ? matchBiasAdd(add, input, ops) : Value();
+        bias && input == read) {
+      m.down.bias = bias;
       llvm::append_range(m.down.ops, between);
       llvm::append_range(m.down.ops, ops);
       cur = add->getResult(0);
@@ -408,16 +421,10 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
   // possibly behind reshapes: bpt.ffn converts its f32 accumulation to the
   // destination's type itself.
   {
-    Value probe = cur;
+    Value read;
     SmallVector<Operation *> between;
-    while (Operation *user = single(probe)) {
-      if (!isLeadingReshape(user, 1))
-        break;
-      between.push_back(user);
-      probe = user->getResult(0);
-    }
-    auto cast = dyn_cast_or_null<linalg::GenericOp>(single(probe));
-    if (cast && matchFloatCast(cast) == probe) {
+    linalg::GenericOp cast = genericUserBehindReshapes(cur, read, between);
+    if (cast && matchFloatCast(cast) == read) {
       llvm::append_range(m.down.ops, between);
       m.down.ops.push_back(cast);
       cur = cast->getResult(0);
