@@ -55,6 +55,12 @@ if ! "$VENV/bin/python" -c "import numpy, pytest" 2>/dev/null; then
   "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements.txt"
 fi
 
+# The package itself, editable: `import bpt` and the `bpt` command.
+if [[ ! -x "$VENV/bin/bpt" ]]; then
+  log "installing the bpt package (editable) into $VENV"
+  "$VENV/bin/python" -m pip install -q -e "$ROOT/python"
+fi
+
 if [[ "${BPT_BENCH:-0}" == 1 ]] && \
    ! "$VENV/bin/python" -c "import torch, matplotlib" 2>/dev/null; then
   log "installing the benchmarks' extras (PyTorch, matplotlib)"

@@ -6,7 +6,9 @@ MLIR Python bindings: the compiler is driven through its command-line tools
 and the compiled code through ctypes.
 """
 
+from .api import Explanation, compile, explain
 from .compiler import CompiledModule, compile_mlir
 from .errors import BPTError
 
-__all__ = ["BPTError", "CompiledModule", "compile_mlir"]
+__all__ = ["BPTError", "CompiledModule", "Explanation", "compile",
+           "compile_mlir", "explain"]

@@ -51,3 +51,13 @@ def run(cmd, what, stdin=None):
         raise BPTError(f"{what} failed (exit {proc.returncode}):\n"
                        f"  $ {' '.join(cmd)}\n{proc.stderr.strip()}")
     return proc.stdout
+
+
+def run_capture(cmd, what, stdin=None):
+    """Runs a command; returns (stdout, stderr), or raises BPTError with its
+    diagnostics when it fails."""
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BPTError(f"{what} failed (exit {proc.returncode}):\n"
+                       f"  $ {' '.join(cmd)}\n{proc.stderr.strip()}")
+    return proc.stdout, proc.stderr
