@@ -218,3 +218,121 @@ func.func @two_masks(%q: tensor<8x64x32xf32>, %kt: tensor<8x32x64xf32>, %v: tens
   %o = linalg.batch_matmul ins(%p, %v : tensor<8x64x64xf32>, tensor<8x64x16xf32>) outs(%oz : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
   return %o : tensor<8x64x16xf32>
 }
+
+// -----
+
+#id3 = affine_map<(b, i, j) -> (b, i, j)>
+
+// Logit soft-capping (cap * tanh(s / cap), Gemma 2) between the scores and
+// the softmax: bpt.attention has no such term.
+// CHECK-LABEL: func.func @soft_capping
+//       CHECK:   math.tanh
+//       CHECK:   linalg.softmax
+func.func @soft_capping(%q: tensor<8x64x32xf32>, %kt: tensor<8x32x64xf32>, %v: tensor<8x64x16xf32>) -> tensor<8x64x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %cap = arith.constant 50.0 : f32
+  %s0 = tensor.empty() : tensor<8x64x64xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<8x64x32xf32>, tensor<8x32x64xf32>) outs(%sz : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  // expected-remark @below {{softmax not raised: this op between the scores and the softmax is neither a constant scale, a mask nor a cast}}
+  %c = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<8x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %d = arith.divf %in, %cap : f32
+    %t = math.tanh %d : f32
+    %r = arith.mulf %t, %cap : f32
+    linalg.yield %r : f32
+  } -> tensor<8x64x64xf32>
+  %p = linalg.softmax dimension(2) ins(%c : tensor<8x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %o0 = tensor.empty() : tensor<8x64x16xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%o0 : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<8x64x64xf32>, tensor<8x64x16xf32>) outs(%oz : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
+  return %o : tensor<8x64x16xf32>
+}
+
+// -----
+
+#id3 = affine_map<(b, i, j) -> (b, i, j)>
+#m3 = affine_map<(b, i, j) -> (0, i, j)>
+
+// A boolean mask, then a negative scale: -inf scores would become +inf.
+// CHECK-LABEL: func.func @negative_scale_after_mask
+//       CHECK:   linalg.softmax
+func.func @negative_scale_after_mask(%q: tensor<8x64x32xf32>, %kt: tensor<8x32x64xf32>, %v: tensor<8x64x16xf32>, %keep: tensor<1x64x64xi1>) -> tensor<8x64x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c = arith.constant -0.125 : f32
+  %s0 = tensor.empty() : tensor<8x64x64xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<8x64x32xf32>, tensor<8x32x64xf32>) outs(%sz : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  // expected-remark @below {{softmax not raised: a non-positive scale is applied after this mask}}
+  %m = linalg.generic {indexing_maps = [#m3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%keep, %s : tensor<1x64x64xi1>, tensor<8x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) {
+  ^bb0(%k: i1, %in: f32, %out: f32):
+    %r = arith.select %k, %in, %ninf : f32
+    linalg.yield %r : f32
+  } -> tensor<8x64x64xf32>
+  %ss = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%m : tensor<8x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.mulf %in, %c : f32
+    linalg.yield %r : f32
+  } -> tensor<8x64x64xf32>
+  %p = linalg.softmax dimension(2) ins(%ss : tensor<8x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %o0 = tensor.empty() : tensor<8x64x16xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%o0 : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<8x64x64xf32>, tensor<8x64x16xf32>) outs(%oz : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
+  return %o : tensor<8x64x16xf32>
+}
+
+// -----
+
+#id3 = affine_map<(b, i, j) -> (b, i, j)>
+#m3 = affine_map<(b, i, j) -> (0, i, j)>
+
+// A caller's mask applied with finfo.min instead of -inf: a row the mask
+// removes entirely averages all values instead of giving 0.
+// CHECK-LABEL: func.func @finite_fill_mask
+//       CHECK:   linalg.softmax
+func.func @finite_fill_mask(%q: tensor<8x64x32xf32>, %kt: tensor<8x32x64xf32>, %v: tensor<8x64x16xf32>, %keep: tensor<1x64x64xi1>) -> tensor<8x64x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %min = arith.constant -3.40282347E+38 : f32
+  %s0 = tensor.empty() : tensor<8x64x64xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<8x64x32xf32>, tensor<8x32x64xf32>) outs(%sz : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %m = linalg.generic {indexing_maps = [#m3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%keep, %s : tensor<1x64x64xi1>, tensor<8x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) {
+  ^bb0(%k: i1, %in: f32, %out: f32):
+    %r = arith.select %k, %in, %min : f32
+    linalg.yield %r : f32
+  } -> tensor<8x64x64xf32>
+  // expected-remark @below {{softmax not raised: the mask replaces scores by a finite value, which differs from removing them on rows where every key is masked}}
+  %p = linalg.softmax dimension(2) ins(%m : tensor<8x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %o0 = tensor.empty() : tensor<8x64x16xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%o0 : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<8x64x64xf32>, tensor<8x64x16xf32>) outs(%oz : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
+  return %o : tensor<8x64x16xf32>
+}
+
+// -----
+
+#id3 = affine_map<(b, i, j) -> (b, i, j)>
+#mt = affine_map<(b, i, j) -> (0, j, i)>
+
+// An additive mask read transposed ([.., key, query]): not a mask operand
+// bpt.attention can take without copying it.
+// CHECK-LABEL: func.func @transposed_mask
+//       CHECK:   linalg.softmax
+func.func @transposed_mask(%q: tensor<8x64x32xf32>, %kt: tensor<8x32x64xf32>, %v: tensor<8x64x16xf32>, %mask: tensor<1x64x64xf32>) -> tensor<8x64x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s0 = tensor.empty() : tensor<8x64x64xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<8x64x32xf32>, tensor<8x32x64xf32>) outs(%sz : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %m = linalg.generic {indexing_maps = [#id3, #mt, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s, %mask : tensor<8x64x64xf32>, tensor<1x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) {
+  ^bb0(%in: f32, %mk: f32, %out: f32):
+    %r = arith.addf %in, %mk : f32
+    linalg.yield %r : f32
+  } -> tensor<8x64x64xf32>
+  // expected-remark @below {{softmax not raised: the mask is not broadcast over the attention's batch and heads in their order}}
+  %p = linalg.softmax dimension(2) ins(%m : tensor<8x64x64xf32>) outs(%s0 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %o0 = tensor.empty() : tensor<8x64x16xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%o0 : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<8x64x64xf32>, tensor<8x64x16xf32>) outs(%oz : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
+  return %o : tensor<8x64x16xf32>
+}
