@@ -95,14 +95,10 @@ static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
   Operation *def = getYieldedValue(op).getDefiningOp();
   if (!def || def->getBlock() != op.getBody())
     return std::nullopt;
-  auto identityOperand = [&](Value arg) -> OpOperand * {
-    OpOperand *o = getInputOperandOfArg(op, arg);
-    return o && op.getMatchingIndexingMap(o).isIdentity() ? o : nullptr;
-  };
   if (auto add = dyn_cast<arith::AddFOp>(def)) {
     for (auto [s, mk] : {std::pair(add.getLhs(), add.getRhs()),
                          std::pair(add.getRhs(), add.getLhs())}) {
-      OpOperand *so = identityOperand(s);
+      OpOperand *so = getIdentityInputOperandOfArg(op, s);
       Value maskArg = mk;
       if (auto ext = maskArg.getDefiningOp<arith::ExtFOp>())
         maskArg = ext.getIn();
@@ -125,8 +121,8 @@ static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
       finite = c && !std::isinf(*c);
       return c && *c <= -1e30;
     };
-    OpOperand *t = identityOperand(select.getTrueValue());
-    OpOperand *f = identityOperand(select.getFalseValue());
+    OpOperand *t = getIdentityInputOperandOfArg(op, select.getTrueValue());
+    OpOperand *f = getIdentityInputOperandOfArg(op, select.getFalseValue());
     if (t && isMinusInf(select.getFalseValue())) {
       score = t->get();
       return AppliedMask{cond->get(), op.getMatchingIndexingMap(cond), op,
@@ -361,9 +357,8 @@ static FailureOr<AttentionMatch> matchAttention(Operation *softmaxRoot,
 
   // Back from the softmax to the contraction of queries and keys.
   Value cur = softmax->input;
-  // The product of the scales met so far, walking back from the softmax:
-  // those are applied after anything met later.
-  double laterScale = 1.0;
+  // Walking back from the softmax, m.scale is the product of the scales
+  // met so far: those are applied after anything met later.
   bool sawScale = false;
   while (true) {
     Operation *def = cur.getDefiningOp();
@@ -379,7 +374,6 @@ static FailureOr<AttentionMatch> matchAttention(Operation *softmaxRoot,
       Value input;
       if (std::optional<double> k = matchScalarScale(generic, input)) {
         m.scale *= *k;
-        laterScale *= *k;
         sawScale = true;
         m.chainOps.push_back(def);
         cur = input;
@@ -395,7 +389,7 @@ static FailureOr<AttentionMatch> matchAttention(Operation *softmaxRoot,
         if (mask->kind == MaskKind::Additive && sawScale)
           return refuse(def, "a scale is applied after this additive mask, "
                              "which it would scale too");
-        if (laterScale <= 0)
+        if (m.scale <= 0)
           return refuse(def, "a non-positive scale is applied after this "
                              "mask");
         m.masks.push_back(*mask);
@@ -633,24 +627,14 @@ static Value buildOperand(OpBuilder &b, Location loc, const TracedOperand &t,
   return reshapeLeadingDims(b, loc, val, lead, 2);
 }
 
-FailureOr<AttentionOp> mlir::bpt::raiseAttention(RewriterBase &rewriter,
-                                                 Operation *softmaxRoot,
-                                                 std::string *whyNot) {
-  std::string why;
-  Refusal refusal{softmaxRoot, ""};
-  FailureOr<AttentionMatch> match = matchAttention(softmaxRoot, refusal);
-  if (failed(match)) {
-    if (whyNot)
-      *whyNot = refusal.reason;
-    return failure();
-  }
-  AttentionMatch &m = *match;
+/// Plans and builds the bpt.attention of an established match, replacing
+/// the value contraction; on failure nothing is changed and `why` says why.
+static FailureOr<AttentionOp> rewriteAttention(RewriterBase &rewriter,
+                                               AttentionMatch &m,
+                                               std::string &why) {
   FailureOr<AttentionPlan> plan = planAttention(m, why);
-  if (failed(plan)) {
-    if (whyNot)
-      *whyNot = why;
+  if (failed(plan))
     return failure();
-  }
   AttentionPlan &p = *plan;
 
   Location loc = m.output.op->getLoc();
@@ -728,6 +712,19 @@ FailureOr<AttentionOp> mlir::bpt::raiseAttention(RewriterBase &rewriter,
   return attention;
 }
 
+FailureOr<AttentionOp> mlir::bpt::raiseAttention(RewriterBase &rewriter,
+                                                 Operation *softmaxRoot,
+                                                 std::string *whyNot) {
+  Refusal refusal{softmaxRoot, ""};
+  FailureOr<AttentionMatch> match = matchAttention(softmaxRoot, refusal);
+  FailureOr<AttentionOp> attention =
+      succeeded(match) ? rewriteAttention(rewriter, *match, refusal.reason)
+                       : FailureOr<AttentionOp>(failure());
+  if (failed(attention) && whyNot)
+    *whyNot = refusal.reason;
+  return attention;
+}
+
 namespace {
 
 /// The ops a softmax may end with: candidates for raising.
@@ -765,13 +762,13 @@ struct BPTRaiseAttentionPass
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : candidates) {
+      // The refusal names the op that stopped the match, or the softmax
+      // when the rewrite of a match is refused.
       Refusal refusal{op, ""};
-      if (succeeded(matchAttention(op, refusal))) {
-        std::string why;
-        if (succeeded(raiseAttention(rewriter, op, &why)))
-          continue;
-        refusal.reason = why;
-      }
+      FailureOr<AttentionMatch> match = matchAttention(op, refusal);
+      if (succeeded(match) &&
+          succeeded(rewriteAttention(rewriter, *match, refusal.reason)))
+        continue;
       if (remarks)
         refusal.op->emitRemark()
             << "bpt-raise-attention: softmax not raised: " << refusal.reason;

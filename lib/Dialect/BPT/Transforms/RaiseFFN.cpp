@@ -449,10 +449,8 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
     if (addf && x->get() == cur && r->get() != cur &&
         add.getMatchingIndexingMap(x).isIdentity() &&
         add.getMatchingIndexingMap(r).isIdentity() &&
-        ((addf.getLhs() == add.getBody()->getArgument(0) &&
-          addf.getRhs() == add.getBody()->getArgument(1)) ||
-         (addf.getLhs() == add.getBody()->getArgument(1) &&
-          addf.getRhs() == add.getBody()->getArgument(0)))) {
+        isCommutativeOf(addf, add.getBody()->getArgument(0),
+                        add.getBody()->getArgument(1))) {
       m.residual = r->get();
       llvm::append_range(m.ops, reshapes);
       m.ops.push_back(add);
@@ -462,6 +460,15 @@ static FailureOr<FFNMatch> matchFFN(Operation *downOp, std::string &why) {
   }
   if (beforeReshape)
     m.last = lastBeforeReshape;
+
+  for (Value v : {lhsOf(m.up), m.up.matmul.op->getOperand(1),
+                  m.down.matmul.op->getOperand(1)}) {
+    Type e = cast<RankedTensorType>(v.getType()).getElementType();
+    if (!e.isF32() && !e.isF16() && !e.isBF16()) {
+      why = "the FFN is not on f32, f16 or bf16";
+      return failure();
+    }
+  }
 
   // Nothing outside may read the intermediate values.
   llvm::SmallPtrSet<Operation *, 16> inside;
@@ -509,36 +516,10 @@ static Value buildWeight(OpBuilder &b, Location loc, const Projection &p) {
       ->getResult(0);
 }
 
-FailureOr<FFNOp> mlir::bpt::raiseFFN(RewriterBase &rewriter,
-                                     Operation *downProjection,
-                                     std::string *whyNot) {
-  std::string why;
-  FailureOr<FFNMatch> match = matchFFN(downProjection, why);
-  if (failed(match)) {
-    if (whyNot)
-      *whyNot = why;
-    return failure();
-  }
-  FFNMatch &m = *match;
+/// Builds the bpt.ffn of an established match in place of `m.last`.
+static FFNOp rewriteFFN(RewriterBase &rewriter, FFNMatch &m) {
   Value x = lhsOf(m.up);
-  auto outTy = cast<RankedTensorType>(downProjection->getResult(0).getType());
   auto lastTy = cast<RankedTensorType>(m.last->getResult(0).getType());
-  if (m.residual &&
-      lastTy.getNumElements() != outTy.getNumElements()) {
-    if (whyNot)
-      *whyNot = "the residual does not have the shape of the output";
-    return failure();
-  }
-  for (Value w : {m.up.matmul.op.getDpsInputOperand(1)->get(),
-                  m.down.matmul.op.getDpsInputOperand(1)->get(), x}) {
-    Type e = cast<RankedTensorType>(w.getType()).getElementType();
-    if (!e.isF32() && !e.isF16() && !e.isBF16()) {
-      if (whyNot)
-        *whyNot = "the FFN is not on f32, f16 or bf16";
-      return failure();
-    }
-  }
-
   Location loc = m.last->getLoc();
   rewriter.setInsertionPoint(m.last);
   Value up = buildWeight(rewriter, loc, m.up);
@@ -581,6 +562,19 @@ FailureOr<FFNOp> mlir::bpt::raiseFFN(RewriterBase &rewriter,
   return ffn;
 }
 
+FailureOr<FFNOp> mlir::bpt::raiseFFN(RewriterBase &rewriter,
+                                     Operation *downProjection,
+                                     std::string *whyNot) {
+  std::string why;
+  FailureOr<FFNMatch> match = matchFFN(downProjection, why);
+  if (failed(match)) {
+    if (whyNot)
+      *whyNot = why;
+    return failure();
+  }
+  return rewriteFFN(rewriter, *match);
+}
+
 namespace {
 
 struct RaiseFFNPattern : OpInterfaceRewritePattern<linalg::LinalgOp> {
@@ -611,15 +605,14 @@ struct BPTRaiseFFNPass : public bpt::impl::BPTRaiseFFNBase<BPTRaiseFFNPass> {
         continue;
       // Raising erases the up projection, a candidate too: skip it after.
       std::string why;
-      SmallVector<Operation *> before;
       FailureOr<FFNMatch> match = matchFFN(op, why);
       if (succeeded(match)) {
         for (auto *list : {&match->up.ops, &match->down.ops})
           erased.insert(list->begin(), list->end());
         if (match->gate)
           erased.insert(match->gate->ops.begin(), match->gate->ops.end());
-        if (succeeded(raiseFFN(rewriter, op, &why)))
-          continue;
+        rewriteFFN(rewriter, *match);
+        continue;
       }
       // Only a contraction fed by an activation-like op is worth a remark.
       if (remarks && !why.empty())

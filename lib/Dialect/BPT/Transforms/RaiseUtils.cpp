@@ -68,13 +68,24 @@ Value mlir::bpt::getYieldedValue(linalg::GenericOp op) {
   return op.getBody()->getTerminator()->getOperand(0);
 }
 
-/// The input operand of `op` read through the identity map (the tensor an
-/// elementwise op transforms), or null when `arg` is not one.
-static Value identityInput(linalg::GenericOp op, Value arg) {
-  OpOperand *operand = getInputOperandOfArg(op, arg);
+OpOperand *mlir::bpt::getIdentityInputOperandOfArg(linalg::GenericOp op,
+                                                    Value v) {
+  OpOperand *operand = getInputOperandOfArg(op, v);
   if (!operand || !op.getMatchingIndexingMap(operand).isIdentity())
-    return Value();
-  return operand->get();
+    return nullptr;
+  return operand;
+}
+
+bool mlir::bpt::isCommutativeOf(Operation *op, Value a, Value b) {
+  return op->getNumOperands() == 2 &&
+         ((op->getOperand(0) == a && op->getOperand(1) == b) ||
+          (op->getOperand(0) == b && op->getOperand(1) == a));
+}
+
+/// The tensor read through the identity map by the block argument `arg`.
+static Value identityInput(linalg::GenericOp op, Value arg) {
+  OpOperand *operand = getIdentityInputOperandOfArg(op, arg);
+  return operand ? operand->get() : Value();
 }
 
 std::optional<double> mlir::bpt::matchScalarScale(linalg::GenericOp op,
@@ -315,7 +326,7 @@ FailureOr<Contraction> mlir::bpt::matchContraction(Operation *op,
 std::optional<double> mlir::bpt::evaluateBody(linalg::GenericOp op,
                                               ArrayRef<double> inputs) {
   Block *body = op.getBody();
-  if (inputs.size() != op.getNumDpsInputs())
+  if (static_cast<int64_t>(inputs.size()) != op.getNumDpsInputs())
     return std::nullopt;
   llvm::DenseMap<Value, double> env;
   for (unsigned i = 0, e = inputs.size(); i < e; ++i)

@@ -91,12 +91,6 @@ matchRowReduction(Value v, Value &input,
   return dim;
 }
 
-static bool isCommutativeOf(Operation *op, Value a, Value b) {
-  return op->getNumOperands() == 2 &&
-         ((op->getOperand(0) == a && op->getOperand(1) == b) ||
-          (op->getOperand(0) == b && op->getOperand(1) == a));
-}
-
 static bool isMaxCombiner(Operation *op, Value elem, Value acc) {
   if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op))
     return isCommutativeOf(op, elem, acc);

@@ -32,6 +32,13 @@ std::optional<double> getConstantFloatInBody(linalg::GenericOp op, Value v);
 /// The input operand of `op` whose block argument is `v`, or null.
 OpOperand *getInputOperandOfArg(linalg::GenericOp op, Value v);
 
+/// Like getInputOperandOfArg, only for an input read through the identity
+/// map (the tensor an elementwise op transforms).
+OpOperand *getIdentityInputOperandOfArg(linalg::GenericOp op, Value v);
+
+/// True when `op` has exactly the operands `a` and `b`, in either order.
+bool isCommutativeOf(Operation *op, Value a, Value b);
+
 /// True for a linalg.generic with only parallel loops, one result, and the
 /// identity map on its destination: an elementwise op, possibly reading
 /// some inputs broadcast.
