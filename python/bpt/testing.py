@@ -313,7 +313,7 @@ class Suite:
                 tol = (tolerance or TOLERANCE)[elem]
                 if what == "numpy" and getattr(case, "numpy_tol", None):
                     tol = case.numpy_tol
-                err = _max_error(g, r)
+                err = max_error(g, r)
                 worst.append(f"{what}={err:.2e}")
                 if not err <= tol:
                     ok = False
@@ -337,7 +337,7 @@ def schedule_passes(schedule):
             "--transform-interpreter"]
 
 
-def _max_error(got, ref):
+def max_error(got, ref):
     """max |got - ref| / max(1, max |ref|), with equal infinities (a -inf
     log-sum-exp of a fully masked row) counted as exact and NaN as wrong."""
     got, ref = np.asarray(got), np.asarray(ref)
@@ -366,6 +366,6 @@ def compare_lowerings(mlir, func, passes, reference_passes, inputs, tol):
     ref = compile_mlir(mlir, passes=reference_passes)[func](*inputs)
     got = list(got) if isinstance(got, tuple) else [got]
     ref = list(ref) if isinstance(ref, tuple) else [ref]
-    err = max(_max_error(np.asarray(g, np.float64), np.asarray(r, np.float64))
+    err = max(max_error(np.asarray(g, np.float64), np.asarray(r, np.float64))
               for g, r in zip(got, ref))
     return err <= tol, err

@@ -14,7 +14,6 @@
 #
 # RUN: %python %s %S
 
-import math
 import re
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 
 from bpt import dtypes, reference
 from bpt.compiler import compile_mlir, run_bpt_opt
+from bpt.testing import max_error
 
 HERE = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
 
@@ -146,7 +146,7 @@ for name, (ref, expected_ops) in sorted(REFERENCES.items()):
         got = fn(*args)
         if bf16:
             got = dtypes.from_bf16(got)
-        err = float(np.abs(got - want).max() / max(1.0, np.abs(want).max()))
+        err = max_error(np.asarray(got, np.float64), want)
         ok = err <= (3e-2 if bf16 else 2e-5)
         checks += 1
         failed += not ok

@@ -16,6 +16,7 @@ import numpy as np
 
 from bpt import dtypes
 from bpt.compiler import compile_mlir, run_bpt_opt
+from bpt.testing import max_error
 
 TESTS = Path(__file__).resolve().parents[2] / "Dialect" / "BPT" / "Transforms"
 FILES = ["bpt-raise-attention.mlir", "bpt-raise-ffn.mlir"]
@@ -43,9 +44,8 @@ def inputs(fn, rng):
 
 def error(got, want):
     got = got if isinstance(got, tuple) else (got,)
-    want = want if isinstance(want, tuple) else (want,)
-    return max(float(np.abs(np.asarray(g, np.float64) - w).max() /
-                     max(1.0, np.abs(w).max())) for g, w in zip(got, want))
+    return max(max_error(np.asarray(g, np.float64), w)
+               for g, w in zip(got, want))
 
 
 failed = checks = 0
