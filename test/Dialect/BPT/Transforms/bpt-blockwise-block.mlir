@@ -8,6 +8,14 @@
 // RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="q-block=64 kv-block=64 ffn-chunk=128" --canonicalize --cse | FileCheck %s --enable-var-scope
 // RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="q-block=64 kv-block=64 ffn-chunk=128" --canonicalize --cse \
 // RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=BUF
+// The sequence-sized tensors of the fused block (here K and V in head
+// layout) get buffers of their own: alloc_tensor, which CSE does not merge
+// as it would merge identical tensor.empty ops.
+// RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="q-block=64 kv-block=64 ffn-chunk=128" --canonicalize --cse | FileCheck %s --check-prefix=ALLOC
+// ALLOC-LABEL: func.func @gpt2_block
+//       ALLOC:   %[[K:.+]] = bufferization.alloc_tensor() : tensor<4x256x16xf32>
+//       ALLOC:   %[[V:.+]] = bufferization.alloc_tensor() : tensor<4x256x16xf32>
+//   ALLOC-NOT:   tensor.empty() : tensor<4x256x16xf32>
 // attention-only (the memory-efficient-attention baseline): the block is
 // inlined unfused, attention gets its key loop, the FFN stays whole.
 // RUN: bpt-opt %S/Inputs/gpt2-block-s256.mlir --bpt-blockwise="attention-only q-block=64 kv-block=64" | FileCheck %s --check-prefix=ATT
