@@ -36,6 +36,9 @@
 #include "mlir/Dialect/Tensor/IR/TensorTilingInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Transform/IR/TransformDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/Transforms/SubsetOpInterfaceImpl.h"
 #include "mlir/Dialect/Transform/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -48,7 +51,8 @@ void mlir::bpt::registerAllDialects(DialectRegistry &registry) {
                   func::FuncDialect, linalg::LinalgDialect,
                   LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
                   scf::SCFDialect, tensor::TensorDialect,
-                  transform::TransformDialect, omp::OpenMPDialect>();
+                  transform::TransformDialect, vector::VectorDialect,
+                  omp::OpenMPDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
@@ -61,6 +65,8 @@ void mlir::bpt::registerAllDialects(DialectRegistry &registry) {
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerTilingInterfaceExternalModels(registry);
+  vector::registerBufferizableOpInterfaceExternalModels(registry);
+  vector::registerSubsetOpInterfaceExternalModels(registry);
 }
 
 void mlir::bpt::registerAllPasses() {
@@ -89,4 +95,7 @@ void mlir::bpt::registerAllPasses() {
   registerConvertSCFToOpenMPPass();
   registerConvertOpenMPToLLVMPass();
   registerSCFPasses();
+  registerConvertVectorToSCFPass();
+  registerConvertVectorToLLVMPass();
+  registerUBToLLVMConversionPass();
 }

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -23,6 +24,11 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(bpt::createBPTDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.vectorize) {
+    pm.addPass(bpt::createBPTVectorizeContractions());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
 
   // Tensors to buffers. Function arguments and results become plain
   // identity-layout memrefs, so callers can pass dense arrays.
@@ -56,6 +62,9 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   if (options.approximateMath)
     pm.addPass(bpt::createBPTApproximateMath());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Transfers of rank 2 (the C tiles) become unrolled rank-1 transfers.
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   if (options.openmp) {
     pm.addPass(createConvertSCFToOpenMPPass());
     pm.addPass(bpt::createBPTInlineAllocaScopes());
@@ -69,6 +78,11 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // Contractions become outer products, then one FMA per vector of C.
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  vectorToLLVM.reassociateFPReductions = options.fastReductions;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -76,6 +90,7 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertIndexToLLVMPass());
   if (options.openmp)
     pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

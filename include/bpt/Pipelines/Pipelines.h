@@ -32,6 +32,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Polynomial exp/log/tanh/erf (bpt-approximate-math), "
                      "so loops around them vectorise"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Register-tile and vectorise contractions "
+                     "(bpt-vectorize-contractions) and lower them to FMAs "
+                     "on vectors"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> fastReductions{
       *this, "fast-reductions",
       llvm::cl::desc("Let LLVM reassociate the arithmetic of reductions "

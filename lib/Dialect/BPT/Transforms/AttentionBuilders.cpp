@@ -69,16 +69,18 @@ Value AttentionBuilder::zeroAccumulator() {
                             b.getF32Type(), 0.0);
 }
 
-Value AttentionBuilder::scores(Value keys) {
+Value AttentionBuilder::scores(Value keys, bool transposed) {
   Type f32 = b.getF32Type();
-  // Loops (b, h, i, j, e).
+  // Loops (b, h, i, j, e); keys [.., j, e], or [.., e, j] when transposed.
   Value init = createFilledTensor(
       b, loc,
-      {batch, heads, querySize, tensor::getMixedSize(b, loc, keys, 2)}, f32,
-      0.0);
+      {batch, heads, querySize,
+       tensor::getMixedSize(b, loc, keys, transposed ? 3 : 2)},
+      f32, 0.0);
+  AffineMap keysMap = transposed ? kvMap(5, 4, 3) : kvMap(5, 3, 4);
   return buildGeneric(
       b, loc, ValueRange{op.getQuery(), keys}, init,
-      {map(5, {0, 1, 2, 4}), kvMap(5, 3, 4), map(5, {0, 1, 2, 3})},
+      {map(5, {0, 1, 2, 4}), keysMap, map(5, {0, 1, 2, 3})},
       {kPar, kPar, kPar, kPar, kRed},
       [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
         Value q = convertFloat(nb, nl, a[0], f32);
@@ -162,11 +164,10 @@ Value AttentionBuilder::rowSum(Value p, Value init) {
                     });
 }
 
-Value AttentionBuilder::valueProduct(Value p, Value values, Value acc,
-                                     bool transposed) {
+Value AttentionBuilder::valueProduct(Value p, Value values, Value acc) {
   Type f32 = b.getF32Type();
-  // Loops (b, h, i, e, j); values [.., j, e], or [.., e, j] when transposed.
-  AffineMap valuesMap = transposed ? kvMap(5, 3, 4) : kvMap(5, 4, 3);
+  // Loops (b, h, i, e, j); values [.., j, e].
+  AffineMap valuesMap = kvMap(5, 4, 3);
   return buildGeneric(
       b, loc, ValueRange{p, values}, acc,
       {map(5, {0, 1, 2, 4}), valuesMap, map(5, {0, 1, 2, 3})},

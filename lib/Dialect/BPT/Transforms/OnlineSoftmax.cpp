@@ -63,6 +63,19 @@ static Value sliceDim(OpBuilder &b, Location loc, Value source, unsigned dim,
                                         strides);
 }
 
+/// `source` [.., a, b] as [.., b, a].
+static Value transposeLastTwo(OpBuilder &b, Location loc, Value source) {
+  auto ty = cast<RankedTensorType>(source.getType());
+  int64_t rank = ty.getRank();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, source);
+  std::swap(sizes[rank - 2], sizes[rank - 1]);
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  std::swap(perm[rank - 2], perm[rank - 1]);
+  Value init = tensor::EmptyOp::create(b, loc, sizes, ty.getElementType());
+  return linalg::TransposeOp::create(b, loc, source, init, perm)
+      ->getResult(0);
+}
+
 FailureOr<scf::ForOp>
 mlir::bpt::lowerAttentionToOnlineSoftmax(RewriterBase &rewriter,
                                          AttentionOp op, int64_t kvBlock) {
@@ -118,7 +131,15 @@ mlir::bpt::lowerAttentionToOnlineSoftmax(RewriterBase &rewriter,
               cast<RankedTensorType>(mask.getType()).getDimSize(3) == 1;
           maskTile = broadcast ? mask : sliceDim(b, nl, mask, 3, start, size);
         }
-        Value s = lb.scores(keys);
+        // The key block is transposed once per block ([.., D, kv-block], a
+        // copy of kv-block x D for q-block x kv-block x D multiply-adds), so
+        // that both products of the block read their second operand along
+        // its contiguous dimension: S = Q K^T walks K^T rows, P V walks V
+        // rows. Register-tiled vector code (--bpt-vectorize-contractions)
+        // broadcasts one element of the first operand against a vector of
+        // such a row.
+        Value keysT = transposeLastTwo(b, nl, keys);
+        Value s = lb.scores(keysT, /*transposed=*/true);
 
         Value scores;
         if (!op.getCausal()) {
@@ -177,20 +198,7 @@ mlir::bpt::lowerAttentionToOnlineSoftmax(RewriterBase &rewriter,
             });
         Value p = lb.shiftedExp(scores, mNew);
         Value lNew = lb.rowSum(p, lb.scaleRows(l, alpha));
-        // The value block is transposed once per block ([.., Dv, kv-block],
-        // a copy of kv-block x Dv for q-block x kv-block x Dv multiply-adds),
-        // so that P V_j reads both operands along the key dimension.
-        auto vTy = cast<RankedTensorType>(values.getType());
-        SmallVector<OpFoldResult> vtSizes = tensor::getMixedSizes(b, nl, values);
-        std::swap(vtSizes[2], vtSizes[3]);
-        Value valuesT = linalg::TransposeOp::create(
-                            b, nl, values,
-                            tensor::EmptyOp::create(b, nl, vtSizes,
-                                                    vTy.getElementType()),
-                            ArrayRef<int64_t>{0, 1, 3, 2})
-                            ->getResult(0);
-        Value accNew = lb.valueProduct(p, valuesT, lb.scaleRows(acc, alpha),
-                                       /*transposed=*/true);
+        Value accNew = lb.valueProduct(p, values, lb.scaleRows(acc, alpha));
         scf::YieldOp::create(b, nl, ValueRange{mNew, lNew, accNew});
       });
 

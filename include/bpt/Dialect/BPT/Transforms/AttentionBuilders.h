@@ -31,8 +31,9 @@ class AttentionBuilder {
 public:
   AttentionBuilder(OpBuilder &b, AttentionOp op);
 
-  /// scores[b, h, i, j] = sum_e q[b, h, i, e] * keys[b, h / G, j, e] in f32.
-  Value scores(Value keys);
+  /// scores[b, h, i, j] = sum_e q[b, h, i, e] * keys[b, h / G, j, e] in f32
+  /// (keys[b, h / G, e, j] when `transposed`).
+  Value scores(Value keys, bool transposed = false);
   /// Scale, the mask tile (or null), and, when `queryPos0` is set, causality
   /// and the window with query i at queryPos0 + i and key j at keyPos0 + j.
   Value maskedScores(Value scores, Value maskTile, Value queryPos0,
@@ -43,11 +44,8 @@ public:
   Value shiftedExp(Value s, Value rowMax);
   /// init + sum_j p[.., j] per row.
   Value rowSum(Value p, Value init);
-  /// acc + p values, with values a key/value tile [B, Hkv, Skt, Dv], or
-  /// its transpose [B, Hkv, Dv, Skt] when `transposed` (then both operands
-  /// are read along the reduction: a dot product per output).
-  Value valueProduct(Value p, Value values, Value acc,
-                     bool transposed = false);
+  /// acc + p values, with values a key/value tile [B, Hkv, Skt, Dv].
+  Value valueProduct(Value p, Value values, Value acc);
   /// acc / sum per row (0 where sum is 0), converted into `outInit`.
   Value normalizedOutput(Value acc, Value sum, Value outInit);
   /// shift(rowMax) + log(sum) per row into `lseInit` (-inf where sum is 0).

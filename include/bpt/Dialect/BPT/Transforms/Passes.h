@@ -31,6 +31,9 @@ class MemRefDialect;
 namespace tensor {
 class TensorDialect;
 } // namespace tensor
+namespace vector {
+class VectorDialect;
+} // namespace vector
 
 namespace bpt {
 class BPTDialect;

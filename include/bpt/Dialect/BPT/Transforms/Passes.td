@@ -247,6 +247,47 @@ def BPTApproximateMath : Pass<"bpt-approximate-math"> {
   ];
 }
 
+def BPTVectorizeContractions : Pass<"bpt-vectorize-contractions"> {
+  let summary = "Register-tile and vectorise contractions on tensors";
+  let description = [{
+    For every contraction on tensors (upstream's contraction interface:
+    `linalg.matmul`, batched forms, and `linalg.generic` multiply-adds,
+    operands possibly extended from f16/bf16) whose output's last dimension
+    `j` is also the last, contiguous, dimension of the operand it indexes
+    (`C[i, j] += A[i, k] B[k, j]`):
+
+    1. loops of static extent 1 are dropped (rank-reducing slices around
+       the op), so the batch and head loops of a query-block tile vanish;
+    2. the op is tiled (upstream TilingInterface, scf.for) to tiles of
+       `m-tile` x `n-tile` of C with the reduction loops innermost, one
+       step each;
+    3. each tile is vectorised by upstream linalg vectorisation, with masks
+       where the sizes are not multiples of the tiles, into one
+       `vector.contract`;
+    4. the C tile is hoisted out of the reduction loop and carried through
+       it as a vector (upstream loop-invariant subset hoisting).
+
+    `convert-vector-to-llvm` with outer-product contraction lowering (as
+    --bpt-cpu-pipeline runs it) then turns each step into a broadcast of
+    A[i, k] per row and one FMA per vector of C. Contractions whose operand
+    is not contiguous along `j` (dot-product form) are left unchanged for
+    the loop lowering. Only the order of the sums changes (one FMA per
+    term): results differ from the loop lowering by rounding.
+  }];
+  let options = [
+    Option<"mTile", "m-tile", "int64_t", /*default=*/"8",
+           "Rows of C per register tile">,
+    Option<"nTile", "n-tile", "int64_t", /*default=*/"32",
+           "Columns of C per register tile (a multiple of the vector width: "
+           "16 f32 lanes with AVX-512)">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def BPTInnermostContiguousLoop : Pass<"bpt-innermost-contiguous-loop"> {
   let summary = "Order the loops of linalg.generic for unit-stride inner loops";
   let description = [{
