@@ -181,6 +181,25 @@ static FailureOr<RegisterTile> planRegisterTile(linalg::LinalgOp op,
 /// vectorised, holding their vector sizes.
 static constexpr llvm::StringLiteral kTileAttr = "bpt.register_tile";
 
+/// Peels the loops of a perfect tiled nest that `peel` marks, in the main
+/// and in the partial iterations alike, so that with static sizes every
+/// tile ends up static (the last ones smaller).
+static void peelNest(RewriterBase &rewriter, scf::ForOp loop,
+                     ArrayRef<bool> peel) {
+  if (!loop || peel.empty())
+    return;
+  SmallVector<scf::ForOp> versions = {loop};
+  scf::ForOp partial;
+  if (peel.front() &&
+      succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, loop, partial)))
+    versions.push_back(partial);
+  for (scf::ForOp version : versions) {
+    auto inner = version.getBody()->getOps<scf::ForOp>();
+    peelNest(rewriter, inner.empty() ? scf::ForOp() : *inner.begin(),
+             peel.drop_front());
+  }
+}
+
 /// Tiles one contraction into register tiles and peels the loops over m
 /// and n, so every tile but the last of each is full (static sizes once
 /// the tile-size arithmetic folds). The tiles are marked with kTileAttr.
@@ -204,16 +223,12 @@ static LogicalResult tileContraction(RewriterBase &rewriter,
   rewriter.replaceOp(op, tiled->replacements);
   Operation *tiledOp = tiled->tiledOps.back();
   tiledOp->setAttr(kTileAttr, rewriter.getDenseI64ArrayAttr(tile->vectorSizes));
-  // Loops come in interchange order, one per loop of the op; the partial
-  // iterations split off here keep the marked tile (a clone) and are left
-  // to the loop lowering when their sizes stay dynamic.
-  for (auto [loop, dim] : llvm::zip(tiled->loops, tile->interchange)) {
-    if (tile->vectorSizes[dim] == 1)
-      continue;
-    scf::ForOp partial;
-    (void)scf::peelForLoopAndSimplifyBounds(
-        rewriter, cast<scf::ForOp>(loop.getOperation()), partial);
-  }
+  // Loops come in interchange order, one per loop of the op.
+  SmallVector<bool> peel;
+  for (int64_t dim : tile->interchange)
+    peel.push_back(tile->vectorSizes[dim] > 1);
+  peelNest(rewriter, cast<scf::ForOp>(tiled->loops.front().getOperation()),
+           peel);
   return success();
 }
 
@@ -309,6 +324,9 @@ struct BPTVectorizeContractionsPass
     RewritePatternSet patterns(ctx);
     vector::populateVectorReductionToContractPatterns(patterns);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    // Extensions of f16/bf16 operands move before the broadcasts, which can
+    // then fold.
+    vector::populateSinkVectorOpsPatterns(patterns);
     populateAllCanonicalizations(patterns);
     if (failed(applyPatternsGreedily(func, std::move(patterns))))
       return signalPassFailure();
@@ -325,6 +343,10 @@ struct BPTVectorizeContractionsPass
     });
     for (scf::ForOp loop : loops)
       (void)hoistLoopInvariantSubsets(rewriter, loop);
+    // Hoisting leaves the tensors the loops carried unused.
+    RewritePatternSet cleanup(ctx);
+    populateAllCanonicalizations(cleanup);
+    (void)applyPatternsGreedily(func, std::move(cleanup));
   }
 };
 } // namespace
