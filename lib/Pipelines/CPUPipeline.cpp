@@ -101,11 +101,13 @@ void mlir::bpt::registerPipelines() {
   PassPipelineRegistration<CPUPipelineOptions>(
       "bpt-cpu-pipeline",
       "Lower bpt ops and linalg on tensors to the LLVM dialect for the CPU: "
-      "bpt-decompose, one-shot bufferization with identity-layout function "
-      "boundaries, buffer deallocation, linalg to loops (reductions marked "
-      "reassociable), parallel loops to OpenMP, and conversion to LLVM (math "
-      "through LLVM intrinsics and libm). The output runs under mlir-runner "
-      "(with libomp when it has parallel loops) or compiles with "
-      "mlir-translate, opt and llc.",
+      "bpt-decompose, register-tiled vector contractions "
+      "(bpt-vectorize-contractions), one-shot bufferization with "
+      "identity-layout function boundaries, buffer deallocation, linalg to "
+      "loops (reductions marked reassociable), parallel loops to OpenMP, "
+      "vector contractions to outer products and FMAs, and conversion to "
+      "LLVM (math through LLVM intrinsics and libm). The output runs under "
+      "mlir-runner (with libomp when it has parallel loops) or compiles "
+      "with mlir-translate, opt and llc.",
       buildCPUPipeline);
 }

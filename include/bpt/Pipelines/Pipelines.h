@@ -46,10 +46,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 };
 
 /// From bpt ops and linalg on tensors to the LLVM dialect: bpt ops are
-/// decomposed, the module is one-shot bufferized (function boundaries
-/// included, identity layouts), temporaries are deallocated, linalg becomes
-/// loops, parallel loops become OpenMP, and everything is converted to
-/// LLVM. The result runs under
+/// decomposed, contractions become register-tiled vector code, the module
+/// is one-shot bufferized (function boundaries included, identity layouts),
+/// temporaries are deallocated, linalg becomes loops, parallel loops become
+/// OpenMP, and everything is converted to LLVM. The result runs under
 /// mlir-runner or compiles with mlir-translate + llc into an object.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
