@@ -288,6 +288,9 @@ def compile_mlir(mlir, passes=(), pipeline="--bpt-cpu-pipeline", opt="-O3"):
                  str(obj)], "llc")
             tmp_so = Path(tmp, "m.so")
             libs = ["-lm"]
+            if "@MPI_" in ll:
+                # Ring attention (--bpt-ring): Debian's OpenMPI.
+                libs.append("-lmpi")
             if "__kmpc_" in ll:
                 omp_dir = str(Path(tool("llc")).parents[1] / "lib")
                 libs += [f"-L{omp_dir}", "-lomp", f"-Wl,-rpath,{omp_dir}"]

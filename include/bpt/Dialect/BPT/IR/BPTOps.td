@@ -271,4 +271,30 @@ def BPT_YieldOp : BPT_Op<"yield", [
   let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
 }
 
+//===----------------------------------------------------------------------===//
+// bpt.hold
+//===----------------------------------------------------------------------===//
+
+def BPT_HoldOp : BPT_Op<"hold"> {
+  let summary = "keeps buffers alive until this point";
+  let description = [{
+    Marks `buffers` as in use here. Non-blocking communication reads or
+    writes a buffer until its request is waited on, but `mpi.wait` names
+    only the request, so buffer deallocation could free the buffer right
+    after its last visible use, while the MPI library still accesses it.
+    `--bpt-ring` places a `bpt.hold` of the buffers of a step right after
+    the waits of that step. The op declares reads and writes of its
+    operands (the MPI library may have done either), so it is never
+    removed as dead; `--bpt-convert-mpi-to-llvm` erases it once
+    deallocations are placed.
+
+    ```mlir
+    bpt.hold %send_k, %send_v : memref<?xf32>, memref<?xf32>
+    ```
+  }];
+  let arguments = (ins Arg<Variadic<AnyMemRef>, "buffers an MPI request used",
+                           [MemRead, MemWrite]>:$buffers);
+  let assemblyFormat = "$buffers attr-dict `:` type($buffers)";
+}
+
 #endif // BPT_DIALECT_BPT_IR_BPTOPS_TD

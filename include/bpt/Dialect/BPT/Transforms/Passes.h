@@ -6,6 +6,7 @@
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
+class DialectRegistry;
 class RewritePatternSet;
 namespace affine {
 class AffineDialect;
@@ -34,12 +35,27 @@ class TensorDialect;
 namespace vector {
 class VectorDialect;
 } // namespace vector
+namespace mpi {
+class MPIDialect;
+} // namespace mpi
+namespace cf {
+class ControlFlowDialect;
+} // namespace cf
+class DLTIDialect;
+namespace LLVM {
+class LLVMDialect;
+} // namespace LLVM
 
 namespace bpt {
 class BPTDialect;
 
 #define GEN_PASS_DECL
 #include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
+
+/// Memory effects of mpi.send/isend (read the buffer), mpi.recv/irecv
+/// (write it) and mpi.wait, which upstream does not declare and buffer
+/// deallocation needs. Registered by bpt::registerAllDialects.
+void registerMPIMemoryEffectModels(DialectRegistry &registry);
 
 /// Patterns that lower bpt.attention, bpt.ffn and bpt.block to textbook
 /// linalg on tensors (see --bpt-decompose).

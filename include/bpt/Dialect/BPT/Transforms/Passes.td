@@ -220,6 +220,66 @@ def BPTBlockwise : Pass<"bpt-blockwise"> {
   ];
 }
 
+def BPTRing : Pass<"bpt-ring", "::mlir::ModuleOp"> {
+  let summary = "Ring attention: the key/value loop spread over MPI ranks";
+  let description = [{
+    The module is the program of one rank of a ring of `devices` MPI ranks
+    (SPMD): the queries, keys and values of every `bpt.attention` hold this
+    rank's shard of the sequence (with `order=contiguous`, rank r holds rows
+    [r S, (r + 1) S) of the global sequence; with `order=zigzag`, chunks r
+    and 2N - 1 - r of S / 2 rows, which balances causal work). Each
+    attention then attends over the keys and values of all ranks, in
+    `devices` steps. In step s the rank holds the block of rank r - s; it
+
+    1. starts receiving the next block from rank r - 1 (`mpi.irecv` into
+       fresh buffers) and sending the block it holds to rank r + 1
+       (`mpi.isend`),
+    2. computes the attention of its queries against the block it holds (a
+       `bpt.attention` with the global positions and a log-sum-exp result,
+       lowered by --bpt-blockwise like any other; with `causal`, a block
+       that no query sees is skipped at run time) and merges it into the
+       running output with the log-sum-exp,
+    3. waits on the four requests (`mpi.wait`) and holds the buffers until
+       then (`bpt.hold`).
+
+    The last step communicates nothing. A `bpt.block` around an attention
+    is dissolved into its body: the row-wise parts (projections, norms,
+    FFN) are local to the rank and still fused and chunked by
+    --bpt-blockwise op by op. The program checks at run time that it runs
+    on exactly `devices` ranks. The module is marked for OpenMPI
+    (`#dlti.map<"MPI:Implementation" = "OpenMPI">`) unless it names an
+    implementation. Refused with an error: attentions with a mask operand or
+    explicit positions, dynamic local sequence lengths, and for zigzag an
+    odd local length or Sq != Sk.
+  }];
+  let options = [
+    Option<"devices", "devices", "int64_t", /*default=*/"2",
+           "Number of MPI ranks in the ring">,
+    Option<"order", "order", "std::string", /*default=*/"\"contiguous\"",
+           "How the sequence is laid out over the ranks: contiguous or zigzag">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::cf::ControlFlowDialect", "::mlir::DLTIDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::mpi::MPIDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def BPTConvertMPIToLLVM : Pass<"bpt-convert-mpi-to-llvm", "::mlir::ModuleOp"> {
+  let summary = "Lower the mpi ops of ring attention to OpenMPI calls";
+  let description = [{
+    Erases `bpt.hold` (run it after buffer deallocation) and converts the
+    mpi dialect to LLVM calls: upstream's patterns for comm_world,
+    comm_rank, send, recv, allreduce, init and finalize, and this project's
+    for the non-blocking `mpi.isend` / `mpi.irecv` (MPI_Isend / MPI_Irecv of
+    the buffer's bytes; contiguous buffers only), `mpi.wait` (MPI_Wait) and
+    `mpi.comm_size`, for the OpenMPI ABI. Part of --bpt-cpu-pipeline.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def BPTReassociateReductions : Pass<"bpt-reassociate-reductions"> {
   let summary = "Allow the arithmetic of linalg reductions to be reassociated";
   let description = [{
