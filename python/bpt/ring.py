@@ -104,26 +104,27 @@ def compile_ring(mlir, devices, order="contiguous", q_block=64, kv_block=128,
         pipeline="--bpt-cpu-pipeline=openmp=false")
 
 
-def run(module, mlir, func, sharded_inputs, devices, timeout=120, env=None,
-        fail_rank=None):
-    """Runs `func` of a compiled ring module (compiled from the one-rank
-    program `mlir`) on `devices` ranks.
+def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None):
+    """Runs functions of a compiled ring module (compiled from the one-rank
+    program `mlir`) on `devices` ranks, in one mpirun job.
 
-    `sharded_inputs[i][r]` is argument i on rank r. Returns, per result,
-    the list of per-rank arrays. Raises BPTError if any rank fails, or if
-    the job does not finish within `timeout` seconds (all ranks are killed).
-    `fail_rank` makes that rank exit with an error before computing (to
-    test failure handling).
+    `calls` is a list of (function name, per-argument lists of per-rank
+    arrays): `args[i][r]` is argument i on rank r. Returns, per call, per
+    result, the list of per-rank arrays. Raises BPTError if any rank fails,
+    or if the job does not finish within `timeout` seconds (all ranks are
+    then killed). `fail_rank` makes that rank exit with an error after
+    MPI_Init (to test failure handling).
     """
     with tempfile.TemporaryDirectory(prefix="bpt-ring-") as tmp:
         tmp = Path(tmp)
         (tmp / "program.mlir").write_text(mlir)
-        for r in range(devices):
-            np.savez(tmp / f"in{r}.npz",
-                     *[args[r] for args in sharded_inputs])
+        (tmp / "calls.txt").write_text("\n".join(f for f, _ in calls))
+        for c, (_, args) in enumerate(calls):
+            for r in range(devices):
+                np.savez(tmp / f"in{c}_{r}.npz", *[a[r] for a in args])
         cmd = mpirun_command(devices) + [
             sys.executable, "-m", "bpt.ring", "worker", str(module.path),
-            func, str(tmp)]
+            str(tmp)]
         run_env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
         if fail_rank is not None:
             run_env["BPT_RING_FAIL_RANK"] = str(fail_rank)
@@ -134,15 +135,24 @@ def run(module, mlir, func, sharded_inputs, devices, timeout=120, env=None,
             raise BPTError(f"ring job on {devices} ranks did not finish in "
                            f"{timeout} s and was killed") from e
         if proc.returncode != 0:
-            tail = (proc.stdout + proc.stderr).strip().splitlines()[-12:]
+            lines = (proc.stdout + proc.stderr).strip().splitlines()
+            # The program's own messages first (a failed check names its
+            # cause), then what mpirun says.
+            ours = [l for l in lines if "bpt-ring" in l or "rank " in l]
             raise BPTError(f"ring job on {devices} ranks failed (mpirun exit "
-                           f"{proc.returncode}):\n  " + "\n  ".join(tail))
-        outs = [np.load(tmp / f"out{r}.npz") for r in range(devices)]
-        return [[o[f"arr_{i}"] for o in outs] for i in range(len(outs[0]))]
+                           f"{proc.returncode}):\n  " +
+                           "\n  ".join(ours[:4] + lines[-6:]))
+        results = []
+        for c in range(len(calls)):
+            outs = [np.load(tmp / f"out{c}_{r}.npz") for r in range(devices)]
+            results.append([[o[f"arr_{i}"] for o in outs]
+                            for i in range(len(outs[0].files))])
+        return results
 
 
-def _worker(so_path, func, tmp):
-    """One rank: MPI_Init, call `func` on this rank's inputs, save."""
+def _worker(so_path, tmp):
+    """One rank: MPI_Init, call every function on this rank's inputs, save
+    the results, MPI_Finalize."""
     rank = int(os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
     mpi = ctypes.CDLL(MPI_LIB, mode=ctypes.RTLD_GLOBAL)
     if mpi.MPI_Init(None, None) != 0:
@@ -154,15 +164,16 @@ def _worker(so_path, func, tmp):
     tmp = Path(tmp)
     module = CompiledModule(
         so_path, parse_signatures((tmp / "program.mlir").read_text()))
-    inputs = np.load(tmp / f"in{rank}.npz")
-    args = [inputs[f"arr_{i}"] for i in range(len(inputs.files))]
-    result = module[func](*args)
-    results = result if isinstance(result, tuple) else (result,)
-    np.savez(tmp / f"out{rank}.npz", *results)
+    for c, func in enumerate((tmp / "calls.txt").read_text().split("\n")):
+        inputs = np.load(tmp / f"in{c}_{rank}.npz")
+        args = [inputs[f"arr_{i}"] for i in range(len(inputs.files))]
+        result = module[func](*args)
+        results = result if isinstance(result, tuple) else (result,)
+        np.savez(tmp / f"out{c}_{rank}.npz", *results)
     mpi.MPI_Finalize()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5 or sys.argv[1] != "worker":
-        raise SystemExit("usage: python -m bpt.ring worker SO FUNC DIR")
+    if len(sys.argv) != 4 or sys.argv[1] != "worker":
+        raise SystemExit("usage: python -m bpt.ring worker SO DIR")
     _worker(*sys.argv[2:])

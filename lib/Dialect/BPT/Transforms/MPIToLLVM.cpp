@@ -124,15 +124,6 @@ struct OpenMPIPattern : public ConvertOpToLLVMPattern<Op> {
     count = LLVM::TruncOp::create(rewriter, loc, i32(), count);
     return success();
   }
-
-  LogicalResult checkImpl(Operation *op,
-                          ConversionPatternRewriter &rewriter) const {
-    if (!isOpenMPI(op->getParentOfType<ModuleOp>()))
-      return op->emitError("bpt-convert-mpi-to-llvm: non-blocking MPI ops are "
-                           "lowered for OpenMPI only: mark the module with "
-                           "#dlti.map<\"MPI:Implementation\" = \"OpenMPI\">");
-    return success();
-  }
 };
 
 /// mpi.isend / mpi.irecv: MPI_Isend / MPI_Irecv(buf, count, MPI_BYTE, peer,
@@ -145,8 +136,6 @@ struct NonBlockingLowering : public OpenMPIPattern<Op> {
   LogicalResult
   matchAndRewrite(Op op, typename Op::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (failed(this->checkImpl(op, rewriter)))
-      return failure();
     Location loc = op.getLoc();
     Value ptr, count;
     if (failed(this->bytes(rewriter, op, op.getRef().getType(),
@@ -184,8 +173,6 @@ struct WaitLowering : public OpenMPIPattern<mpi::Wait> {
   LogicalResult
   matchAndRewrite(mpi::Wait op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (failed(checkImpl(op, rewriter)))
-      return failure();
     Location loc = op.getLoc();
     Type p = ptrType();
     auto fnType = LLVM::LLVMFunctionType::get(i32(), {p, p});
@@ -208,8 +195,6 @@ struct CommSizeLowering : public OpenMPIPattern<mpi::CommSizeOp> {
   LogicalResult
   matchAndRewrite(mpi::CommSizeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (failed(checkImpl(op, rewriter)))
-      return failure();
     Location loc = op.getLoc();
     Type p = ptrType();
     auto fnType = LLVM::LLVMFunctionType::get(i32(), {p, p});
@@ -235,13 +220,20 @@ struct BPTConvertMPIToLLVMPass
     ModuleOp module = getOperation();
     // Deallocations are placed: the holds have done their work.
     module.walk([](bpt::HoldOp hold) { hold.erase(); });
-    bool hasMPI = false;
+    Operation *firstMPI = nullptr;
     module.walk([&](Operation *op) {
-      if (isa<mpi::MPIDialect>(op->getDialect()))
-        hasMPI = true;
+      if (!firstMPI && isa<mpi::MPIDialect>(op->getDialect()))
+        firstMPI = op;
     });
-    if (!hasMPI)
+    if (!firstMPI)
       return;
+    if (!isOpenMPI(module)) {
+      firstMPI->emitError(
+          "bpt-convert-mpi-to-llvm: the module must name OpenMPI as its MPI "
+          "(#dlti.map<\"MPI:Implementation\" = \"OpenMPI\">, which "
+          "--bpt-ring sets): the lowering targets the OpenMPI ABI only");
+      return signalPassFailure();
+    }
 
     MLIRContext *ctx = &getContext();
     LLVMTypeConverter converter(ctx);

@@ -458,11 +458,18 @@ LogicalResult RingRewriter::run() {
 /// steps, which a block (one attention) cannot hold. Its row-wise parts are
 /// local to the rank and are still fused by --bpt-blockwise op by op.
 static void dissolveBlock(RewriterBase &rewriter, BlockOp block) {
-  auto yield = cast<YieldOp>(block.getBodyBlock()->getTerminator());
-  SmallVector<Value> results = yield.getValues();
+  Block *body = block.getBodyBlock();
+  auto yield = cast<YieldOp>(body->getTerminator());
+  // A yielded argument of the body is the block's input.
+  SmallVector<Value> results;
+  for (Value v : yield.getValues()) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    results.push_back(arg && arg.getOwner() == body
+                          ? block.getInputs()[arg.getArgNumber()]
+                          : v);
+  }
   rewriter.eraseOp(yield);
-  rewriter.inlineBlockBefore(block.getBodyBlock(), block,
-                             block.getInputs());
+  rewriter.inlineBlockBefore(body, block, block.getInputs());
   rewriter.replaceOp(block, results);
 }
 
