@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,8 @@ def compile_ring(mlir, devices, order="contiguous", q_block=64, kv_block=128,
         pipeline="--bpt-cpu-pipeline=openmp=false")
 
 
-def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None):
+def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None,
+        repeat=0):
     """Runs functions of a compiled ring module (compiled from the one-rank
     program `mlir`) on `devices` ranks, in one mpirun job.
 
@@ -113,7 +115,10 @@ def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None):
     result, the list of per-rank arrays. Raises BPTError if any rank fails,
     or if the job does not finish within `timeout` seconds (all ranks are
     then killed). `fail_rank` makes that rank exit with an error after
-    MPI_Init (to test failure handling).
+    MPI_Init (to test failure handling). With `repeat` > 0 every call is
+    made once more to warm up and then `repeat` times, and the result is
+    (results, times) with times[c][r] the best wall time of call c on rank r
+    in seconds.
     """
     with tempfile.TemporaryDirectory(prefix="bpt-ring-") as tmp:
         tmp = Path(tmp)
@@ -128,6 +133,8 @@ def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None):
         run_env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
         if fail_rank is not None:
             run_env["BPT_RING_FAIL_RANK"] = str(fail_rank)
+        if repeat:
+            run_env["BPT_RING_REPEAT"] = str(repeat)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True,
                                   timeout=timeout, env=run_env)
@@ -147,7 +154,11 @@ def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None):
             outs = [np.load(tmp / f"out{c}_{r}.npz") for r in range(devices)]
             results.append([[o[f"arr_{i}"] for o in outs]
                             for i in range(len(outs[0].files))])
-        return results
+        if not repeat:
+            return results
+        times = [[float((tmp / f"time{c}_{r}.txt").read_text())
+                  for r in range(devices)] for c in range(len(calls))]
+        return results, times
 
 
 def _worker(so_path, tmp):
@@ -168,6 +179,14 @@ def _worker(so_path, tmp):
         inputs = np.load(tmp / f"in{c}_{rank}.npz")
         args = [inputs[f"arr_{i}"] for i in range(len(inputs.files))]
         result = module[func](*args)
+        repeat = int(os.environ.get("BPT_RING_REPEAT", "0"))
+        if repeat:
+            best = float("inf")
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                module[func](*args)
+                best = min(best, time.perf_counter() - t0)
+            (tmp / f"time{c}_{rank}.txt").write_text(repr(best))
         results = result if isinstance(result, tuple) else (result,)
         np.savez(tmp / f"out{c}_{rank}.npz", *results)
     mpi.MPI_Finalize()
