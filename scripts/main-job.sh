@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job of bpt-mlir: set-up if needed, build, then compile the shipped
-# GPT-2 block (examples/gpt2_block.mlir) with bpt-opt, run it on the CPU,
+# GPT-2-small block (examples/gpt2_small_block.mlir, S = 4096) through the
+# bpt package (bpt-opt pipelines), run it on the CPU,
 # check it against NumPy and print memory figures.
 #   scripts/main-job.sh [--mlir FILE] [--seed N]
 set -euo pipefail

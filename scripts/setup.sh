@@ -49,7 +49,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   log "creating the virtual environment $VENV"
   "$PY" -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import numpy, pytest" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import numpy, pytest, matplotlib" 2>/dev/null; then
   log "installing Python packages into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements.txt"

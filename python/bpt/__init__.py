@@ -9,6 +9,7 @@ and the compiled code through ctypes.
 from .api import Explanation, compile, explain
 from .compiler import CompiledModule, compile_mlir
 from .errors import BPTError
+from .frontends import from_torch
 
 __all__ = ["BPTError", "CompiledModule", "Explanation", "compile",
-           "compile_mlir", "explain"]
+           "compile_mlir", "explain", "from_torch"]

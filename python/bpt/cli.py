@@ -2,6 +2,7 @@
 
     bpt compile model.mlir -o model.so [--target cpu] [--q-block N ...]
     bpt explain model.mlir [--q-block N ...]
+    bpt bench --model gpt2 --seq 1k..64k [--measure 1k,2k] [--plot f.png]
 
 Errors (a missing file, a bad option, IR bpt-opt rejects) are reported in
 one message and exit status 1 (2 for usage errors), without a traceback.
@@ -12,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import api
+from . import api, bench
 from .errors import BPTError
 
 
@@ -46,6 +47,10 @@ def _parser():
                        "and why anything is not")
     e.add_argument("input", type=Path, help="linalg-on-tensors MLIR file")
     _blocks(e)
+    b = sub.add_parser("bench", help="peak memory (and throughput) of "
+                       "vanilla, attention-only and BPT against S, with "
+                       "tables and plots")
+    bench.add_arguments(b)
     return ap
 
 
@@ -58,6 +63,9 @@ def _read(path):
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
+        if args.command == "bench":
+            bench.main_args(args)
+            return 0
         text = _read(args.input)
         if args.command == "compile":
             module = api.compile(text, target=args.target,

@@ -1,10 +1,25 @@
 """Transformer blocks as MLIR text, with NumPy references.
 
-`gpt2_block(cfg)` emits one GPT-2 decoder block (pre-LayerNorm, fused QKV
-projection, causal multi-head attention, out-projection, residual,
-LayerNorm, GELU FFN, residual) as a `bpt.block` whose row-wise parts are
-ordinary linalg, the unit that --bpt-decompose and --bpt-blockwise work on.
-`gpt2_block_reference` computes the same block in NumPy (float64).
+Three block families, each a `bpt.block` whose row-wise parts are ordinary
+linalg on tensors (the unit --bpt-decompose and --bpt-blockwise work on):
+
+  gpt2   pre-LayerNorm, fused QKV projection with bias, causal multi-head
+         attention, out-projection + residual, LayerNorm, GELU (tanh) FFN
+         with biases + residual
+  bert   post-LayerNorm: Q/K/V projections with biases, bidirectional
+         attention, out-projection + residual, LayerNorm, GELU (erf) FFN
+         with biases + residual, LayerNorm
+  llama  RMSNorm, Q/K/V projections, grouped-query causal attention,
+         out-projection + residual, RMSNorm, SwiGLU FFN + residual
+
+Config-driven use:
+
+    cfg = models.config("bert", seq=4096)          # preset + overrides
+    text = models.block(cfg)                       # MLIR text
+    inputs = models.random_inputs(cfg, rng)        # x and the parameters
+    y = models.reference(cfg, *inputs)             # NumPy, float64
+
+Bad configurations raise BPTError naming the field and the reason.
 """
 
 import math
@@ -12,8 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import reference
+from . import reference as _ref
 from .errors import BPTError
+
+
+ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "swiglu", "geglu")
+NORMS = ("layernorm", "rmsnorm")
 
 
 @dataclass
@@ -27,11 +46,37 @@ class BlockConfig:
     eps: float = 1e-5
     elem: str = "f32"
     kv_heads: int = None
+    model: str = "gpt2"
+    norm: str = None
 
     def __post_init__(self):
         self.kv_heads = self.kv_heads or self.heads
+        self.norm = self.norm or ("rmsnorm" if self.model == "llama"
+                                  else "layernorm")
 
     def validate(self):
+        if self.model not in FAMILIES:
+            raise BPTError(f"unknown model {self.model!r}: expected one of "
+                           f"{', '.join(FAMILIES)}")
+        for name in ("seq", "d_model", "heads", "d_ff", "kv_heads"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise BPTError(f"{name} must be an integer, got {value!r}")
+        if self.activation not in ACTIVATIONS:
+            raise BPTError(f"unknown activation {self.activation!r}: "
+                           f"expected one of {', '.join(ACTIVATIONS)}")
+        family = FAMILIES[self.model]
+        if self.activation not in family["activations"]:
+            raise BPTError(f"the {self.model} block supports activations "
+                           f"{', '.join(family['activations'])}, not "
+                           f"{self.activation!r}")
+        if self.norm != family["norm"]:
+            raise BPTError(f"the {self.model} block uses {family['norm']}, "
+                           f"not {self.norm!r}")
+        if self.model != "llama" and self.kv_heads != self.heads:
+            raise BPTError(f"grouped-query attention (kv_heads "
+                           f"{self.kv_heads} != heads {self.heads}) is "
+                           f"available in the llama block only")
         if self.d_model % self.heads:
             raise BPTError(f"d_model {self.d_model} is not a multiple of "
                            f"heads {self.heads}")
@@ -43,7 +88,11 @@ class BlockConfig:
                 raise BPTError(f"{name} must be positive, got "
                                f"{getattr(self, name)}")
         if self.elem != "f32":
-            raise BPTError("gpt2_block emits f32 only for now")
+            raise BPTError(f"the {self.model} block is emitted in f32 only, "
+                           f"got elem {self.elem!r} (bpt.attention and "
+                           f"bpt.ffn take f16/bf16 directly)")
+        if not self.eps > 0:
+            raise BPTError(f"eps must be positive, got {self.eps!r}")
 
     @property
     def head_dim(self):
@@ -259,6 +308,7 @@ def _attention_and_merge(e, q, k, v, cfg, kv_heads):
 
 def gpt2_block(cfg, name="gpt2_block"):
     """MLIR text of a module with one function @name(x, params...) -> y."""
+    cfg.model = "gpt2"
     cfg.validate()
     s, d, h, dh, f = cfg.seq, cfg.d_model, cfg.heads, cfg.head_dim, cfg.d_ff
     args = [("x", (s, d))] + list(gpt2_param_shapes(cfg).items())
@@ -291,6 +341,8 @@ def llama_block(cfg, name="llama_block"):
     """A LLaMA-style decoder block: RMSNorm, separate Q/K/V projections
     without biases, grouped-query causal attention (cfg.kv_heads), output
     projection + residual, RMSNorm, SwiGLU FFN + residual."""
+    if cfg.model != "llama":
+        cfg.model, cfg.norm = "llama", "rmsnorm"
     cfg.validate()
     s, d, h, dh, f = cfg.seq, cfg.d_model, cfg.heads, cfg.head_dim, cfg.d_ff
     hkv = cfg.kv_heads
@@ -348,11 +400,11 @@ def llama_block_reference(cfg, x, norm1, wq, wk, wv, wo, norm2, w_up,
 
     def heads(t, n):
         return t.reshape(s, n, dh).transpose(1, 0, 2)[None]
-    attn, _ = reference.attention(heads(n1 @ wq, h), heads(n1 @ wk, hkv),
-                                  heads(n1 @ wv, hkv), causal=cfg.causal)
+    attn, _ = _ref.attention(heads(n1 @ wq, h), heads(n1 @ wk, hkv),
+                             heads(n1 @ wv, hkv), causal=cfg.causal)
     h1 = attn[0].transpose(1, 0, 2).reshape(s, cfg.d_model) @ wo + x
-    return reference.ffn(_rms_norm_ref(h1, norm2, cfg.eps), w_up, w_down,
-                         "swiglu", gate=w_gate, init=h1)
+    return _ref.ffn(_rms_norm_ref(h1, norm2, cfg.eps), w_up, w_down,
+                    "swiglu", gate=w_gate, init=h1)
 
 
 def gpt2_param_shapes(cfg):
@@ -384,16 +436,166 @@ def _layer_norm_ref(x, g, b, eps):
 
 
 def gpt2_block_reference(cfg, x, ln1_g, ln1_b, w_qkv, b_qkv, w_o, b_o, ln2_g,
-                         ln2_b, w_up, b_up, w_down, b_down):
-    """The block of gpt2_block in NumPy, float64."""
+                         ln2_b, w_up, b_up, w_down, b_down, rows=None):
+    """The block of gpt2_block in NumPy, float64. With rows=(start, stop),
+    only those output rows (every key still counts), for long sequences."""
     x = x.astype(np.float64)
     s, d, h = cfg.seq, cfg.d_model, cfg.heads
+    start, stop = rows or (0, s)
     qkv = _layer_norm_ref(x, ln1_g, ln1_b, cfg.eps) @ w_qkv + b_qkv
-    q, k, v = (qkv[:, i * d:(i + 1) * d].reshape(s, h, cfg.head_dim)
-               .transpose(1, 0, 2)[None] for i in range(3))
-    attn, _ = reference.attention(q, k, v, causal=cfg.causal)
-    merged = attn[0].transpose(1, 0, 2).reshape(s, d)
-    h1 = merged @ w_o + b_o + x
-    return reference.ffn(_layer_norm_ref(h1, ln2_g, ln2_b, cfg.eps), w_up,
-                         w_down, cfg.activation, up_bias=b_up,
-                         down_bias=b_down, init=h1)
+
+    def heads(t):
+        return t.reshape(t.shape[0], h, cfg.head_dim).transpose(1, 0, 2)[None]
+    q = heads(qkv[start:stop, :d])
+    k, v = (heads(qkv[:, i * d:(i + 1) * d]) for i in (1, 2))
+    query_pos = start if rows else None
+    attn, _ = _ref.attention(q, k, v, causal=cfg.causal, query_pos=query_pos)
+    merged = attn[0].transpose(1, 0, 2).reshape(stop - start, d)
+    h1 = merged @ w_o + b_o + x[start:stop]
+    return _ref.ffn(_layer_norm_ref(h1, ln2_g, ln2_b, cfg.eps), w_up, w_down,
+                    cfg.activation, up_bias=b_up, down_bias=b_down, init=h1)
+
+
+def bert_param_shapes(cfg):
+    d, f = cfg.d_model, cfg.d_ff
+    return {"wq": (d, d), "bq": (d,), "wk": (d, d), "bk": (d,),
+            "wv": (d, d), "bv": (d,), "w_o": (d, d), "b_o": (d,),
+            "ln1_g": (d,), "ln1_b": (d,), "w_up": (d, f), "b_up": (f,),
+            "w_down": (f, d), "b_down": (d,), "ln2_g": (d,), "ln2_b": (d,)}
+
+
+def bert_block(cfg, name="bert_block"):
+    """A BERT encoder block (post-LayerNorm): Q/K/V projections with biases,
+    bidirectional (or, with cfg.causal, causal) attention, out-projection
+    + bias + residual, LayerNorm, GELU FFN with biases + residual,
+    LayerNorm."""
+    if cfg.model != "bert":
+        cfg.model = "bert"
+    cfg.validate()
+    s, d, h, dh, f = cfg.seq, cfg.d_model, cfg.heads, cfg.head_dim, cfg.d_ff
+    args = [("x", (s, d))] + list(bert_param_shapes(cfg).items())
+    e = _Emitter()
+    x = "%x_"
+    q = _split_heads(e, _linear(e, x, "%wq_", "%bq_", s, d, d), s, h, dh, "q")
+    k = _split_heads(e, _linear(e, x, "%wk_", "%bk_", s, d, d), s, h, dh, "k")
+    v = _split_heads(e, _linear(e, x, "%wv_", "%bv_", s, d, d), s, h, dh, "v")
+    merged = _attention_and_merge(e, q, k, v, cfg, h)
+    h1 = _linear(e, merged, "%w_o_", "%b_o_", s, d, d, residual=x)
+    n1 = _layer_norm(e, h1, "%ln1_g_", "%ln1_b_", s, d, cfg.eps)
+    f1 = e.fresh("ffn")
+    e(f"{f1} = bpt.ffn {cfg.activation} ins({n1} : {_t(s, d)}) "
+      f"up(%w_up_ : {_t(d, f)}) up_bias(%b_up_ : {_t(f)}) "
+      f"down(%w_down_ : {_t(f, d)}) down_bias(%b_down_ : {_t(d)}) "
+      f"outs({n1} : {_t(s, d)}) -> {_t(s, d)}")
+    y = _layer_norm(e, f1, "%ln2_g_", "%ln2_b_", s, d, cfg.eps)
+    e(f"bpt.yield {y} : {_t(s, d)}")
+    header = (f"// One BERT encoder block: S={s}, d_model={d}, heads={h}, "
+              f"d_ff={f}, {cfg.activation}, "
+              f"{'causal' if cfg.causal else 'bidirectional'}.")
+    return _function(name, args, cfg, e, header)
+
+
+def bert_random_inputs(cfg, rng):
+    """x and the parameters, scaled like an initialised BERT."""
+    arrays = [rng.standard_normal((cfg.seq, cfg.d_model))]
+    for name, shape in bert_param_shapes(cfg).items():
+        if name.endswith("_g"):
+            a = 1.0 + 0.1 * rng.standard_normal(shape)
+        elif len(shape) == 1:
+            a = 0.02 * rng.standard_normal(shape)
+        else:
+            a = rng.standard_normal(shape) / math.sqrt(shape[0])
+        arrays.append(a)
+    return [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+
+
+def bert_block_reference(cfg, x, wq, bq, wk, bk, wv, bv, w_o, b_o, ln1_g,
+                         ln1_b, w_up, b_up, w_down, b_down, ln2_g, ln2_b):
+    """The block of bert_block in NumPy, float64."""
+    x = x.astype(np.float64)
+    s, d, h = cfg.seq, cfg.d_model, cfg.heads
+
+    def heads(t):
+        return t.reshape(s, h, cfg.head_dim).transpose(1, 0, 2)[None]
+    attn, _ = _ref.attention(heads(x @ wq + bq), heads(x @ wk + bk),
+                             heads(x @ wv + bv), causal=cfg.causal)
+    h1 = attn[0].transpose(1, 0, 2).reshape(s, d) @ w_o + b_o + x
+    n1 = _layer_norm_ref(h1, ln1_g, ln1_b, cfg.eps)
+    f1 = _ref.ffn(n1, w_up, w_down, cfg.activation, up_bias=b_up,
+                  down_bias=b_down, init=n1)
+    return _layer_norm_ref(f1, ln2_g, ln2_b, cfg.eps)
+
+
+# The block families: emitter, parameter shapes, random inputs, reference,
+# and what each supports.
+FAMILIES = {
+    "gpt2": dict(block=gpt2_block, params=gpt2_param_shapes,
+                 inputs=gpt2_random_inputs, reference=gpt2_block_reference,
+                 norm="layernorm",
+                 activations=("relu", "gelu", "gelu_tanh", "silu")),
+    "bert": dict(block=bert_block, params=bert_param_shapes,
+                 inputs=bert_random_inputs, reference=bert_block_reference,
+                 norm="layernorm",
+                 activations=("relu", "gelu", "gelu_tanh", "silu")),
+    "llama": dict(block=llama_block, params=llama_param_shapes,
+                  inputs=llama_random_inputs,
+                  reference=llama_block_reference, norm="rmsnorm",
+                  activations=("swiglu",)),
+}
+
+# Published sizes: GPT-2 small, BERT-base, a LLaMA-like 1B-class block.
+PRESETS = {
+    "gpt2": dict(d_model=768, heads=12, d_ff=3072, activation="gelu_tanh",
+                 causal=True),
+    "bert": dict(d_model=768, heads=12, d_ff=3072, activation="gelu",
+                 causal=False, eps=1e-12),
+    "llama": dict(d_model=2048, heads=16, kv_heads=4, d_ff=5632,
+                  activation="swiglu", causal=True, eps=1e-6),
+}
+
+
+def config(model, **overrides):
+    """The preset configuration of `model` ("gpt2", "bert", "llama") with
+    `overrides` (seq, d_model, heads, kv_heads, d_ff, activation, norm,
+    causal, eps, elem), validated."""
+    if model not in PRESETS:
+        raise BPTError(f"unknown model {model!r}: expected one of "
+                       f"{', '.join(PRESETS)}")
+    fields = set(BlockConfig.__dataclass_fields__) - {"model"}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise BPTError(f"unknown configuration field(s) "
+                       f"{', '.join(sorted(unknown))}: expected some of "
+                       f"{', '.join(sorted(fields))}")
+    cfg = BlockConfig(model=model, **{**PRESETS[model], **overrides})
+    cfg.validate()
+    return cfg
+
+
+def _family(cfg):
+    cfg.validate()
+    return FAMILIES[cfg.model]
+
+
+def function_name(cfg):
+    """The name of the function `block(cfg)` emits."""
+    return f"{cfg.model}_block"
+
+
+def block(cfg):
+    """MLIR text of the block `cfg` describes (see `config`)."""
+    return _family(cfg)["block"](cfg)
+
+
+def param_shapes(cfg):
+    return _family(cfg)["params"](cfg)
+
+
+def random_inputs(cfg, rng):
+    """x [seq, d_model] and the parameters, in the order of the function."""
+    return _family(cfg)["inputs"](cfg, rng)
+
+
+def reference(cfg, *inputs):
+    """The block in NumPy (float64)."""
+    return _family(cfg)["reference"](cfg, *inputs)

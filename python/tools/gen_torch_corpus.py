@@ -18,7 +18,7 @@ with) into test/Corpus/tosa: the same graphs in TOSA's linalg idiom
 
 import argparse
 import math
-import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -26,6 +26,9 @@ import torch.nn.functional as F
 from torch_mlir import fx
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "python"))
+
+from bpt.frontends import tosa_to_linalg  # noqa: E402
 
 
 class HandWrittenAttention(torch.nn.Module):
@@ -268,19 +271,6 @@ def cases():
     yield "ffn_gelu_f32", GeluFFN(), (torch.randn(b, s, d),
                                       torch.randn(f, d), torch.randn(f),
                                       torch.randn(d, f), torch.randn(d))
-
-
-TOSA_TO_LINALG = ("builtin.module(func.func(tosa-to-linalg-named,"
-                  "tosa-to-linalg,tosa-to-arith,tosa-to-tensor),canonicalize)")
-
-
-def tosa_to_linalg(module, mlir_opt):
-    """The TOSA module lowered to linalg by upstream MLIR, or None."""
-    proc = subprocess.run([mlir_opt, f"--pass-pipeline={TOSA_TO_LINALG}"],
-                          input=str(module), capture_output=True, text=True)
-    if proc.returncode != 0 or "tosa." in proc.stdout:
-        return None
-    return proc.stdout
 
 
 def main():
