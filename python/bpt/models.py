@@ -415,10 +415,11 @@ def gpt2_param_shapes(cfg):
             "b_down": (d,)}
 
 
-def gpt2_random_inputs(cfg, rng):
-    """x and the parameters, scaled like an initialised GPT-2."""
+def _initialised(cfg, shapes, rng):
+    """x and parameters of `shapes` scaled like an initialised model: norm
+    gains near 1, small biases, weights with unit-variance outputs."""
     arrays = [rng.standard_normal((cfg.seq, cfg.d_model))]
-    for name, shape in gpt2_param_shapes(cfg).items():
+    for name, shape in shapes.items():
         if name.endswith("_g"):
             a = 1.0 + 0.1 * rng.standard_normal(shape)
         elif len(shape) == 1:
@@ -427,6 +428,11 @@ def gpt2_random_inputs(cfg, rng):
             a = rng.standard_normal(shape) / math.sqrt(shape[0])
         arrays.append(a)
     return [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+
+
+def gpt2_random_inputs(cfg, rng):
+    """x and the parameters, scaled like an initialised GPT-2."""
+    return _initialised(cfg, gpt2_param_shapes(cfg), rng)
 
 
 def _layer_norm_ref(x, g, b, eps):
@@ -497,16 +503,7 @@ def bert_block(cfg, name="bert_block"):
 
 def bert_random_inputs(cfg, rng):
     """x and the parameters, scaled like an initialised BERT."""
-    arrays = [rng.standard_normal((cfg.seq, cfg.d_model))]
-    for name, shape in bert_param_shapes(cfg).items():
-        if name.endswith("_g"):
-            a = 1.0 + 0.1 * rng.standard_normal(shape)
-        elif len(shape) == 1:
-            a = 0.02 * rng.standard_normal(shape)
-        else:
-            a = rng.standard_normal(shape) / math.sqrt(shape[0])
-        arrays.append(a)
-    return [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+    return _initialised(cfg, bert_param_shapes(cfg), rng)
 
 
 def bert_block_reference(cfg, x, wq, bq, wk, bk, wv, bv, w_o, b_o, ln1_g,

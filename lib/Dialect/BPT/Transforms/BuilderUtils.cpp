@@ -13,6 +13,35 @@
 using namespace mlir;
 using namespace mlir::bpt;
 
+Value IndexMath::c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+Value IndexMath::add(Value x, Value y) {
+  return arith::AddIOp::create(b, loc, x, y);
+}
+Value IndexMath::sub(Value x, Value y) {
+  return arith::SubIOp::create(b, loc, x, y);
+}
+Value IndexMath::mul(Value x, Value y) {
+  return arith::MulIOp::create(b, loc, x, y);
+}
+Value IndexMath::rem(Value x, Value y) {
+  return arith::RemUIOp::create(b, loc, x, y);
+}
+Value IndexMath::min(Value x, Value y) {
+  return arith::MinSIOp::create(b, loc, x, y);
+}
+Value IndexMath::max(Value x, Value y) {
+  return arith::MaxSIOp::create(b, loc, x, y);
+}
+Value IndexMath::ceilDiv(Value x, Value y) {
+  return arith::CeilDivSIOp::create(b, loc, x, y);
+}
+Value IndexMath::floorDiv(Value x, Value y) {
+  return arith::FloorDivSIOp::create(b, loc, x, y);
+}
+Value IndexMath::cmp(arith::CmpIPredicate p, Value x, Value y) {
+  return arith::CmpIOp::create(b, loc, p, x, y);
+}
+
 using utils::IteratorType;
 
 Value mlir::bpt::convertFloat(OpBuilder &b, Location loc, Value v, Type type) {

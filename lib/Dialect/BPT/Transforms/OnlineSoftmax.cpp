@@ -22,33 +22,6 @@
 using namespace mlir;
 using namespace mlir::bpt;
 
-namespace {
-/// Index arithmetic on the builder's insertion point.
-struct IndexMath {
-  OpBuilder &b;
-  Location loc;
-  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
-  Value clamp(Value x, Value lo, Value hi) { return min(max(x, lo), hi); }
-  Value ceilDiv(Value x, Value y) {
-    return arith::CeilDivSIOp::create(b, loc, x, y);
-  }
-  Value floorDiv(Value x, Value y) {
-    return arith::FloorDivSIOp::create(b, loc, x, y);
-  }
-  Value gt(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x, y);
-  }
-  Value le(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, x, y);
-  }
-};
-} // namespace
-
 /// The slice [start, start + size) of dimension `dim` of `source`, every
 /// other dimension whole.
 static Value sliceDim(OpBuilder &b, Location loc, Value source, unsigned dim,

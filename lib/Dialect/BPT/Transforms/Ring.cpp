@@ -51,28 +51,13 @@ struct Piece {
   int64_t size;
   Value start;
 };
-
-/// Index arithmetic.
-struct Ix {
-  OpBuilder &b;
-  Location loc;
-  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-};
 } // namespace
 
 static Value f32Const(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
-/// A tensor of `shape` (dimensions of `like` where `shape` has a dynamic
-/// size) in f32 filled with `value`.
+/// An f32 tensor of `sizes` filled with `value`.
 static Value filledF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
                        double value) {
   return createFilledTensor(b, loc, sizes, b.getF32Type(), value);
@@ -126,10 +111,7 @@ static std::pair<Value, Value> mergePartial(OpBuilder &b, Location loc,
                                        f32Const(nb, nl, negInf), merged);
       });
   AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, ctx);
-  AffineMap row = AffineMap::get(
-      4, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx),
-             getAffineDimExpr(2, ctx)},
-      ctx);
+  AffineMap row = id4.getMajorSubMap(3);
   Value o = buildGeneric(
       b, loc, ValueRange{o2, lse1, lse2, lse}, o1, {id4, row, row, row, id4},
       SmallVector<IteratorType>(4, IteratorType::parallel),
@@ -215,7 +197,7 @@ LogicalResult RingRewriter::check() {
 /// zigzag: chunks i and 2N - 1 - i of S / 2 rows).
 SmallVector<Piece> RingRewriter::pieces(Value shardIndex, int64_t localRows,
                                         int64_t positionShift) {
-  Ix ix{rewriter, loc};
+  IndexMath ix{rewriter, loc};
   if (!zigzag)
     return {Piece{0, localRows,
                   ix.add(ix.mul(shardIndex, ix.c(localRows)),
@@ -248,7 +230,7 @@ std::pair<Value, Value> RingRewriter::step(Value q, Value keys, Value values,
 
   // Visible when the first key is not after the last query and (with a
   // window) the last key is inside the first query's window.
-  Ix ix{rewriter, loc};
+  IndexMath ix{rewriter, loc};
   Value lastQuery = ix.add(qp.start, ix.c(qp.size - 1));
   Value visible = ix.cmp(arith::CmpIPredicate::sle, kp.start, lastQuery);
   if (std::optional<int64_t> w = op.getWindow()) {
@@ -312,7 +294,7 @@ LogicalResult RingRewriter::run() {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   MLIRContext *ctx = rewriter.getContext();
-  Ix ix{rewriter, loc};
+  IndexMath ix{rewriter, loc};
   Type i32 = rewriter.getI32Type();
   auto i32c = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(rewriter, loc, i32, v);
@@ -416,24 +398,13 @@ LogicalResult RingRewriter::run() {
   }
 
   // Assemble the pieces into the destinations, in their element types.
-  auto convertInto = [&](Value from, Value into) -> Value {
-    auto ty = cast<RankedTensorType>(into.getType());
-    unsigned rank = ty.getRank();
-    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    return buildGeneric(
-        rewriter, loc, from, into, {id, id},
-        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          return convertFloat(nb, nl, a[0], ty.getElementType());
-        });
-  };
   auto assemble = [&](ArrayRef<Value> parts, Value init) -> Value {
     if (parts.size() == 1)
-      return convertInto(parts[0], init);
+      return convertTensor(rewriter, loc, parts[0], init);
     Value result = init;
     for (auto [p, part] : llvm::zip(queryPieces, parts)) {
       Value dest = rows(rewriter, loc, init, p.offset, p.size);
-      Value converted = convertInto(part, dest);
+      Value converted = convertTensor(rewriter, loc, part, dest);
       auto ty = cast<RankedTensorType>(result.getType());
       SmallVector<OpFoldResult> offsets(ty.getRank(),
                                         rewriter.getIndexAttr(0));

@@ -11,11 +11,32 @@
 #define BPT_DIALECT_BPT_TRANSFORMS_BUILDERUTILS_H
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir {
 namespace bpt {
+
+/// Index arithmetic (arith on index values) at the builder's insertion
+/// point.
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value c(int64_t v);
+  Value add(Value x, Value y);
+  Value sub(Value x, Value y);
+  Value mul(Value x, Value y);
+  Value rem(Value x, Value y);
+  Value min(Value x, Value y);
+  Value max(Value x, Value y);
+  Value clamp(Value x, Value lo, Value hi) { return min(max(x, lo), hi); }
+  Value ceilDiv(Value x, Value y);
+  Value floorDiv(Value x, Value y);
+  Value cmp(arith::CmpIPredicate p, Value x, Value y);
+  Value gt(Value x, Value y) { return cmp(arith::CmpIPredicate::sgt, x, y); }
+  Value le(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
+};
 
 /// Converts a float scalar to `type` with extf/truncf (or returns it).
 Value convertFloat(OpBuilder &b, Location loc, Value v, Type type);
