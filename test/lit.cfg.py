@@ -11,7 +11,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "BPT"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".py"]
+config.suffixes = [".mlir", ".py", ".test"]
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "CMakeLists.txt"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.bpt_obj_root, "test")
@@ -19,6 +19,12 @@ config.test_exec_root = os.path.join(config.bpt_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
 config.substitutions.append(("%python", config.python_executable))
+# Embedding tests: the plugin, the source tree, the build tree to install.
+config.substitutions.append(("%bpt_plugin",
+                             os.path.join(config.bpt_obj_root, "lib",
+                                          "libBPTPlugin.so")))
+config.substitutions.append(("%bpt_src_root", config.bpt_src_root))
+config.substitutions.append(("%bpt_obj_root", config.bpt_obj_root))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
@@ -29,9 +35,12 @@ config.environment["BPT_TOOLS_DIR"] = config.bpt_tools_dir
 config.environment["BPT_LLVM_TOOLS_DIR"] = config.llvm_tools_dir
 
 tool_dirs = [config.bpt_tools_dir, config.llvm_tools_dir]
-tools = ["bpt-opt", "mlir-runner", "mlir-translate", "llc", "not"]
+tools = ["bpt-opt", "bpt-capi-test", "mlir-opt", "mlir-runner",
+         "mlir-translate", "llc", "not"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Optional features.
 if shutil.which("mpirun"):
     config.available_features.add("mpi")
+if shutil.which("cmake") and shutil.which("ninja"):
+    config.available_features.add("cmake")
