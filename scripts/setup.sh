@@ -84,4 +84,4 @@ if [[ ! -f "$BUILD/build.ninja" ]]; then
     -DBPT_PYTHON="$VENV/bin/python" >/dev/null
 fi
 log "building"
-ninja -C "$BUILD" bpt-opt
+ninja -C "$BUILD"

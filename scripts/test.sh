@@ -9,7 +9,7 @@ BUILD="${BPT_BUILD_DIR:-$ROOT/build}"
 
 status=0
 echo "== lit =="
-ninja -C "$BUILD" bpt-opt
+ninja -C "$BUILD"
 /usr/lib/llvm-22/bin/lit -sv "$BUILD/test" || status=1
 
 echo "== pytest =="

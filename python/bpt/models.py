@@ -342,7 +342,9 @@ def llama_block(cfg, name="llama_block"):
     without biases, grouped-query causal attention (cfg.kv_heads), output
     projection + residual, RMSNorm, SwiGLU FFN + residual."""
     if cfg.model != "llama":
-        cfg.model, cfg.norm = "llama", "rmsnorm"
+        # A BlockConfig made for another family: this block is always
+        # RMSNorm + SwiGLU.
+        cfg.model, cfg.norm, cfg.activation = "llama", "rmsnorm", "swiglu"
     cfg.validate()
     s, d, h, dh, f = cfg.seq, cfg.d_model, cfg.heads, cfg.head_dim, cfg.d_ff
     hkv = cfg.kv_heads
