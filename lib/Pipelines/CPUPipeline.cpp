@@ -99,7 +99,30 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+void mlir::bpt::buildRingCPUPipeline(OpPassManager &pm,
+                                     const RingCPUPipelineOptions &options) {
+  bpt::BPTRingOptions ring;
+  ring.devices = options.devices;
+  ring.order = options.order;
+  pm.addPass(bpt::createBPTRing(ring));
+  bpt::BPTBlockwiseOptions blockwise;
+  blockwise.qBlock = options.qBlock;
+  blockwise.kvBlock = options.kvBlock;
+  blockwise.ffnChunk = options.ffnChunk;
+  pm.addPass(bpt::createBPTBlockwise(blockwise));
+  CPUPipelineOptions cpu;
+  cpu.openmp = false;
+  buildCPUPipeline(pm, cpu);
+}
+
 void mlir::bpt::registerPipelines() {
+  PassPipelineRegistration<RingCPUPipelineOptions>(
+      "bpt-ring-cpu-pipeline",
+      "Ring attention on CPU ranks: --bpt-ring (devices, order), "
+      "--bpt-blockwise (q-block, kv-block, ffn-chunk) and --bpt-cpu-pipeline "
+      "without OpenMP (one thread per MPI rank). The result links OpenMPI "
+      "and runs under mpirun.",
+      buildRingCPUPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "bpt-cpu-pipeline",
       "Lower bpt ops and linalg on tensors to the LLVM dialect for the CPU: "

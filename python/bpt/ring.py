@@ -95,14 +95,13 @@ def mpirun_command(devices):
 
 def compile_ring(mlir, devices, order="contiguous", q_block=64, kv_block=128,
                  ffn_chunk=256):
-    """Compiles a one-rank program with --bpt-ring, --bpt-blockwise and the
-    CPU pipeline (OpenMP off: the ranks are the parallelism)."""
+    """Compiles a one-rank program with --bpt-ring-cpu-pipeline (the ring,
+    the blockwise rewrite, the CPU pipeline without OpenMP: the ranks are
+    the parallelism)."""
     return compile_mlir(
-        mlir,
-        passes=[f"--bpt-ring=devices={devices} order={order}",
-                f"--bpt-blockwise=q-block={q_block} kv-block={kv_block} "
-                f"ffn-chunk={ffn_chunk}"],
-        pipeline="--bpt-cpu-pipeline=openmp=false")
+        mlir, pipeline=f"--bpt-ring-cpu-pipeline=devices={devices} "
+        f"order={order} q-block={q_block} kv-block={kv_block} "
+        f"ffn-chunk={ffn_chunk}")
 
 
 def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None,

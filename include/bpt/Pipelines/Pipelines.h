@@ -53,6 +53,35 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 /// mlir-runner or compiles with mlir-translate + llc into an object.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
+/// Options of --bpt-ring-cpu-pipeline: the ring, the blockwise rewrite of
+/// each step and the CPU pipeline (without OpenMP: the ranks are the
+/// parallelism).
+struct RingCPUPipelineOptions
+    : public PassPipelineOptions<RingCPUPipelineOptions> {
+  PassOptions::Option<int64_t> devices{
+      *this, "devices", llvm::cl::desc("Number of MPI ranks in the ring"),
+      llvm::cl::init(2)};
+  PassOptions::Option<std::string> order{
+      *this, "order",
+      llvm::cl::desc("Layout of the sequence over the ranks: contiguous or "
+                     "zigzag"),
+      llvm::cl::init("contiguous")};
+  PassOptions::Option<int64_t> qBlock{
+      *this, "q-block", llvm::cl::desc("Query rows per block"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> kvBlock{
+      *this, "kv-block", llvm::cl::desc("Keys per block of each step"),
+      llvm::cl::init(128)};
+  PassOptions::Option<int64_t> ffnChunk{
+      *this, "ffn-chunk", llvm::cl::desc("Hidden units per FFN chunk"),
+      llvm::cl::init(256)};
+};
+
+/// Ring attention for CPU ranks: --bpt-ring, --bpt-blockwise, then the CPU
+/// pipeline without OpenMP (one rank per core). The program links OpenMPI.
+void buildRingCPUPipeline(OpPassManager &pm,
+                          const RingCPUPipelineOptions &options);
+
 /// Registers the named pipelines with the pass registry (bpt-opt flags).
 void registerPipelines();
 
