@@ -40,9 +40,9 @@ func.func @gpt2_block(%x: tensor<4096x768xf32>, %ln1_g: tensor<768xf32>, %ln1_b:
       %zero11 = arith.constant 0.0 : f32
       %e12 = tensor.empty() : tensor<4096x2304xf32>
       %acc13 = linalg.fill ins(%zero11 : f32) outs(%e12 : tensor<4096x2304xf32>) -> tensor<4096x2304xf32>
-      %e14 = tensor.empty() : tensor<4096x2304xf32>
-      %mm15 = linalg.matmul ins(%ln9, %w_qkv_ : tensor<4096x768xf32>, tensor<768x2304xf32>) outs(%acc13 : tensor<4096x2304xf32>) -> tensor<4096x2304xf32>
-      %lin16 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm15, %b_qkv_ : tensor<4096x2304xf32>, tensor<2304xf32>) outs(%e14 : tensor<4096x2304xf32>) {
+      %mm14 = linalg.matmul ins(%ln9, %w_qkv_ : tensor<4096x768xf32>, tensor<768x2304xf32>) outs(%acc13 : tensor<4096x2304xf32>) -> tensor<4096x2304xf32>
+      %e15 = tensor.empty() : tensor<4096x2304xf32>
+      %lin16 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm14, %b_qkv_ : tensor<4096x2304xf32>, tensor<2304xf32>) outs(%e15 : tensor<4096x2304xf32>) {
       ^bb0(%a0: f32, %a1: f32, %o: f32):
         %s1 = arith.addf %a0, %a1 : f32
         linalg.yield %s1 : f32
@@ -71,9 +71,9 @@ func.func @gpt2_block(%x: tensor<4096x768xf32>, %ln1_g: tensor<768xf32>, %ln1_b:
       %zero38 = arith.constant 0.0 : f32
       %e39 = tensor.empty() : tensor<4096x768xf32>
       %acc40 = linalg.fill ins(%zero38 : f32) outs(%e39 : tensor<4096x768xf32>) -> tensor<4096x768xf32>
-      %e41 = tensor.empty() : tensor<4096x768xf32>
-      %mm42 = linalg.matmul ins(%m37, %w_o_ : tensor<4096x768xf32>, tensor<768x768xf32>) outs(%acc40 : tensor<4096x768xf32>) -> tensor<4096x768xf32>
-      %lin43 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm42, %b_o_, %x_ : tensor<4096x768xf32>, tensor<768xf32>, tensor<4096x768xf32>) outs(%e41 : tensor<4096x768xf32>) {
+      %mm41 = linalg.matmul ins(%m37, %w_o_ : tensor<4096x768xf32>, tensor<768x768xf32>) outs(%acc40 : tensor<4096x768xf32>) -> tensor<4096x768xf32>
+      %e42 = tensor.empty() : tensor<4096x768xf32>
+      %lin43 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm41, %b_o_, %x_ : tensor<4096x768xf32>, tensor<768xf32>, tensor<4096x768xf32>) outs(%e42 : tensor<4096x768xf32>) {
       ^bb0(%a0: f32, %a1: f32, %a2: f32, %o: f32):
         %s1 = arith.addf %a0, %a1 : f32
         %s2 = arith.addf %s1, %a2 : f32

@@ -1,5 +1,7 @@
 // RUN: bpt-opt %s --bpt-ring="devices=4" --split-input-file | FileCheck %s --enable-var-scope
 // RUN: bpt-opt %s --bpt-ring="devices=2 order=zigzag" --split-input-file | FileCheck %s --check-prefix=ZIG
+// The whole path for CPU ranks as one pipeline: OpenMPI calls, no OpenMP.
+// RUN: bpt-opt %s --bpt-ring-cpu-pipeline="devices=3 q-block=4 kv-block=4" --split-input-file | FileCheck %s --check-prefix=PIPE
 // After bufferization and deallocation, the buffers a request uses are
 // freed only after its wait (the bpt.hold), never between the isend and it:
 // RUN: bpt-opt %s --bpt-ring="devices=2" --bpt-decompose --split-input-file \
@@ -54,6 +56,13 @@
 // CHECK:         bpt.attention
 // CHECK-NOT:     mpi.
 // CHECK:         return
+// PIPE-LABEL: llvm.func @causal
+// PIPE-NOT:    omp.
+// PIPE:        llvm.call @MPI_Comm_size
+// PIPE:        llvm.call @MPI_Irecv
+// PIPE:        llvm.call @MPI_Isend
+// PIPE:        llvm.call @MPI_Wait
+// PIPE-NOT:    bpt.
 // DEALLOC-LABEL: func.func @causal
 // DEALLOC:         %[[S:.+]] = mpi.isend(%[[B:[^,]+]],
 // DEALLOC-NOT:     memref.dealloc %[[B]]
