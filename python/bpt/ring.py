@@ -105,7 +105,7 @@ def compile_ring(mlir, devices, order="contiguous", q_block=64, kv_block=128,
 
 
 def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None,
-        repeat=0):
+        repeat=0, kill_rank=None, kill_after=0.5):
     """Runs functions of a compiled ring module (compiled from the one-rank
     program `mlir`) on `devices` ranks, in one mpirun job.
 
@@ -114,7 +114,8 @@ def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None,
     result, the list of per-rank arrays. Raises BPTError if any rank fails,
     or if the job does not finish within `timeout` seconds (all ranks are
     then killed). `fail_rank` makes that rank exit with an error after
-    MPI_Init (to test failure handling). With `repeat` > 0 every call is
+    MPI_Init, and `kill_rank` has that rank killed by SIGKILL `kill_after`
+    seconds into its calls (to test failure handling). With `repeat` > 0 every call is
     made once more to warm up and then `repeat` times, and the result is
     (results, times) with times[c][r] the best wall time of call c on rank r
     in seconds.
@@ -134,6 +135,9 @@ def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None,
             run_env["BPT_RING_FAIL_RANK"] = str(fail_rank)
         if repeat:
             run_env["BPT_RING_REPEAT"] = str(repeat)
+        if kill_rank is not None:
+            run_env["BPT_RING_KILL_RANK"] = str(kill_rank)
+            run_env["BPT_RING_KILL_AFTER"] = str(kill_after)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True,
                                   timeout=timeout, env=run_env)
@@ -171,6 +175,12 @@ def _worker(so_path, tmp):
         print(f"rank {rank}: failing on purpose (BPT_RING_FAIL_RANK)",
               file=sys.stderr)
         os._exit(3)
+    if os.environ.get("BPT_RING_KILL_RANK") == str(rank):
+        # Killed in the middle of the computation, from another thread.
+        import signal
+        import threading
+        threading.Timer(float(os.environ["BPT_RING_KILL_AFTER"]),
+                        os.kill, (os.getpid(), signal.SIGKILL)).start()
     tmp = Path(tmp)
     module = CompiledModule(
         so_path, parse_signatures((tmp / "program.mlir").read_text()))

@@ -6,8 +6,9 @@
 # local lengths that the blocks do not divide (12 rows, kv-block 8).
 # Tolerance: max abs error / max(1, max |ref|) <= 2e-5 in f32 (2e-3 for
 # f16 outputs). Also: a global length the ranks do not divide is refused,
-# a rank that fails ends the job with an error (no hang), and a program
-# compiled for N ranks stops when run on another number.
+# a rank that fails at start or is killed mid-run ends the job with an error
+# (no hang), and a program compiled for N ranks stops when run on another
+# number.
 #
 # REQUIRES: mpi
 # RUN: %python %s
@@ -118,6 +119,15 @@ calls = [(case.func, [ring.shard(a, 2) for a in args])]
 expect_error("rank 1 fails", lambda: ring.run(module, mlir, calls, 2,
                                               timeout=60, fail_rank=1),
              "rank 1: failing on purpose")
+# A rank killed in the middle of its work (SIGKILL from a timer while the
+# others compute and wait on it, calls repeated for several seconds).
+big = AttentionCase("big", hq=4, hkv=4, d=64, sq=512, sk=512)
+big_mlir = "module {\n" + big.mlir() + "\n}\n"
+big_args = replace(big, sq=1024, sk=1024).inputs(np.random.default_rng(1))
+big_module = ring.compile_ring(big_mlir, 2, **BLOCKS)
+expect_error("rank 1 killed mid-run", lambda: ring.run(
+    big_module, big_mlir, [(big.func, [ring.shard(a, 2) for a in big_args])],
+    2, timeout=60, repeat=200, kill_rank=1, kill_after=1.0), "signal 9")
 module3 = ring.compile_ring(mlir, 3, **BLOCKS)
 expect_error("compiled for 3 ranks, run on 2",
              lambda: ring.run(module3, mlir, calls, 2, timeout=60),
