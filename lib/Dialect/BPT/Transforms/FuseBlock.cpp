@@ -179,11 +179,15 @@ mlir::bpt::fuseBlockPerQueryBlock(RewriterBase &rewriter, BlockOp block,
   if (!root || root->getNumResults() != 1 ||
       root->getBlock() != block.getBodyBlock())
     return refuse(block, "its result is not produced by a tileable op");
-  AttentionOp attention = block.getAttention();
-  // Read before fusion: the untiled attention is erased once it is dead.
-  int64_t queries = attention.getQueryType().getDimSize(2);
-  Operation *attentionOp = attention.getOperation();
+  int64_t queries = block.getAttention().getQueryType().getDimSize(2);
   splitSlicedProducers(rewriter, block.getBodyBlock());
+  // Read after the split, which erases dead ops, the attention too when the
+  // result does not use it (a use after free that AddressSanitizer found),
+  // and before fusion, which erases the untiled attention once it is dead.
+  AttentionOp attention = block.getAttention();
+  if (!attention)
+    return refuse(block, "its result does not use its attention");
+  Operation *attentionOp = attention.getOperation();
 
   rewriter.setInsertionPoint(root);
   FailureOr<SmallVector<OpFoldResult>> tiles =
