@@ -9,7 +9,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${BPT_ASAN_BUILD_DIR:-$ROOT/build-asan}"
-"$ROOT/scripts/setup.sh"
+BPT_SANITIZERS=1 "$ROOT/scripts/setup.sh"
 if [[ ! -f "$BUILD/build.ninja" ]]; then
   cmake -G Ninja -S "$ROOT" -B "$BUILD" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \

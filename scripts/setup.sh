@@ -8,6 +8,10 @@
 #   BPT_SKIP_APT=1              do not call apt-get (packages managed by hand)
 #   BPT_BENCH=1                 also install the benchmarks' extras (PyTorch,
 #                               matplotlib) into the virtual environment
+#   BPT_NO_BUILD=1              install only; do not configure or build
+#   BPT_SANITIZERS=1            also install clang 22 and its sanitizer and
+#                               libFuzzer runtimes (scripts/sanitize.sh,
+#                               scripts/fuzz.sh)
 #   BPT_CORPUS=1                also install what regenerates the raising
 #                               corpus (PyTorch, torch-mlir, ml_dtypes; about
 #                               1 GiB): python/tools/gen_torch_corpus.py
@@ -26,6 +30,9 @@ PACKAGES=(
   cmake ninja-build ccache g++ python3-venv
   openmpi-bin libopenmpi-dev
 )
+if [[ "${BPT_SANITIZERS:-0}" == 1 ]]; then
+  PACKAGES+=(clang-22 libclang-rt-22-dev)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
@@ -75,6 +82,9 @@ if [[ "${BPT_CORPUS:-0}" == 1 ]] && \
 fi
 
 # --- Configure and build -----------------------------------------------------
+# BPT_NO_BUILD=1: install only (the sanitizer and fuzzing scripts build their
+# own trees).
+if [[ "${BPT_NO_BUILD:-0}" == 1 ]]; then exit 0; fi
 if [[ ! -f "$BUILD/build.ninja" ]]; then
   log "configuring $BUILD"
   cmake -G Ninja -S "$ROOT" -B "$BUILD" \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of bpt-mlir: set-up if needed, build, then lit (IR tests
-# and CPU execution tests) and pytest (the Python package).
+# and CPU execution tests), pytest (the Python package) and a 45-second fuzzing
+# smoke run (scripts/fuzz.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +21,13 @@ rc=$?
 set -e
 # pytest exits 5 when it collects no test: that is not a pass.
 if [[ $rc -ne 0 ]]; then status=1; fi
+
+# A short libFuzzer run over the parser and every bpt pass (its own clang
+# build in build-fuzz/, about two minutes); BPT_SKIP_FUZZ=1 leaves it out.
+if [[ "${BPT_SKIP_FUZZ:-0}" != 1 ]]; then
+  echo "== fuzz smoke (45 s) =="
+  "$ROOT/scripts/fuzz.sh" 45 -seed=1 || status=1
+fi
 
 if [[ $status -eq 0 ]]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
 exit $status
