@@ -6,13 +6,16 @@ frontend writes them, with a NumPy model of each graph:
   shapes      batch, heads, query and key lengths (ragged), head dims
   scale       on the queries, on the scores, or none
   mask        none, additive float, boolean (select), causal from iotas
+              (a mask tensor), causal computed from linalg.index in the op
+              that applies it (a select, or an added 0 / -inf)
   softmax     linalg.softmax, decomposed (max, exp, sum, divide), or
               normalised by multiplying with the reciprocal of the sum
   dtype       f32, or f16 / bf16 inputs with f32 scores and an output
               truncated back
   near-misses graphs that are not attention and must not be raised: the
               softmax over the query dimension, the probabilities scaled
-              after the softmax
+              after the softmax, an anti-causal mask (j >= i) computed from
+              linalg.index
 
 Each case is compiled three ways and compared: as written (the graph's own
 lowering), --bpt-raise + --bpt-decompose (the reference lowering of what was
@@ -48,9 +51,10 @@ class Case:
     d: int
     elem: str
     scale: str       # "q", "scores", "none"
-    mask: str        # "none", "add", "bool", "causal"
+    mask: str        # "none", "add", "bool", "causal", "causal_inline",
+                     # "causal_inline_add", "anticausal_inline"
     softmax: str     # "linalg", "decomposed", "reciprocal"
-    near_miss: str   # "", "softmax_dim2", "scale_after"
+    near_miss: str   # "", "softmax_dim2", "scale_after", "anticausal_inline"
 
     @property
     def is_attention(self):
@@ -63,12 +67,16 @@ class Case:
 
 def random_case(rng, index):
     elem = rng.choice(["f32", "f32", "f16", "bf16"])
-    mask = rng.choice(["none", "add", "bool", "causal"])
+    mask = rng.choice(["none", "add", "bool", "causal", "causal_inline",
+                       "causal_inline_add"])
     sq = int(rng.integers(1, 48))
     sk = int(rng.integers(1, 48))
-    if mask == "causal" and rng.random() < 0.5:
+    if mask.startswith("causal") and rng.random() < 0.5:
         sk = sq
-    near = rng.choice(["", "", "", "", "softmax_dim2", "scale_after"])
+    near = rng.choice(["", "", "", "", "softmax_dim2", "scale_after",
+                       "anticausal_inline"])
+    if near == "anticausal_inline":
+        mask = near
     return Case(name=f"case{index}", b=int(rng.integers(1, 3)),
                 h=int(rng.choice([1, 2, 4])), sq=sq, sk=sk,
                 d=int(rng.choice([4, 8, 16, 32])), elem=str(elem),
@@ -205,6 +213,25 @@ def emit(case):
                       [s, cm], [st, _t(md, "i1")], e.empty(sd), st,
                       "%a: f32, %mm: i1, %o: f32",
                       ["%r = arith.select %mm, %a, %ninf : f32"], "mc")
+    elif c.mask in ("causal_inline", "causal_inline_add",
+                    "anticausal_inline"):
+        # The mask computed in the op that applies it, from the loop
+        # indices: keep j <= i + (Sk - Sq) (bottom-right aligned causal), or
+        # j >= i + (Sk - Sq) for the near-miss, which is not causal.
+        pred = "sge" if c.mask == "anticausal_inline" else "sle"
+        body = ["%i = linalg.index 2 : index",
+                "%j = linalg.index 3 : index",
+                f"%off = arith.constant {c.sk - c.sq} : index",
+                "%io = arith.addi %i, %off : index",
+                f"%keep = arith.cmpi {pred}, %j, %io : index"]
+        if c.mask == "causal_inline_add":
+            body += ["%zf = arith.constant 0.0 : f32",
+                     "%add = arith.select %keep, %zf, %ninf : f32",
+                     "%r = arith.addf %a, %add : f32"]
+        else:
+            body += ["%r = arith.select %keep, %a, %ninf : f32"]
+        s = e.generic([ID4, ID4], P4, [s], [st], e.empty(sd), st,
+                      "%a: f32, %o: f32", body, "mi")
     dim = 2 if c.near_miss == "softmax_dim2" else 3
     if c.softmax == "linalg" or c.near_miss == "softmax_dim2":
         p = e.fresh("p")
@@ -294,10 +321,14 @@ def reference(case, arrays):
         s = s + arrays[3].astype(np.float64)
     elif c.mask == "bool":
         s = np.where(arrays[3], s, -np.inf)
-    elif c.mask == "causal":
+    elif c.mask in ("causal", "causal_inline", "causal_inline_add"):
         i = np.arange(c.sq)[:, None] + (c.sk - c.sq)
         j = np.arange(c.sk)[None, :]
         s = np.where(j <= i, s, -np.inf)
+    elif c.mask == "anticausal_inline":
+        i = np.arange(c.sq)[:, None] + (c.sk - c.sq)
+        j = np.arange(c.sk)[None, :]
+        s = np.where(j >= i, s, -np.inf)
     axis = 2 if c.near_miss == "softmax_dim2" else 3
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         m = s.max(axis=axis, keepdims=True)

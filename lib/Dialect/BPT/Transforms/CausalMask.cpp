@@ -63,6 +63,10 @@ using Index = std::optional<Lin>;
 class Evaluator {
 public:
   std::optional<Sym> evalTensor(Value v, ArrayRef<Index> idx);
+  std::optional<Sym> evalBody(linalg::GenericOp op, Value v,
+                              ArrayRef<Index> loops) {
+    return evalScalar(op, v, loops, 0);
+  }
 
 private:
   std::optional<Sym> evalScalar(linalg::GenericOp op, Value v,
@@ -338,42 +342,36 @@ static std::optional<int64_t> causalOffset(const Sym &keep) {
   return std::nullopt;
 }
 
-std::optional<int64_t> mlir::bpt::matchCausalMask(Value mask, AffineMap map,
-                                                  ArrayRef<int64_t> loopExtents,
-                                                  MaskKind kind) {
-  unsigned numLoops = map.getNumDims();
-  if (numLoops < 2 || loopExtents.size() != numLoops)
-    return std::nullopt;
-  // The row and column are the last two loops; other loops may only be read
-  // where they have extent 1.
+/// The loop indices of an op whose last two loops are the score's row and
+/// column: other loops may only be read where they have extent 1.
+static SmallVector<Index> rowColumnLoops(ArrayRef<int64_t> loopExtents) {
+  unsigned numLoops = loopExtents.size();
   SmallVector<Index> loops(numLoops);
   for (unsigned d = 0; d + 2 < numLoops; ++d)
     if (loopExtents[d] == 1)
       loops[d] = Lin{};
   loops[numLoops - 2] = Lin{1, 0, 0};
   loops[numLoops - 1] = Lin{0, 1, 0};
-  std::optional<SmallVector<Index>> idx = applyMap(map, loops);
-  if (!idx)
-    return std::nullopt;
-  Evaluator evaluator;
-  std::optional<Sym> value = evaluator.evalTensor(mask, *idx);
-  if (!value)
-    return std::nullopt;
+  return loops;
+}
+
+/// The causal offset of a mask whose value at (i, j) is `value`.
+static std::optional<int64_t> offsetOf(const Sym &value, MaskKind kind) {
   switch (kind) {
   case MaskKind::KeepIfTrue:
-    return causalOffset(*value);
+    return causalOffset(value);
   case MaskKind::RemoveIfTrue:
-    if (value->kind != Sym::Pred)
+    if (value.kind != Sym::Pred)
       return std::nullopt;
-    return causalOffset(value->negated());
+    return causalOffset(value.negated());
   case MaskKind::Additive: {
-    if (value->kind != Sym::FloatSelect)
+    if (value.kind != Sym::FloatSelect)
       return std::nullopt;
-    bool keepOnTrue = value->trueValue == 0.0 &&
-                      std::isinf(value->falseValue) && value->falseValue < 0;
-    bool keepOnFalse = value->falseValue == 0.0 &&
-                       std::isinf(value->trueValue) && value->trueValue < 0;
-    Sym pred = Sym::predicate(value->lin, value->pred);
+    bool keepOnTrue = value.trueValue == 0.0 &&
+                      std::isinf(value.falseValue) && value.falseValue < 0;
+    bool keepOnFalse = value.falseValue == 0.0 &&
+                       std::isinf(value.trueValue) && value.trueValue < 0;
+    Sym pred = Sym::predicate(value.lin, value.pred);
     if (keepOnTrue)
       return causalOffset(pred);
     if (keepOnFalse)
@@ -382,4 +380,34 @@ std::optional<int64_t> mlir::bpt::matchCausalMask(Value mask, AffineMap map,
   }
   }
   return std::nullopt;
+}
+
+std::optional<int64_t> mlir::bpt::matchCausalMask(Value mask, AffineMap map,
+                                                  ArrayRef<int64_t> loopExtents,
+                                                  MaskKind kind) {
+  if (map.getNumDims() < 2 || loopExtents.size() != map.getNumDims())
+    return std::nullopt;
+  std::optional<SmallVector<Index>> idx =
+      applyMap(map, rowColumnLoops(loopExtents));
+  if (!idx)
+    return std::nullopt;
+  Evaluator evaluator;
+  std::optional<Sym> value = evaluator.evalTensor(mask, *idx);
+  if (!value)
+    return std::nullopt;
+  return offsetOf(*value, kind);
+}
+
+std::optional<int64_t> mlir::bpt::matchCausalMaskInBody(linalg::GenericOp op,
+                                                        Value value,
+                                                        MaskKind kind) {
+  SmallVector<int64_t> extents = op.getStaticLoopRanges();
+  if (extents.size() < 2)
+    return std::nullopt;
+  Evaluator evaluator;
+  std::optional<Sym> sym =
+      evaluator.evalBody(op, value, rowColumnLoops(extents));
+  if (!sym)
+    return std::nullopt;
+  return offsetOf(*sym, kind);
 }

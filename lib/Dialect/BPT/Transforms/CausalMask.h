@@ -13,6 +13,7 @@
 #ifndef BPT_LIB_DIALECT_BPT_TRANSFORMS_CAUSALMASK_H
 #define BPT_LIB_DIALECT_BPT_TRANSFORMS_CAUSALMASK_H
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Value.h"
 
@@ -35,6 +36,14 @@ enum class MaskKind {
 std::optional<int64_t> matchCausalMask(Value mask, AffineMap map,
                                        ArrayRef<int64_t> loopExtents,
                                        MaskKind kind);
+
+/// The same for a mask computed inside `op`'s body (PyTorch-free frontends
+/// and hand-written IR compare linalg.index values in the op that applies
+/// the mask): `value` is the body's condition (KeepIfTrue, RemoveIfTrue) or
+/// the float added to the score (Additive), and the last two loops of `op`
+/// are the score's row and column.
+std::optional<int64_t> matchCausalMaskInBody(linalg::GenericOp op,
+                                             Value value, MaskKind kind);
 
 } // namespace bpt
 } // namespace mlir

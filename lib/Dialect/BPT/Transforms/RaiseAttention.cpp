@@ -66,7 +66,26 @@ struct AppliedMask {
   // finfo.min) instead of -inf: equal to removing the score unless a whole
   // row is removed, so only accepted for causal masks, which never do.
   bool finiteFill = false;
+  // A mask computed in `op`'s own body from linalg.index (no mask tensor):
+  // the condition of the select, or the float added to the score. Only a
+  // causal one can be raised.
+  Value inBody = nullptr;
 };
+
+/// Whether `v`, a value of `op`'s body, is computed from linalg.index.
+static bool dependsOnIndex(linalg::GenericOp op, Value v) {
+  SmallVector<Value> work{v};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != op.getBody() || !seen.insert(def).second)
+      continue;
+    if (isa<linalg::IndexOp>(def))
+      return true;
+    llvm::append_range(work, def->getOperands());
+  }
+  return false;
+}
 
 static SmallVector<int64_t> loopExtentsOf(const AppliedMask &mask) {
   linalg::GenericOp op = mask.op;
@@ -103,6 +122,12 @@ static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
       if (auto ext = maskArg.getDefiningOp<arith::ExtFOp>())
         maskArg = ext.getIn();
       OpOperand *mo = getInputOperandOfArg(op, maskArg);
+      if (so && !mo && dependsOnIndex(op, maskArg)) {
+        score = so->get();
+        AppliedMask mask{Value(), AffineMap(), op, MaskKind::Additive};
+        mask.inBody = maskArg;
+        return mask;
+      }
       if (!so || !mo || so == mo)
         continue;
       score = so->get();
@@ -113,7 +138,8 @@ static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
   }
   if (auto select = dyn_cast<arith::SelectOp>(def)) {
     OpOperand *cond = getInputOperandOfArg(op, select.getCondition());
-    if (!cond)
+    bool inBody = !cond && dependsOnIndex(op, select.getCondition());
+    if (!cond && !inBody)
       return std::nullopt;
     bool finite = false;
     auto isMinusInf = [&](Value v) {
@@ -123,15 +149,22 @@ static std::optional<AppliedMask> matchMaskOp(linalg::GenericOp op,
     };
     OpOperand *t = getIdentityInputOperandOfArg(op, select.getTrueValue());
     OpOperand *f = getIdentityInputOperandOfArg(op, select.getFalseValue());
+    auto applied = [&](MaskKind kind) {
+      if (inBody) {
+        AppliedMask mask{Value(), AffineMap(), op, kind, finite};
+        mask.inBody = select.getCondition();
+        return mask;
+      }
+      return AppliedMask{cond->get(), op.getMatchingIndexingMap(cond), op,
+                         kind, finite};
+    };
     if (t && isMinusInf(select.getFalseValue())) {
       score = t->get();
-      return AppliedMask{cond->get(), op.getMatchingIndexingMap(cond), op,
-                         MaskKind::KeepIfTrue, finite};
+      return applied(MaskKind::KeepIfTrue);
     }
     if (f && isMinusInf(select.getTrueValue())) {
       score = f->get();
-      return AppliedMask{cond->get(), op.getMatchingIndexingMap(cond), op,
-                         MaskKind::RemoveIfTrue, finite};
+      return applied(MaskKind::RemoveIfTrue);
     }
   }
   return std::nullopt;
@@ -581,9 +614,19 @@ static FailureOr<AttentionPlan> planAttention(AttentionMatch &m,
 
   // Masks: a causal one becomes the causal flag, one other the mask operand.
   for (const AppliedMask &mask : m.masks) {
-    SmallVector<int64_t> extents = loopExtentsOf(mask);
     std::optional<int64_t> offset =
-        matchCausalMask(mask.tensor, mask.map, extents, mask.kind);
+        mask.inBody
+            ? matchCausalMaskInBody(mask.op, mask.inBody, mask.kind)
+            : matchCausalMask(mask.tensor, mask.map, loopExtentsOf(mask),
+                              mask.kind);
+    if (mask.inBody && (!offset || p.causalOffset)) {
+      why = p.causalOffset
+                ? "more than one causal mask is applied to the scores"
+                : "the mask computed from indices in the op applying it does "
+                  "not keep exactly the keys j <= i + c (a causal mask); "
+                  "another one would need a mask tensor";
+      return failure();
+    }
     // A causal mask with offset >= 0 leaves key 0 to every row.
     if (offset && !p.causalOffset && (!mask.finiteFill || *offset >= 0)) {
       p.causalOffset = offset;

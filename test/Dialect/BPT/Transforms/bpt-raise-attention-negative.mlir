@@ -336,3 +336,61 @@ func.func @transposed_mask(%q: tensor<8x64x32xf32>, %kt: tensor<8x32x64xf32>, %v
   %o = linalg.batch_matmul ins(%p, %v : tensor<8x64x64xf32>, tensor<8x64x16xf32>) outs(%oz : tensor<8x64x16xf32>) -> tensor<8x64x16xf32>
   return %o : tensor<8x64x16xf32>
 }
+
+// -----
+
+#id3 = affine_map<(b, i, j) -> (b, i, j)>
+
+// A mask computed from linalg.index in the op that applies it, but not a
+// causal one (it hides the diagonal, j != i): raising it would need a mask
+// tensor, so nothing is raised. The same for a causal mask that depends on
+// the batch index.
+// CHECK-LABEL: func.func @in_body_not_causal
+//       CHECK:   linalg.softmax
+func.func @in_body_not_causal(%q: tensor<4x16x8xf32>, %kt: tensor<4x8x16xf32>, %v: tensor<4x16x8xf32>) -> tensor<4x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %s0 = tensor.empty() : tensor<4x16x16xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<4x16x8xf32>, tensor<4x8x16xf32>) outs(%sz : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %m = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<4x16x16xf32>) outs(%s0 : tensor<4x16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %i = linalg.index 1 : index
+    %j = linalg.index 2 : index
+    %keep = arith.cmpi ne, %j, %i : index
+    %r = arith.select %keep, %in, %ninf : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16x16xf32>
+  // expected-remark @below {{softmax not raised: the mask computed from indices in the op applying it does not keep exactly the keys j <= i + c (a causal mask); another one would need a mask tensor}}
+  %p = linalg.softmax dimension(2) ins(%m : tensor<4x16x16xf32>) outs(%s0 : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %o0 = tensor.empty() : tensor<4x16x8xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%o0 : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<4x16x16xf32>, tensor<4x16x8xf32>) outs(%oz : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
+  return %o : tensor<4x16x8xf32>
+}
+
+// CHECK-LABEL: func.func @in_body_causal_per_batch
+//       CHECK:   linalg.softmax
+func.func @in_body_causal_per_batch(%q: tensor<4x16x8xf32>, %kt: tensor<4x8x16xf32>, %v: tensor<4x16x8xf32>) -> tensor<4x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %s0 = tensor.empty() : tensor<4x16x16xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<4x16x8xf32>, tensor<4x8x16xf32>) outs(%sz : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %m = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<4x16x16xf32>) outs(%s0 : tensor<4x16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %b = linalg.index 0 : index
+    %i = linalg.index 1 : index
+    %j = linalg.index 2 : index
+    %ib = arith.addi %i, %b : index
+    %keep = arith.cmpi sle, %j, %ib : index
+    %r = arith.select %keep, %in, %ninf : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16x16xf32>
+  // expected-remark @below {{softmax not raised: the mask computed from indices in the op applying it does not keep exactly the keys j <= i + c (a causal mask); another one would need a mask tensor}}
+  %p = linalg.softmax dimension(2) ins(%m : tensor<4x16x16xf32>) outs(%s0 : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %o0 = tensor.empty() : tensor<4x16x8xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%o0 : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<4x16x16xf32>, tensor<4x16x8xf32>) outs(%oz : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
+  return %o : tensor<4x16x8xf32>
+}

@@ -178,6 +178,67 @@ func.func @causal_top_left(%q: tensor<1x2x16x8xf32>, %k: tensor<1x2x32x8xf32>, %
 
 // -----
 
+// The causal mask computed in the op that applies it, from linalg.index,
+// as masked_fill (a select of -inf where j > i + (Sk - Sq)), then an
+// additive 0 / -inf form of the same mask in a second function: both are
+// the causal flag, bottom-right aligned (positions Sk - Sq and 0 by default).
+#id3 = affine_map<(b, i, j) -> (b, i, j)>
+
+// CHECK-LABEL: func.func @causal_in_body_select
+//       CHECK:   bpt.attention causal scale(1.000000e+00) ins(
+//  CHECK-SAME:     tensor<1x4x16x8xf32>, tensor<1x4x24x8xf32>, tensor<1x4x24x8xf32>
+//   CHECK-NOT:   linalg.index
+//   CHECK-NOT:   linalg.softmax
+func.func @causal_in_body_select(%q: tensor<4x16x8xf32>, %kt: tensor<4x8x24xf32>, %v: tensor<4x24x8xf32>) -> tensor<4x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %s0 = tensor.empty() : tensor<4x16x24xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<4x16x24xf32>) -> tensor<4x16x24xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<4x16x8xf32>, tensor<4x8x24xf32>) outs(%sz : tensor<4x16x24xf32>) -> tensor<4x16x24xf32>
+  %m = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<4x16x24xf32>) outs(%s0 : tensor<4x16x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %i = linalg.index 1 : index
+    %j = linalg.index 2 : index
+    %off = arith.constant 8 : index
+    %io = arith.addi %i, %off : index
+    %hide = arith.cmpi ugt, %j, %io : index
+    %r = arith.select %hide, %ninf, %in : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16x24xf32>
+  %p = linalg.softmax dimension(2) ins(%m : tensor<4x16x24xf32>) outs(%s0 : tensor<4x16x24xf32>) -> tensor<4x16x24xf32>
+  %o0 = tensor.empty() : tensor<4x16x8xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%o0 : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<4x16x24xf32>, tensor<4x24x8xf32>) outs(%oz : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
+  return %o : tensor<4x16x8xf32>
+}
+
+// CHECK-LABEL: func.func @causal_in_body_additive
+//       CHECK:   bpt.attention causal scale(1.000000e+00) ins(
+//   CHECK-NOT:   linalg.index
+func.func @causal_in_body_additive(%q: tensor<4x16x8xf32>, %kt: tensor<4x8x16xf32>, %v: tensor<4x16x8xf32>) -> tensor<4x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %s0 = tensor.empty() : tensor<4x16x16xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<4x16x8xf32>, tensor<4x8x16xf32>) outs(%sz : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %m = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<4x16x16xf32>) outs(%s0 : tensor<4x16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %i = linalg.index 1 : index
+    %j = linalg.index 2 : index
+    %keep = arith.cmpi sle, %j, %i : index
+    %add = arith.select %keep, %zero, %ninf : f32
+    %r = arith.addf %in, %add : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16x16xf32>
+  %p = linalg.softmax dimension(2) ins(%m : tensor<4x16x16xf32>) outs(%s0 : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %o0 = tensor.empty() : tensor<4x16x8xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%o0 : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<4x16x16xf32>, tensor<4x16x8xf32>) outs(%oz : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
+  return %o : tensor<4x16x8xf32>
+}
+
+// -----
+
 // Keys and values widened from bf16, queries in f32: the casts stay (a
 // bpt.attention needs one element type for all three).
 #id4 = affine_map<(b, h, i, j) -> (b, h, i, j)>
