@@ -44,3 +44,27 @@ if shutil.which("mpirun"):
     config.available_features.add("mpi")
 if shutil.which("cmake") and shutil.which("ninja"):
     config.available_features.add("cmake")
+
+# CUDA: the toolkit (ptxas, headers, the libcuda stub) builds cubins and the
+# GPU runtime here; a GPU with a driver runs them.
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if os.path.exists(os.path.join(cuda_home, "bin", "ptxas")):
+    config.available_features.add("cuda")
+    config.environment["CUDA_HOME"] = cuda_home
+    config.substitutions.append(("%cuda_home", cuda_home))
+
+
+def _cuda_devices():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0
+    return count.value
+
+
+if "cuda" in config.available_features and _cuda_devices() > 0:
+    config.available_features.add("cuda-gpu")

@@ -116,6 +116,15 @@ void mlir::bpt::buildRingCPUPipeline(OpPassManager &pm,
 }
 
 void mlir::bpt::registerPipelines() {
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "bpt-gpu-pipeline",
+      "bpt.attention as tensor-core CUDA kernels: --bpt-gpu-attention, "
+      "one-shot bufferization (the function's tensors are device memory), "
+      "the _mlir_ciface_ entry points, and MLIR's NVVM pipeline "
+      "(gpu-lower-to-nvvm-pipeline: kernels serialised by "
+      "gpu-module-to-binary, host code calling the mgpu* functions of "
+      "runtime/cuda/bpt_cuda_runtime.c).",
+      buildGPUPipeline);
   PassPipelineRegistration<RingCPUPipelineOptions>(
       "bpt-ring-cpu-pipeline",
       "Ring attention on CPU ranks: --bpt-ring (devices, order), "

@@ -44,9 +44,10 @@ def tool(name):
     return str(path)
 
 
-def run(cmd, what, stdin=None):
+def run(cmd, what, stdin=None, env=None):
     """Runs a command; on failure raises BPTError with its diagnostics."""
-    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True,
+                          env=env)
     if proc.returncode != 0:
         raise BPTError(f"{what} failed (exit {proc.returncode}):\n"
                        f"  $ {' '.join(cmd)}\n{proc.stderr.strip()}")

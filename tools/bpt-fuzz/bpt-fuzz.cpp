@@ -26,6 +26,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 using namespace mlir;
 
@@ -122,7 +123,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ctx.allowUnregisteredDialects(false);
   // Diagnostics are the expected answer to most inputs; keep them quiet.
   ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // The lexer expects the NUL that a MemoryBuffer read from a file ends
+  // with; libFuzzer's buffer has none, so parse a terminated copy.
+  std::string text(reinterpret_cast<const char *>(data), size);
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
   if (!module)
     return 0;

@@ -82,6 +82,34 @@ struct RingCPUPipelineOptions
 void buildRingCPUPipeline(OpPassManager &pm,
                           const RingCPUPipelineOptions &options);
 
+/// Options of --bpt-gpu-pipeline.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("GPU architecture of the kernels: sm_80 (A100), sm_90a "
+                     "(H100/H200), or any sm_XY the tensor-core MMA runs on"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("How the kernels are embedded: bin (a cubin, made by "
+                     "the CUDA toolkit's ptxas, found through CUDA_HOME or "
+                     "PATH), isa (PTX, compiled by the driver at load time) "
+                     "or fatbin"),
+      llvm::cl::init("bin")};
+  PassOptions::Option<bool> emitCInterface{
+      *this, "c-interface",
+      llvm::cl::desc("Emit the _mlir_ciface_ entry point of every public "
+                     "function"),
+      llvm::cl::init(true)};
+};
+
+/// bpt.attention on the GPU: --bpt-gpu-attention (tensor-core kernels and
+/// their launches), one-shot bufferization with identity-layout function
+/// boundaries, then MLIR's own NVVM pipeline (gpu-lower-to-nvvm-pipeline:
+/// nvgpu/gpu to NVVM, gpu-module-to-binary, host code to LLVM calling the
+/// mgpu* entry points of runtime/cuda).
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
 /// Registers the named pipelines with the pass registry (bpt-opt flags).
 void registerPipelines();
 

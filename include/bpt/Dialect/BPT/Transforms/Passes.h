@@ -45,6 +45,15 @@ class DLTIDialect;
 namespace LLVM {
 class LLVMDialect;
 } // namespace LLVM
+namespace gpu {
+class GPUDialect;
+} // namespace gpu
+namespace nvgpu {
+class NVGPUDialect;
+} // namespace nvgpu
+namespace NVVM {
+class NVVMDialect;
+} // namespace NVVM
 
 namespace bpt {
 class BPTDialect;

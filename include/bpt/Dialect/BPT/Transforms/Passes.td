@@ -267,6 +267,36 @@ def BPTRing : Pass<"bpt-ring", "::mlir::ModuleOp"> {
   ];
 }
 
+def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
+  let summary = "Each bpt.attention as a tensor-core CUDA kernel (gpu.func)";
+  let description = [{
+    Builds, in a `gpu.module @bpt_kernels`, one kernel per distinct
+    `bpt.attention` (shapes, dtypes, causal, window, scale) and replaces the
+    op by a `gpu.launch_func` of it: one thread block of 4 warps per 64
+    query rows of one (batch, head); Q in registers; K and V tiles of 64
+    keys through shared memory; Q K^T and P V as m16n8k16 tensor-core MMAs
+    (`nvgpu.mma.sync` for f16, `nvvm.mma.sync` for bf16); online softmax in
+    f32 registers; tiles that causality or the window hide from the whole
+    block skipped; GQA by reading key/value head h / G; the log-sum-exp
+    result when the op has one.
+
+    The operands are bufferized in place and the results are `gpu.alloc`
+    buffers: the function's tensors must live in device memory (the host
+    program passes device pointers). Refused with an error: f32 operands
+    (tensor cores take f16/bf16), mask operands, dynamic shapes, head
+    dimensions that are not multiples of 16 up to 256, empty attentions, and
+    any other op left in a function that would compute on the host against
+    device memory. Run by --bpt-gpu-pipeline.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def BPTConvertMPIToLLVM : Pass<"bpt-convert-mpi-to-llvm", "::mlir::ModuleOp"> {
   let summary = "Lower the mpi ops of ring attention to OpenMPI calls";
   let description = [{

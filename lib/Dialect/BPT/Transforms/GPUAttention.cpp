@@ -1,0 +1,624 @@
+//===- GPUAttention.cpp - bpt.attention as a tensor-core CUDA kernel ------===//
+//
+// Builds, for each bpt.attention, a gpu.func that computes it the
+// FlashAttention-2 way, and replaces the op by a gpu.launch_func of it:
+//
+//   grid   (ceil(Sq / 64), Hq, B), 128 threads = 4 warps
+//   warp w owns the 16 query rows [64 qb + 16 w, +16): their Q fragments
+//          stay in registers for the whole kernel
+//   loop   over key/value tiles of 64 keys (only those some row of the block
+//          sees: causal and window bounds are computed per block, so fully
+//          masked tiles are skipped): the block copies K and V to shared
+//          memory, each warp computes its 16 x 64 scores with m16n8k16
+//          tensor-core MMAs, applies scale, bounds, causality and window,
+//          updates its running max and sum (online softmax, f32 registers,
+//          exp2 with the scale folded into log2(e)), rescales its f32
+//          accumulator and adds P V with MMAs whose A operand is P, taken
+//          straight from the score registers (the accumulator layout of two
+//          n8 tiles is the A layout of one k16 step)
+//   end    the row sums are reduced over the 4 lanes that share a row,
+//          out = acc / sum (0 for a row that sees no key), and the
+//          log-sum-exp when the op has that result
+//
+// f16 uses nvgpu.mma.sync; bf16 uses nvvm.mma.sync, which nvgpu cannot
+// express. The K/V copies are plain vector loads and stores (no cp.async
+// pipeline yet) and the V fragments are gathered element by element (no
+// ldmatrix.trans yet): see docs/gpu.md for what is still to do.
+//
+// The host side: the operands are bufferized in place (the function's
+// memrefs must be device memory), the result is a gpu.alloc, and the launch
+// is synchronous (gpu.wait). Everything else in the function must be free on
+// the device's memory (reshapes, constants): any other compute would run on
+// the host against device pointers, and is refused with an error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "bpt/Dialect/BPT/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/Support/Format.h"
+
+#include <cmath>
+
+namespace mlir {
+namespace bpt {
+#define GEN_PASS_DEF_BPTGPUATTENTION
+#include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
+} // namespace bpt
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::bpt;
+
+namespace {
+
+constexpr int64_t kBlockM = 64;  // query rows per thread block
+constexpr int64_t kBlockN = 64;  // keys per tile
+constexpr int64_t kWarps = 4;    // each owns 16 rows
+constexpr int64_t kThreads = 32 * kWarps;
+
+/// What the kernel of one bpt.attention is specialised on.
+struct KernelSpec {
+  int64_t b, hq, hkv, sq, sk, d, dv;
+  Type in, out;
+  bool causal, lse;
+  std::optional<int64_t> window;
+  float scale;
+
+  std::string name() const {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    os << "bpt_attention_b" << b << "_h" << hq << "x" << hkv << "_q" << sq
+       << "_k" << sk << "_d" << d << "x" << dv << "_" << in << "_" << out
+       << (causal ? "_causal" : "") << (lse ? "_lse" : "");
+    if (window)
+      os << "_w" << *window;
+    os << "_s" << llvm::format_hex_no_prefix(llvm::bit_cast<uint32_t>(scale), 8);
+    return s;
+  }
+};
+
+/// Why `op` cannot run as the kernel, or the kernel's specification.
+static FailureOr<KernelSpec> specify(AttentionOp op, std::string &why) {
+  RankedTensorType q = op.getQueryType(), k = op.getKeyType(),
+                   v = op.getValueType();
+  auto out = cast<RankedTensorType>(op.getOutputInit().getType());
+  if (!q.hasStaticShape() || !k.hasStaticShape() || !v.hasStaticShape()) {
+    why = "dynamic shapes are not supported by the GPU kernel";
+    return failure();
+  }
+  if (q.getRank() != 4) {
+    why = "the GPU kernel takes [B, H, S, D] operands";
+    return failure();
+  }
+  Type e = q.getElementType();
+  if (!(e.isF16() || e.isBF16()) || k.getElementType() != e ||
+      v.getElementType() != e) {
+    why = "the GPU kernel runs on tensor cores and takes f16 or bf16 "
+          "queries, keys and values (convert f32 first)";
+    return failure();
+  }
+  if (op.getMask()) {
+    why = "mask operands are not supported by the GPU kernel yet (causal "
+          "and window are)";
+    return failure();
+  }
+  KernelSpec s{q.getDimSize(0), q.getDimSize(1), k.getDimSize(1),
+               q.getDimSize(2), k.getDimSize(2), q.getDimSize(3),
+               v.getDimSize(3), e, out.getElementType(),
+               static_cast<bool>(op.getCausal()), op.hasLogSumExp(),
+               op.getWindow() ? std::optional<int64_t>(*op.getWindow())
+                              : std::nullopt,
+               op.getScaleOrDefault()};
+  if (s.d % 16 != 0 || s.dv % 16 != 0 || s.d > 256 || s.dv > 256) {
+    why = "head dimensions must be multiples of 16 up to 256 (got " +
+          std::to_string(s.d) + " and " + std::to_string(s.dv) + ")";
+    return failure();
+  }
+  if (s.sq == 0 || s.sk == 0 || s.b == 0 || s.hq == 0) {
+    why = "empty attentions are not supported by the GPU kernel";
+    return failure();
+  }
+  return s;
+}
+
+/// Emits the body of the kernel of `spec` into `func`.
+class KernelBuilder {
+public:
+  KernelBuilder(OpBuilder &b, Location loc, const KernelSpec &spec)
+      : b(b), loc(loc), s(spec), f32(b.getF32Type()) {}
+
+  void build(gpu::GPUFuncOp func);
+
+private:
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f(double v) {
+    return arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(v));
+  }
+  Value minIdx(Value a, Value c) { return arith::MinSIOp::create(b, loc, a, c); }
+  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
+  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
+  /// ex2.approx / lg2.approx, as FlashAttention uses them (the upstream
+  /// lowering would route math.exp2 to libdevice).
+  Value intrinsic(StringRef name, Value x) {
+    return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr(name),
+                                         ValueRange{x})
+        .getResult(0);
+  }
+  Value exp2(Value x) { return intrinsic("llvm.nvvm.ex2.approx.ftz.f32", x); }
+  Value log2(Value x) { return intrinsic("llvm.nvvm.lg2.approx.f", x); }
+  Value maxf(Value a, Value c) { return arith::MaximumFOp::create(b, loc, a, c); }
+  Value shuffleXor(Value v, int32_t offset) {
+    return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  /// A 16x8x16 MMA: a (vector<4x2xT>) times bm (vector<2x2xT>) plus c
+  /// (vector<2x2xf32>).
+  Value mma(Value a, Value bm, Value c);
+  /// vector<NxM x T> from N vectors of M elements.
+  Value stack(ArrayRef<Value> rows);
+
+  OpBuilder &b;
+  Location loc;
+  const KernelSpec &s;
+  Type f32;
+};
+
+Value KernelBuilder::stack(ArrayRef<Value> rows) {
+  auto rowTy = cast<VectorType>(rows[0].getType());
+  auto ty = VectorType::get({static_cast<int64_t>(rows.size()),
+                             rowTy.getDimSize(0)},
+                            rowTy.getElementType());
+  Value acc = arith::ConstantOp::create(b, loc, ty, b.getZeroAttr(ty));
+  for (auto [i, r] : llvm::enumerate(rows))
+    acc = vector::InsertOp::create(b, loc, r, acc,
+                                   ArrayRef<int64_t>{static_cast<int64_t>(i)});
+  return acc;
+}
+
+Value KernelBuilder::mma(Value a, Value bm, Value c) {
+  if (s.in.isF16())
+    return nvgpu::MmaSyncOp::create(b, loc, a, bm, c,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  // bf16: nvvm.mma.sync on the registers as i32 pairs.
+  auto i32 = b.getI32Type();
+  auto pair = VectorType::get({2}, s.in);
+  auto one = VectorType::get({1}, i32);
+  auto regs = [&](Value m, int64_t n) {
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < n; ++i) {
+      Value row = vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i});
+      (void)pair;
+      Value cast = vector::BitCastOp::create(b, loc, one, row);
+      out.push_back(vector::ExtractOp::create(b, loc, cast, ArrayRef<int64_t>{0}));
+    }
+    return out;
+  };
+  SmallVector<Value> av = regs(a, 4), bv = regs(bm, 2), cv;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      cv.push_back(vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{i, j}));
+  auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                {f32, f32, f32, f32});
+  Value d = NVVM::MmaOp::create(
+      b, loc, resTy, av, bv, cv, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
+      std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  Value out = arith::ConstantOp::create(b, loc, c.getType(),
+                                        b.getZeroAttr(c.getType()));
+  for (int64_t i = 0; i < 4; ++i) {
+    Value e = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i});
+    out = vector::InsertOp::create(b, loc, e, out,
+                                   ArrayRef<int64_t>{i / 2, i % 2});
+  }
+  return out;
+}
+
+void KernelBuilder::build(gpu::GPUFuncOp func) {
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  Value q = entry.getArgument(0), k = entry.getArgument(1),
+        v = entry.getArgument(2), out = entry.getArgument(3);
+  Value lse = s.lse ? entry.getArgument(4) : Value();
+  Value qPos = entry.getArgument(s.lse ? 5 : 4);
+  Value kPos = entry.getArgument(s.lse ? 6 : 5);
+  Value kS = func.getWorkgroupAttributions()[0];
+  Value vS = func.getWorkgroupAttributions()[1];
+
+  Type idxTy = b.getIndexType();
+  Value tid = gpu::ThreadIdOp::create(b, loc, idxTy, gpu::Dimension::x);
+  Value qb = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::x);
+  Value h = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::y);
+  Value bi = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::z);
+  Value warp = arith::DivUIOp::create(b, loc, tid, idx(32));
+  Value lane = arith::RemUIOp::create(b, loc, tid, idx(32));
+  Value g = arith::DivUIOp::create(b, loc, lane, idx(4));
+  Value tig = arith::RemUIOp::create(b, loc, lane, idx(4));
+  Value hk = arith::DivUIOp::create(b, loc, h, idx(s.hq / s.hkv));
+  Value blockRow0 = mul(qb, idx(kBlockM));
+  Value row0 = add(add(blockRow0, mul(warp, idx(16))), g);
+  Value row1 = add(row0, idx(8));
+  Value lastRow = idx(s.sq - 1);
+  Value tig2 = mul(tig, idx(2));
+
+  auto pairTy = VectorType::get({2}, s.in);
+  // Q fragments of this warp's 16 rows, one per k16 step of D. Rows past
+  // Sq read row Sq - 1 (valid memory); their results are never stored.
+  SmallVector<Value> qFrag;
+  Value r0 = minIdx(row0, lastRow), r1 = minIdx(row1, lastRow);
+  for (int64_t ks = 0; ks < s.d / 16; ++ks) {
+    Value c0 = add(tig2, idx(16 * ks)), c1 = add(tig2, idx(16 * ks + 8));
+    auto ld = [&](Value r, Value c) -> Value {
+      return vector::LoadOp::create(b, loc, pairTy, q,
+                                    ValueRange{bi, h, r, c});
+    };
+    qFrag.push_back(stack({ld(r0, c0), ld(r1, c0), ld(r0, c1), ld(r1, c1)}));
+  }
+
+  // The key tiles some row of this block sees.
+  int64_t numTiles = (s.sk + kBlockN - 1) / kBlockN;
+  Value lo = idx(0), hi = idx(numTiles);
+  if (s.causal) {
+    // Key index j is visible from row i when kPos + j <= qPos + i.
+    Value lastBlockRow = minIdx(add(blockRow0, idx(kBlockM - 1)), lastRow);
+    Value maxKey = arith::SubIOp::create(b, loc, add(qPos, lastBlockRow), kPos);
+    Value tiles = add(arith::FloorDivSIOp::create(b, loc, maxKey,
+                                                  idx(kBlockN)),
+                      idx(1));
+    hi = arith::MaxSIOp::create(b, loc, minIdx(tiles, hi), idx(0));
+    if (s.window) {
+      // ... and kPos + j > qPos + i - W.
+      Value minKey = add(arith::SubIOp::create(
+                             b, loc, add(qPos, blockRow0),
+                             add(kPos, idx(*s.window))),
+                         idx(1));
+      lo = arith::MaxSIOp::create(
+          b, loc,
+          arith::FloorDivSIOp::create(b, loc, minKey, idx(kBlockN)), idx(0));
+      lo = minIdx(lo, hi);
+    }
+  }
+
+  double log2e = 1.4426950408889634;
+  Value scaleLog2 = f(static_cast<double>(s.scale) * log2e);
+  Value ninf = f(-INFINITY), zero = f(0.0);
+  auto accTy = VectorType::get({2, 2}, f32);
+  Value accZero = arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
+  int64_t nAcc = s.dv / 8;
+
+  SmallVector<Value> init = {ninf, ninf, zero, zero};
+  init.append(nAcc, accZero);
+  auto loop = scf::ForOp::create(b, loc, lo, hi, idx(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    ValueRange carried = loop.getRegionIterArgs();
+    Value m[2] = {carried[0], carried[1]};
+    Value l[2] = {carried[2], carried[3]};
+    SmallVector<Value> acc(carried.begin() + 4, carried.end());
+    Value kv0 = mul(t, idx(kBlockN));
+
+    // K and V tiles to shared memory: 16-byte chunks, keys past Sk read
+    // key Sk - 1 (masked below).
+    gpu::BarrierOp::create(b, loc);
+    auto chunkTy = VectorType::get({8}, s.in);
+    auto copyTile = [&](Value src, Value dst, int64_t width) {
+      int64_t chunksPerRow = width / 8;
+      for (int64_t it = 0; it < kBlockN * chunksPerRow / kThreads; ++it) {
+        Value chunk = add(tid, idx(it * kThreads));
+        Value r = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
+        Value c = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
+                      idx(8));
+        Value key = minIdx(add(kv0, r), idx(s.sk - 1));
+        Value val = vector::LoadOp::create(b, loc, chunkTy, src,
+                                           ValueRange{bi, hk, key, c});
+        vector::StoreOp::create(b, loc, val, dst, ValueRange{r, c});
+      }
+    };
+    copyTile(k, kS, s.d);
+    copyTile(v, vS, s.dv);
+    gpu::BarrierOp::create(b, loc);
+
+    // Scores: 8 n-tiles of 8 keys, each a 16x8 f32 fragment.
+    constexpr int64_t nTiles = kBlockN / 8;
+    SmallVector<Value> sv(nTiles * 4); // [tile][row half][col]
+    for (int64_t j = 0; j < nTiles; ++j) {
+      Value c = accZero;
+      Value key = add(g, idx(8 * j));
+      for (int64_t ks = 0; ks < s.d / 16; ++ks) {
+        Value lo16 = vector::LoadOp::create(b, loc, pairTy, kS,
+                                            ValueRange{key, add(tig2, idx(16 * ks))});
+        Value hi16 = vector::LoadOp::create(
+            b, loc, pairTy, kS, ValueRange{key, add(tig2, idx(16 * ks + 8))});
+        c = mma(qFrag[ks], stack({lo16, hi16}), c);
+      }
+      for (int64_t r = 0; r < 2; ++r) {
+        Value row = r ? row1 : row0;
+        Value qp = add(qPos, row);
+        for (int64_t cc = 0; cc < 2; ++cc) {
+          Value x = vector::ExtractOp::create(b, loc, c,
+                                              ArrayRef<int64_t>{r, cc});
+          x = arith::MulFOp::create(b, loc, x, scaleLog2);
+          Value kj = add(kv0, add(tig2, idx(8 * j + cc)));
+          Value keep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                             kj, idx(s.sk));
+          if (s.causal) {
+            Value kp = add(kPos, kj);
+            keep = arith::AndIOp::create(
+                b, loc, keep,
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kp,
+                                      qp));
+            if (s.window)
+              keep = arith::AndIOp::create(
+                  b, loc, keep,
+                  arith::CmpIOp::create(
+                      b, loc, arith::CmpIPredicate::sgt, kp,
+                      arith::SubIOp::create(b, loc, qp, idx(*s.window))));
+          }
+          sv[j * 4 + r * 2 + cc] = arith::SelectOp::create(b, loc, keep, x, ninf);
+        }
+      }
+    }
+
+    // Online softmax, per row half (rows g and g + 8 of the warp).
+    Value mNew[2], alpha[2];
+    for (int64_t r = 0; r < 2; ++r) {
+      Value mx = m[r];
+      for (int64_t j = 0; j < nTiles; ++j)
+        for (int64_t cc = 0; cc < 2; ++cc)
+          mx = maxf(mx, sv[j * 4 + r * 2 + cc]);
+      mx = maxf(mx, shuffleXor(mx, 1));
+      mx = maxf(mx, shuffleXor(mx, 2));
+      mNew[r] = mx;
+      // A row that has seen no key yet subtracts 0 instead of -inf.
+      Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                          mx, ninf);
+      Value base = arith::SelectOp::create(b, loc, isInf, zero, mx);
+      alpha[r] = exp2(arith::SubFOp::create(b, loc, m[r], base));
+      Value sum = arith::MulFOp::create(b, loc, l[r], alpha[r]);
+      for (int64_t j = 0; j < nTiles; ++j)
+        for (int64_t cc = 0; cc < 2; ++cc) {
+          Value &x = sv[j * 4 + r * 2 + cc];
+          x = exp2(arith::SubFOp::create(b, loc, x, base));
+          sum = arith::AddFOp::create(b, loc, sum, x);
+        }
+      l[r] = sum;
+    }
+    Value alphaV = vector::FromElementsOp::create(
+        b, loc, accTy, ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
+    for (Value &a : acc)
+      a = arith::MulFOp::create(b, loc, a, alphaV);
+
+    // P V: the probabilities of n-tiles 2t and 2t + 1 are the A fragment of
+    // k16 step t.
+    auto inPair = [&](Value x0, Value x1) {
+      Value p = vector::FromElementsOp::create(
+          b, loc, VectorType::get({2}, f32), ValueRange{x0, x1});
+      return arith::TruncFOp::create(b, loc, pairTy, p).getResult();
+    };
+    for (int64_t st = 0; st < kBlockN / 16; ++st) {
+      auto p = [&](int64_t j, int64_t r) {
+        return inPair(sv[j * 4 + r * 2], sv[j * 4 + r * 2 + 1]);
+      };
+      Value aFrag = stack({p(2 * st, 0), p(2 * st, 1), p(2 * st + 1, 0),
+                           p(2 * st + 1, 1)});
+      Value k0 = add(tig2, idx(16 * st));
+      Value k1 = add(k0, idx(1)), k8 = add(k0, idx(8)), k9 = add(k0, idx(9));
+      for (int64_t n = 0; n < nAcc; ++n) {
+        Value col = add(g, idx(8 * n));
+        auto ldV = [&](Value key) {
+          return memref::LoadOp::create(b, loc, vS, ValueRange{key, col})
+              .getResult();
+        };
+        auto pairOf = [&](Value x0, Value x1) {
+          return vector::FromElementsOp::create(b, loc, pairTy,
+                                                ValueRange{x0, x1})
+              .getResult();
+        };
+        Value bFrag = stack({pairOf(ldV(k0), ldV(k1)), pairOf(ldV(k8), ldV(k9))});
+        acc[n] = mma(aFrag, bFrag, acc[n]);
+      }
+    }
+    SmallVector<Value> next = {mNew[0], mNew[1], l[0], l[1]};
+    next.append(acc.begin(), acc.end());
+    scf::YieldOp::create(b, loc, next);
+  }
+
+  // Row sums over the 4 lanes of a row, then out = acc / sum.
+  ValueRange res = loop.getResults();
+  Value inv[2], lTot[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    Value lr = res[2 + r];
+    lr = arith::AddFOp::create(b, loc, lr, shuffleXor(lr, 1));
+    lr = arith::AddFOp::create(b, loc, lr, shuffleXor(lr, 2));
+    lTot[r] = lr;
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                           lr, zero);
+    inv[r] = arith::SelectOp::create(
+        b, loc, positive, arith::DivFOp::create(b, loc, f(1.0), lr), zero);
+  }
+  auto outPairTy = VectorType::get({2}, s.out);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value row = r ? row1 : row0;
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                         row, idx(s.sq));
+    auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (int64_t n = 0; n < nAcc; ++n) {
+      Value a = res[4 + n];
+      Value pr = vector::ExtractOp::create(b, loc, a, ArrayRef<int64_t>{r});
+      Value invV = vector::BroadcastOp::create(
+          b, loc, VectorType::get({2}, f32), inv[r]);
+      pr = arith::MulFOp::create(b, loc, pr, invV);
+      if (s.out != f32)
+        pr = arith::TruncFOp::create(b, loc, outPairTy, pr);
+      vector::StoreOp::create(b, loc, pr, out,
+                              ValueRange{bi, h, row, add(tig2, idx(8 * n))});
+    }
+    if (lse) {
+      // lse = ln(sum) + max / log2(e); -inf for a row that sees no key.
+      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          tig, idx(0));
+      auto lseIf = scf::IfOp::create(b, loc, first, false);
+      b.setInsertionPointToStart(lseIf.thenBlock());
+      Value ln2 = f(M_LN2);
+      Value logSum = arith::MulFOp::create(
+          b, loc, log2(lTot[r]), ln2);
+      Value mx = arith::MulFOp::create(b, loc, res[r], ln2);
+      Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                             lTot[r], zero);
+      Value val = arith::SelectOp::create(
+          b, loc, positive, arith::AddFOp::create(b, loc, logSum, mx), ninf);
+      memref::StoreOp::create(b, loc, val, lse, ValueRange{bi, h, row});
+    }
+  }
+  gpu::ReturnOp::create(b, loc);
+}
+
+struct BPTGPUAttentionPass
+    : public bpt::impl::BPTGPUAttentionBase<BPTGPUAttentionPass> {
+  void runOnOperation() override;
+};
+
+/// The gpu.func of `spec` in `kernels`, built on first use.
+static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
+                                       const KernelSpec &spec,
+                                       ArrayRef<Type> argTypes) {
+  std::string name = spec.name();
+  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
+    return existing;
+  OpBuilder b(kernels.getContext());
+  b.setInsertionPointToEnd(kernels.getBody());
+  Location loc = kernels.getLoc();
+  auto wg = gpu::AddressSpaceAttr::get(b.getContext(),
+                                       gpu::AddressSpace::Workgroup);
+  Type kTile = MemRefType::get({kBlockN, spec.d}, spec.in, AffineMap(), wg);
+  Type vTile = MemRefType::get({kBlockN, spec.dv}, spec.in, AffineMap(), wg);
+  auto func = gpu::GPUFuncOp::create(b, loc, name,
+                                     b.getFunctionType(argTypes, {}),
+                                     TypeRange{kTile, vTile});
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({kThreads, 1, 1}));
+  KernelBuilder(b, loc, spec).build(func);
+  return func;
+}
+
+/// Ops that may stay in a function whose memory is on the device: they do
+/// not touch the elements.
+static bool isFreeOnDevice(Operation *op) {
+  return isa<func::ReturnOp, arith::ConstantOp, tensor::EmptyOp,
+             tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp,
+             bufferization::ToBufferOp, bufferization::ToTensorOp,
+             gpu::LaunchFuncOp, gpu::AllocOp, gpu::WaitOp,
+             memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp>(
+      op);
+}
+
+void BPTGPUAttentionPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  SmallVector<AttentionOp> ops;
+  module.walk([&](AttentionOp op) { ops.push_back(op); });
+
+  gpu::GPUModuleOp kernels;
+  for (AttentionOp op : ops) {
+    std::string why;
+    FailureOr<KernelSpec> spec = specify(op, why);
+    if (failed(spec)) {
+      op.emitError() << "cannot run on the GPU: " << why;
+      return signalPassFailure();
+    }
+    if (!kernels) {
+      OpBuilder mb(ctx);
+      mb.setInsertionPointToEnd(module.getBody());
+      kernels = gpu::GPUModuleOp::create(mb, module.getLoc(), "bpt_kernels");
+      SymbolTable(module).insert(kernels);
+      module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                      UnitAttr::get(ctx));
+    }
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto memrefOf = [](Value t) {
+      auto ty = cast<RankedTensorType>(t.getType());
+      return MemRefType::get(ty.getShape(), ty.getElementType());
+    };
+    SmallVector<Value> args;
+    for (Value t : {op.getQuery(), op.getKey(), op.getValue()})
+      args.push_back(
+          bufferization::ToBufferOp::create(b, loc, memrefOf(t), t));
+    Type tokenTy = gpu::AsyncTokenType::get(ctx);
+    Value token = gpu::WaitOp::create(b, loc, tokenTy, ValueRange{})
+                      .getAsyncToken();
+    SmallVector<Value> results;
+    for (Value init : op.getOutputs()) {
+      auto alloc = gpu::AllocOp::create(b, loc, memrefOf(init), tokenTy,
+                                        ValueRange{token}, ValueRange{},
+                                        ValueRange{});
+      token = alloc.getAsyncToken();
+      args.push_back(alloc.getMemref());
+      results.push_back(alloc.getMemref());
+    }
+    // Default positions: query i at i + Sk - Sq, key j at j.
+    args.push_back(op.getQueryPos() ? op.getQueryPos()
+                                    : arith::ConstantIndexOp::create(
+                                          b, loc, spec->sk - spec->sq)
+                                          .getResult());
+    args.push_back(op.getKeyPos()
+                       ? op.getKeyPos()
+                       : arith::ConstantIndexOp::create(b, loc, 0).getResult());
+    gpu::GPUFuncOp kernel = getOrBuildKernel(
+        kernels, *spec, llvm::to_vector(ValueRange(args).getTypes()));
+    auto c = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(b, loc, v).getResult();
+    };
+    gpu::KernelDim3 grid{c((spec->sq + kBlockM - 1) / kBlockM), c(spec->hq),
+                         c(spec->b)};
+    gpu::KernelDim3 block{c(kThreads), c(1), c(1)};
+    auto launch = gpu::LaunchFuncOp::create(b, loc, kernel, grid, block,
+                                            Value(), args, tokenTy,
+                                            ValueRange{token});
+    gpu::WaitOp::create(b, loc, Type(), ValueRange{launch.getAsyncToken()});
+    SmallVector<Value> tensors;
+    for (auto [res, buf] : llvm::zip(op.getResults(), results))
+      tensors.push_back(bufferization::ToTensorOp::create(
+          b, loc, res.getType(), buf, /*restrict=*/true, /*writable=*/true));
+    op->replaceAllUsesWith(tensors);
+    op->erase();
+  }
+
+  // What is left of each function must not compute on device memory.
+  IRRewriter rewriter(ctx);
+  for (auto func : module.getOps<func::FuncOp>()) {
+    (void)eraseUnreachableBlocks(rewriter, func->getRegions());
+    (void)runRegionDCE(rewriter, func->getRegions());
+    WalkResult walk = func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (op == func.getOperation() || isFreeOnDevice(op))
+        return WalkResult::advance();
+      op->emitError() << "'" << op->getName()
+                      << "' would run on the host against device memory: "
+                         "--bpt-gpu-attention offloads bpt.attention only";
+      return WalkResult::interrupt();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+  }
+}
+
+} // namespace

@@ -1,0 +1,175 @@
+"""Compile bpt attention for NVIDIA GPUs and call it on NumPy arrays.
+
+Building needs the LLVM/MLIR tools and the CUDA toolkit (this machine);
+running needs only a driver (libcuda.so.1) and NumPy, so a module built here
+can be carried to a GPU machine that has no LLVM:
+
+    bpt-opt --bpt-gpu-pipeline=chip=..   (tensors -> LLVM dialect + cubin)
+    mlir-translate --mlir-to-llvmir       (-> LLVM IR, cubin embedded)
+    llc -filetype=obj                     (-> object)
+    cc -shared + runtime/cuda             (-> .so needing libcuda.so.1)
+
+`build(mlir, out_dir)` writes NAME.so and NAME.json (the signatures);
+`load(path)` opens one. A call copies the NumPy inputs to device memory,
+passes memref descriptors holding device pointers to the function's
+`_mlir_ciface_` entry point, copies the results back and frees the device
+buffers.
+
+    python -m bpt.gpu build FILE.mlir -o DIR [--chip sm_90a]
+"""
+
+import argparse
+import ctypes
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .compiler import _descriptor, parse_signatures, TensorType
+from .errors import BPTError
+from .tools import run, tool
+
+_REPO = Path(__file__).resolve().parents[2]
+RUNTIME_SRC = _REPO / "runtime" / "cuda" / "bpt_cuda_runtime.c"
+_TRIPLE = "x86_64-unknown-linux-gnu"
+
+
+def cuda_home():
+    home = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
+    if not (home / "bin" / "ptxas").exists():
+        raise BPTError(f"the CUDA toolkit was not found at {home}: set "
+                       "CUDA_HOME (ptxas builds the cubins)")
+    return home
+
+
+def build(mlir, out_dir, name="module", chip="sm_90a", fmt="bin",
+          passes=()):
+    """Compiles MLIR text to OUT_DIR/NAME.so (+ NAME.json); returns the .so
+    path. `passes` run before --bpt-gpu-pipeline (e.g. ["--bpt-raise"])."""
+    home = cuda_home()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, CUDA_HOME=str(home))
+    llvm_mlir = run([tool("bpt-opt"), *passes,
+                     f"--bpt-gpu-pipeline=chip={chip} format={fmt}"],
+                    "bpt-opt", stdin=mlir, env=env)
+    ll = run([tool("mlir-translate"), "--mlir-to-llvmir"], "mlir-translate",
+             stdin=llvm_mlir)
+    so = out_dir / f"{name}.so"
+    with tempfile.TemporaryDirectory() as tmp:
+        ll_path, obj = Path(tmp, "m.ll"), Path(tmp, "m.o")
+        ll_path.write_text(ll)
+        run([tool("llc"), "-O3", "-filetype=obj", "-relocation-model=pic",
+             f"-mtriple={_TRIPLE}", str(ll_path), "-o", str(obj)], "llc")
+        run(["cc", "-O2", "-shared", "-fPIC", "-o", str(so), str(obj),
+             str(RUNTIME_SRC), f"-I{home / 'include'}",
+             f"-L{home / 'lib64' / 'stubs'}", "-lcuda"],
+            "linking the GPU module")
+    sigs = {fn: ([repr(t) for t in a], [repr(t) for t in r])
+            for fn, (a, r) in parse_signatures(mlir).items()}
+    (out_dir / f"{name}.json").write_text(json.dumps(
+        {"chip": chip, "signatures": sigs}, indent=1))
+    return so
+
+
+class GPUModule:
+    """A module built by `build`, loaded with the CUDA driver."""
+
+    def __init__(self, so_path):
+        so_path = Path(so_path)
+        meta = json.loads(so_path.with_suffix(".json").read_text())
+        self.chip = meta["chip"]
+        self._lib = ctypes.CDLL(str(so_path))
+        lib = self._lib
+        lib.bptCudaDeviceCount.restype = ctypes.c_int
+        lib.bptCudaAlloc.restype = ctypes.c_void_p
+        lib.bptCudaAlloc.argtypes = [ctypes.c_uint64]
+        lib.bptCudaFree.argtypes = [ctypes.c_void_p]
+        for f in (lib.bptCudaCopyToDevice, lib.bptCudaCopyToHost):
+            f.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64]
+        self.signatures = {
+            fn: ([TensorType(t) for t in a], [TensorType(t) for t in r])
+            for fn, (a, r) in meta["signatures"].items()}
+
+    def __getattr__(self, name):
+        if name.startswith("_") or name not in self.signatures:
+            raise AttributeError(name)
+        return lambda *arrays: self.call(name, *arrays)
+
+    def call(self, name, *arrays):
+        args, results = self.signatures[name]
+        lib = self._lib
+        fn = getattr(lib, f"_mlir_ciface_{name}")
+        fn.restype = None
+        if len(arrays) != len(args):
+            raise BPTError(f"@{name} takes {len(args)} arguments")
+        device, descs = [], []
+        try:
+            for a, t in zip(arrays, args):
+                a = np.ascontiguousarray(a)
+                if a.dtype != t.dtype or list(a.shape) != t.shape:
+                    raise BPTError(f"@{name}: expected {t}, got {a.dtype} "
+                                   f"{a.shape}")
+                ptr = lib.bptCudaAlloc(max(a.nbytes, 1))
+                device.append(ptr)
+                lib.bptCudaCopyToDevice(ptr, a.ctypes.data, a.nbytes)
+                d = _descriptor(a.ndim)()
+                d.allocated = d.aligned = ptr
+                d.offset = 0
+                for i in range(a.ndim):
+                    d.sizes[i] = a.shape[i]
+                    d.strides[i] = a.strides[i] // a.itemsize
+                descs.append(d)
+            fields = [(f"r{i}", _descriptor(len(t.shape)))
+                      for i, t in enumerate(results)]
+            res = type("Results", (ctypes.Structure,), {"_fields_": fields})()
+            ptrs = [ctypes.byref(d) for d in descs]
+            if len(results) == 1:
+                fn(ctypes.byref(res.r0), *ptrs)
+            else:
+                fn(ctypes.byref(res), *ptrs)
+            outs = []
+            for i, t in enumerate(results):
+                d = getattr(res, f"r{i}")
+                host = np.empty(t.shape, dtype=t.dtype)
+                lib.bptCudaCopyToHost(host.ctypes.data,
+                                      d.aligned + d.offset * t.dtype.itemsize,
+                                      host.nbytes)
+                if d.allocated not in device:
+                    device.append(d.allocated)
+                outs.append(host)
+        finally:
+            for ptr in device:
+                lib.bptCudaFree(ptr)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def load(so_path):
+    return GPUModule(so_path)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bpt.gpu",
+                                description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="compile an MLIR file to a GPU module")
+    b.add_argument("mlir")
+    b.add_argument("-o", "--out", required=True)
+    b.add_argument("--chip", default="sm_90a")
+    b.add_argument("--format", default="bin")
+    b.add_argument("--name")
+    args = p.parse_args(argv)
+    text = Path(args.mlir).read_text()
+    so = build(text, args.out, args.name or Path(args.mlir).stem, args.chip,
+               args.format)
+    print(so)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+/*===- bpt_cuda_runtime.c - The GPU entry points of compiled bpt programs -===*
+ *
+ * MLIR's GPU-to-LLVM lowering turns gpu.binary, gpu.launch_func, gpu.alloc,
+ * gpu.memcpy and gpu.wait into calls to `mgpu*` functions. Debian's MLIR
+ * ships no library that provides them, so this is ours: a small C layer
+ * over the CUDA driver API (libcuda only; no CUDA runtime, no LLVM), so a
+ * compiled program runs on any machine with an NVIDIA driver.
+ *
+ * One context (the primary context of device BPT_CUDA_DEVICE, default 0) is
+ * made current on first use. Every driver error ends the process with a
+ * message naming the call and the error: a compiled program has no way to
+ * recover, and a silent failure would read garbage results.
+ *
+ * Also exported for hosts and benchmarks: bptCudaDeviceCount, bptCudaAlloc /
+ * bptCudaFree / bptCudaCopyToDevice / bptCudaCopyToHost, and event timing.
+ *===----------------------------------------------------------------------===*/
+
+#include <cuda.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define BPT_EXPORT __attribute__((visibility("default")))
+
+static void bptCheck(CUresult r, const char *call) {
+  if (r == CUDA_SUCCESS)
+    return;
+  const char *name = "?", *text = "?";
+  cuGetErrorName(r, &name);
+  cuGetErrorString(r, &text);
+  fprintf(stderr, "bpt-cuda-runtime: %s failed: %s (%s)\n", call, name, text);
+  exit(3);
+}
+#define CHECK(call) bptCheck((call), #call)
+
+static CUcontext bptContext;
+
+/* Makes the primary context of the chosen device current (once per thread;
+ * the context is created once per process). */
+static void bptInit(void) {
+  if (!bptContext) {
+    CHECK(cuInit(0));
+    int count = 0;
+    CHECK(cuDeviceGetCount(&count));
+    const char *env = getenv("BPT_CUDA_DEVICE");
+    int ordinal = env ? atoi(env) : 0;
+    if (ordinal < 0 || ordinal >= count) {
+      fprintf(stderr, "bpt-cuda-runtime: device %d requested, %d present\n",
+              ordinal, count);
+      exit(3);
+    }
+    CUdevice device;
+    CHECK(cuDeviceGet(&device, ordinal));
+    CHECK(cuDevicePrimaryCtxRetain(&bptContext, device));
+  }
+  CHECK(cuCtxSetCurrent(bptContext));
+}
+
+BPT_EXPORT void mgpuSetDefaultDevice(int32_t device) {
+  if (bptContext) {
+    fprintf(stderr, "bpt-cuda-runtime: mgpuSetDefaultDevice(%d) after the "
+                    "context was created\n", device);
+    exit(3);
+  }
+  char buf[16];
+  snprintf(buf, sizeof buf, "%d", device);
+  setenv("BPT_CUDA_DEVICE", buf, 1);
+}
+
+/* --- Modules and launches ---------------------------------------------- */
+
+BPT_EXPORT CUmodule mgpuModuleLoad(void *data, size_t size) {
+  (void)size;
+  bptInit();
+  CUmodule module;
+  CHECK(cuModuleLoadData(&module, data));
+  return module;
+}
+
+BPT_EXPORT CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
+  bptInit();
+  CUmodule module;
+  CUjit_option options[] = {CU_JIT_OPTIMIZATION_LEVEL};
+  void *values[] = {(void *)(intptr_t)optLevel};
+  CHECK(cuModuleLoadDataEx(&module, data, 1, options, values));
+  return module;
+}
+
+BPT_EXPORT void mgpuModuleUnload(CUmodule module) {
+  CHECK(cuModuleUnload(module));
+}
+
+BPT_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module,
+                                            const char *name) {
+  CUfunction function;
+  CHECK(cuModuleGetFunction(&function, module, name));
+  return function;
+}
+
+/* Kernels that ask for more than the default 48 KiB of dynamic shared
+ * memory must opt in first. */
+static void bptAllowSharedMemory(CUfunction function, int32_t smem) {
+  if (smem > 48 * 1024)
+    CHECK(cuFuncSetAttribute(
+        function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem));
+}
+
+BPT_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
+                                 intptr_t gridY, intptr_t gridZ,
+                                 intptr_t blockX, intptr_t blockY,
+                                 intptr_t blockZ, int32_t smem,
+                                 CUstream stream, void **params, void **extra,
+                                 size_t paramsCount) {
+  (void)paramsCount;
+  bptAllowSharedMemory(function, smem);
+  CHECK(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                       smem, stream, params, extra));
+}
+
+BPT_EXPORT void mgpuLaunchClusterKernel(
+    CUfunction function, intptr_t clusterX, intptr_t clusterY,
+    intptr_t clusterZ, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+    intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
+    CUstream stream, void **params, void **extra, size_t paramsCount) {
+  (void)paramsCount;
+  bptAllowSharedMemory(function, smem);
+  CUlaunchAttribute attr;
+  attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+  attr.value.clusterDim.x = clusterX;
+  attr.value.clusterDim.y = clusterY;
+  attr.value.clusterDim.z = clusterZ;
+  CUlaunchConfig config = {0};
+  config.gridDimX = gridX;
+  config.gridDimY = gridY;
+  config.gridDimZ = gridZ;
+  config.blockDimX = blockX;
+  config.blockDimY = blockY;
+  config.blockDimZ = blockZ;
+  config.sharedMemBytes = smem;
+  config.hStream = stream;
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  CHECK(cuLaunchKernelEx(&config, function, params, extra));
+}
+
+/* --- Streams and events -------------------------------------------------- */
+
+BPT_EXPORT CUstream mgpuStreamCreate(void) {
+  bptInit();
+  CUstream stream;
+  CHECK(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+  return stream;
+}
+
+BPT_EXPORT void mgpuStreamDestroy(CUstream stream) {
+  CHECK(cuStreamDestroy(stream));
+}
+
+BPT_EXPORT void mgpuStreamSynchronize(CUstream stream) {
+  CHECK(cuStreamSynchronize(stream));
+}
+
+BPT_EXPORT void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
+  CHECK(cuStreamWaitEvent(stream, event, 0));
+}
+
+BPT_EXPORT CUevent mgpuEventCreate(void) {
+  bptInit();
+  CUevent event;
+  CHECK(cuEventCreate(&event, CU_EVENT_DISABLE_TIMING));
+  return event;
+}
+
+BPT_EXPORT void mgpuEventDestroy(CUevent event) {
+  CHECK(cuEventDestroy(event));
+}
+
+BPT_EXPORT void mgpuEventSynchronize(CUevent event) {
+  CHECK(cuEventSynchronize(event));
+}
+
+BPT_EXPORT void mgpuEventRecord(CUevent event, CUstream stream) {
+  CHECK(cuEventRecord(event, stream));
+}
+
+/* --- Memory ---------------------------------------------------------------- */
+
+BPT_EXPORT void *mgpuMemAlloc(uint64_t size, CUstream stream,
+                              bool isHostShared) {
+  (void)stream;
+  bptInit();
+  CUdeviceptr ptr = 0;
+  if (size == 0)
+    return NULL;
+  if (isHostShared)
+    CHECK(cuMemAllocManaged(&ptr, size, CU_MEM_ATTACH_GLOBAL));
+  else
+    CHECK(cuMemAlloc(&ptr, size));
+  return (void *)ptr;
+}
+
+BPT_EXPORT void mgpuMemFree(void *ptr, CUstream stream) {
+  (void)stream;
+  if (ptr)
+    CHECK(cuMemFree((CUdeviceptr)ptr));
+}
+
+BPT_EXPORT void mgpuMemcpy(void *dst, void *src, size_t size,
+                           CUstream stream) {
+  CHECK(cuMemcpyAsync((CUdeviceptr)dst, (CUdeviceptr)src, size, stream));
+}
+
+BPT_EXPORT void mgpuMemset32(void *dst, unsigned int value, size_t count,
+                             CUstream stream) {
+  CHECK(cuMemsetD32Async((CUdeviceptr)dst, value, count, stream));
+}
+
+BPT_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                             CUstream stream) {
+  CHECK(cuMemsetD16Async((CUdeviceptr)dst, value, count, stream));
+}
+
+/* --- For host programs and benchmarks -------------------------------------- */
+
+/* The number of CUDA devices; 0 where there is no driver or no device
+ * (never exits: callers use it to decide whether to run at all). */
+BPT_EXPORT int bptCudaDeviceCount(void) {
+  int count = 0;
+  if (cuInit(0) != CUDA_SUCCESS || cuDeviceGetCount(&count) != CUDA_SUCCESS)
+    return 0;
+  return count;
+}
+
+BPT_EXPORT void *bptCudaAlloc(uint64_t size) {
+  return mgpuMemAlloc(size, NULL, false);
+}
+
+BPT_EXPORT void bptCudaFree(void *ptr) { mgpuMemFree(ptr, NULL); }
+
+BPT_EXPORT void bptCudaCopyToDevice(void *dst, const void *src,
+                                    uint64_t size) {
+  bptInit();
+  CHECK(cuMemcpyHtoD((CUdeviceptr)dst, src, size));
+}
+
+BPT_EXPORT void bptCudaCopyToHost(void *dst, const void *src, uint64_t size) {
+  bptInit();
+  CHECK(cuMemcpyDtoH(dst, (CUdeviceptr)src, size));
+}
+
+BPT_EXPORT void bptCudaSynchronize(void) {
+  bptInit();
+  CHECK(cuCtxSynchronize());
+}
+
+/* Milliseconds taken by `iterations` calls of `fn(arg)` on the device,
+ * measured with events around the whole loop after one warm-up call. */
+BPT_EXPORT float bptCudaTime(void (*fn)(void *), void *arg, int iterations) {
+  bptInit();
+  fn(arg);
+  CHECK(cuCtxSynchronize());
+  CUevent start, stop;
+  CHECK(cuEventCreate(&start, CU_EVENT_DEFAULT));
+  CHECK(cuEventCreate(&stop, CU_EVENT_DEFAULT));
+  CHECK(cuEventRecord(start, NULL));
+  for (int i = 0; i < iterations; ++i)
+    fn(arg);
+  CHECK(cuEventRecord(stop, NULL));
+  CHECK(cuEventSynchronize(stop));
+  float ms = 0;
+  CHECK(cuEventElapsedTime(&ms, start, stop));
+  CHECK(cuEventDestroy(start));
+  CHECK(cuEventDestroy(stop));
+  return ms / (float)iterations;
+}

@@ -1,0 +1,46 @@
+// RUN: bpt-opt %s --bpt-gpu-attention --split-input-file -verify-diagnostics
+
+func.func @f32_operands(%q: tensor<1x1x64x64xf32>, %k: tensor<1x1x64x64xf32>, %v: tensor<1x1x64x64xf32>) -> tensor<1x1x64x64xf32> {
+  %e = tensor.empty() : tensor<1x1x64x64xf32>
+  // expected-error @below {{cannot run on the GPU: the GPU kernel runs on tensor cores and takes f16 or bf16 queries, keys and values (convert f32 first)}}
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x64xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x64xf32>) outs(%e : tensor<1x1x64x64xf32>) -> tensor<1x1x64x64xf32>
+  return %o : tensor<1x1x64x64xf32>
+}
+
+// -----
+
+func.func @mask(%q: tensor<1x1x64x64xf16>, %k: tensor<1x1x64x64xf16>, %v: tensor<1x1x64x64xf16>, %m: tensor<1x1x64x64xi1>) -> tensor<1x1x64x64xf16> {
+  %e = tensor.empty() : tensor<1x1x64x64xf16>
+  // expected-error @below {{cannot run on the GPU: mask operands are not supported by the GPU kernel yet (causal and window are)}}
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) mask(%m : tensor<1x1x64x64xi1>) outs(%e : tensor<1x1x64x64xf16>) -> tensor<1x1x64x64xf16>
+  return %o : tensor<1x1x64x64xf16>
+}
+
+// -----
+
+func.func @dynamic(%q: tensor<1x1x?x64xf16>, %k: tensor<1x1x64x64xf16>, %v: tensor<1x1x64x64xf16>, %e: tensor<1x1x?x64xf16>) -> tensor<1x1x?x64xf16> {
+  // expected-error @below {{cannot run on the GPU: dynamic shapes are not supported by the GPU kernel}}
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x?x64xf16>, tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) outs(%e : tensor<1x1x?x64xf16>) -> tensor<1x1x?x64xf16>
+  return %o : tensor<1x1x?x64xf16>
+}
+
+// -----
+
+func.func @head_dim(%q: tensor<1x1x64x72xf16>, %k: tensor<1x1x64x72xf16>, %v: tensor<1x1x64x72xf16>) -> tensor<1x1x64x72xf16> {
+  %e = tensor.empty() : tensor<1x1x64x72xf16>
+  // expected-error @below {{cannot run on the GPU: head dimensions must be multiples of 16 up to 256 (got 72 and 72)}}
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x72xf16>, tensor<1x1x64x72xf16>, tensor<1x1x64x72xf16>) outs(%e : tensor<1x1x64x72xf16>) -> tensor<1x1x64x72xf16>
+  return %o : tensor<1x1x64x72xf16>
+}
+
+// -----
+
+// The attention offloads, but the addition after it would run on the host
+// against the device buffer it returns.
+func.func @host_compute(%q: tensor<1x1x64x64xf16>, %k: tensor<1x1x64x64xf16>, %v: tensor<1x1x64x64xf16>) -> tensor<1x1x64x64xf16> {
+  %e = tensor.empty() : tensor<1x1x64x64xf16>
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) outs(%e : tensor<1x1x64x64xf16>) -> tensor<1x1x64x64xf16>
+  // expected-error @below {{'linalg.add' would run on the host against device memory: --bpt-gpu-attention offloads bpt.attention only}}
+  %r = linalg.add ins(%o, %o : tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) outs(%e : tensor<1x1x64x64xf16>) -> tensor<1x1x64x64xf16>
+  return %r : tensor<1x1x64x64xf16>
+}

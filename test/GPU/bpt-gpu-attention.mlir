@@ -1,0 +1,109 @@
+// RUN: bpt-opt %s --bpt-gpu-attention --split-input-file | FileCheck %s
+
+// f16, causal, GQA (4 query heads over 2 key/value heads), ragged Sq = 100:
+// one launch of a kernel in @bpt_kernels over (ceil(100 / 64), 4, 1) blocks
+// of 128 threads; the operands are the tensors' buffers, the result a
+// gpu.alloc; default positions (Sk - Sq = 0, 0).
+
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-LABEL: func.func @causal_gqa_f16
+//  CHECK-SAME:   (%[[Q:.+]]: tensor<1x4x100x64xf16>, %[[K:.+]]: tensor<1x2x100x64xf16>, %[[V:.+]]: tensor<1x2x100x64xf16>)
+//   CHECK-DAG:   %[[QB:.+]] = bufferization.to_buffer %[[Q]]
+//   CHECK-DAG:   %[[KB:.+]] = bufferization.to_buffer %[[K]]
+//   CHECK-DAG:   %[[VB:.+]] = bufferization.to_buffer %[[V]]
+//       CHECK:   %[[T0:.+]] = gpu.wait async
+//       CHECK:   %[[OUT:.+]], %[[T1:.+]] = gpu.alloc async [%[[T0]]] () : memref<1x4x100x64xf16>
+//   CHECK-DAG:   %[[C2:.+]] = arith.constant 2 : index
+//   CHECK-DAG:   %[[C4:.+]] = arith.constant 4 : index
+//   CHECK-DAG:   %[[C128:.+]] = arith.constant 128 : index
+//       CHECK:   %[[T2:.+]] = gpu.launch_func async [%[[T1]]] @bpt_kernels::@[[KERNEL:bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal_s3e000000]] blocks in (%[[C2]], %[[C4]], %{{[a-z0-9_]+}}) threads in (%[[C128]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}})
+//  CHECK-SAME:     args(%[[QB]] : memref<1x4x100x64xf16>, %[[KB]] : memref<1x2x100x64xf16>, %[[VB]] : memref<1x2x100x64xf16>, %[[OUT]] : memref<1x4x100x64xf16>, %{{[a-z0-9_]+}} : index, %{{[a-z0-9_]+}} : index)
+//       CHECK:   gpu.wait [%[[T2]]]
+//       CHECK:   %[[R:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
+//       CHECK:   return %[[R]]
+//   CHECK-NOT:   bpt.attention
+
+// The kernel: 64 x 64 tiles of K and V in shared memory, the key tile loop
+// bounded by causality, barriers around the copies, 4 k16 steps x 8 n-tiles
+// of Q K^T and 4 x 8 of P V on tensor cores, the row max and sum reduced over
+// 4 lanes with xor shuffles, ex2.approx for the exponentials.
+//       CHECK: gpu.module @bpt_kernels
+//       CHECK:   gpu.func @[[KERNEL]](
+//  CHECK-SAME:     workgroup(%[[KS:.+]] : memref<64x64xf16, #gpu.address_space<workgroup>>, %[[VS:.+]] : memref<64x64xf16, #gpu.address_space<workgroup>>)
+//  CHECK-SAME:     kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+//       CHECK:     %[[HB:.+]] = gpu.block_id y
+//       CHECK:     arith.divui %[[HB]], %{{.+}} : index
+//       CHECK:     arith.floordivsi
+//       CHECK:     %[[HI:.+]] = arith.maxsi
+//       CHECK:     scf.for %{{.+}} = %{{.+}} to %[[HI]] step
+//       CHECK:       gpu.barrier
+//       CHECK:       vector.store %{{.+}}, %[[KS]]
+//       CHECK:       vector.store %{{.+}}, %[[VS]]
+//       CHECK:       gpu.barrier
+// CHECK-COUNT-32:    nvgpu.mma.sync({{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+//       CHECK:       gpu.shuffle xor %{{.+}}, %{{.+}}, %{{.+}} : f32
+//       CHECK:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK-COUNT-32:    nvgpu.mma.sync
+//   CHECK-NOT:       nvgpu.mma.sync
+//       CHECK:       scf.yield
+//       CHECK:     scf.if
+//       CHECK:       vector.store %{{.+}} : memref<1x4x100x64xf16>, vector<2xf16>
+//       CHECK:     gpu.return
+func.func @causal_gqa_f16(%q: tensor<1x4x100x64xf16>, %k: tensor<1x2x100x64xf16>, %v: tensor<1x2x100x64xf16>) -> tensor<1x4x100x64xf16> {
+  %e = tensor.empty() : tensor<1x4x100x64xf16>
+  %o = bpt.attention causal ins(%q, %k, %v : tensor<1x4x100x64xf16>, tensor<1x2x100x64xf16>, tensor<1x2x100x64xf16>) outs(%e : tensor<1x4x100x64xf16>) -> tensor<1x4x100x64xf16>
+  return %o : tensor<1x4x100x64xf16>
+}
+
+// -----
+
+// bf16 through nvvm.mma.sync (nvgpu.mma.sync has no bf16), f32 output, a
+// log-sum-exp result (a second gpu.alloc, written by lane 0 of each row),
+// a sliding window (a lower bound on the key tiles too), a scale, and the
+// default query position Sk - Sq = 53. Two attentions with the same
+// specification share one kernel.
+
+// CHECK-LABEL: func.func @window_lse_bf16
+//       CHECK:   gpu.alloc async {{.+}} : memref<2x8x77x128xf32>
+//       CHECK:   gpu.alloc async {{.+}} : memref<2x8x77xf32>
+//       CHECK:   %[[C53:.+]] = arith.constant 53 : index
+//       CHECK:   gpu.launch_func async {{.+}} @bpt_kernels::@[[KERNEL:bpt_attention_b2_h8x2_q77_k130_d128x128_bf16_f32_causal_lse_w50_s3dcccccd]] blocks in
+//  CHECK-SAME:     %[[C53]] : index, %{{[a-z0-9_]+}} : index)
+//       CHECK:   gpu.launch_func async {{.+}} @bpt_kernels::@[[KERNEL]] blocks in
+//       CHECK: gpu.module @bpt_kernels
+//       CHECK:   gpu.func @[[KERNEL]](
+//   CHECK-NOT:   gpu.func
+//       CHECK:     arith.floordivsi
+//       CHECK:     arith.floordivsi
+//       CHECK:     %[[LO0:.+]] = arith.maxsi
+//       CHECK:     %[[LO:.+]] = arith.minsi %[[LO0]]
+//       CHECK:     scf.for %{{.+}} = %[[LO]] to
+//       CHECK:       nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+//   CHECK-NOT:       nvgpu.mma.sync
+//       CHECK:     llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
+//       CHECK:     memref.store %{{.+}} : memref<2x8x77xf32>
+func.func @window_lse_bf16(%q: tensor<2x8x77x128xbf16>, %k: tensor<2x2x130x128xbf16>, %v: tensor<2x2x130x128xbf16>) -> (tensor<2x8x77x128xf32>, tensor<2x8x77xf32>, tensor<2x8x77x128xf32>) {
+  %e = tensor.empty() : tensor<2x8x77x128xf32>
+  %l = tensor.empty() : tensor<2x8x77xf32>
+  %o:2 = bpt.attention causal window(50) scale(0.1) ins(%q, %k, %v : tensor<2x8x77x128xbf16>, tensor<2x2x130x128xbf16>, tensor<2x2x130x128xbf16>) outs(%e, %l : tensor<2x8x77x128xf32>, tensor<2x8x77xf32>) -> tensor<2x8x77x128xf32>, tensor<2x8x77xf32>
+  %p:2 = bpt.attention causal window(50) scale(0.1) ins(%q, %k, %v : tensor<2x8x77x128xbf16>, tensor<2x2x130x128xbf16>, tensor<2x2x130x128xbf16>) outs(%e, %l : tensor<2x8x77x128xf32>, tensor<2x8x77xf32>) -> tensor<2x8x77x128xf32>, tensor<2x8x77xf32>
+  return %o#0, %o#1, %p#0 : tensor<2x8x77x128xf32>, tensor<2x8x77xf32>, tensor<2x8x77x128xf32>
+}
+
+// -----
+
+// Explicit positions (a tile of a larger sequence) are kernel arguments;
+// non-causal attention loops over every key tile: no bound computation.
+
+// CHECK-LABEL: func.func @positions
+//  CHECK-SAME:   %[[QP:[a-z0-9]+]]: index, %[[KP:[a-z0-9]+]]: index
+//       CHECK:   gpu.launch_func
+//  CHECK-SAME:     %[[QP]] : index, %[[KP]] : index)
+//       CHECK: gpu.func
+//   CHECK-NOT:   arith.floordivsi
+//       CHECK:   scf.for
+func.func @positions(%q: tensor<1x1x64x64xf16>, %k: tensor<1x1x64x64xf16>, %v: tensor<1x1x64x64xf16>, %qp: index, %kp: index) -> tensor<1x1x64x64xf32> {
+  %e = tensor.empty() : tensor<1x1x64x64xf32>
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) positions(%qp, %kp) outs(%e : tensor<1x1x64x64xf32>) -> tensor<1x1x64x64xf32>
+  return %o : tensor<1x1x64x64xf32>
+}
