@@ -1,0 +1,449 @@
+"""Runs a gpu.func built by --bpt-gpu-attention on the CPU, thread by thread.
+
+This is how the kernel's semantics are tested on machines without a GPU
+(CI): the kernel as MLIR (generic form, before any lowering), every thread
+of a block executed in lockstep with NumPy (one array lane per thread), the
+blocks of the grid one after another. It implements just the ops the kernel
+builder emits. What it models:
+
+- `nvgpu.mma.sync` / `nvvm.mma.sync` m16n8k16: the fragments are gathered
+  from the 32 lanes of each warp with the register layout of the PTX ISA
+  (A row-major: lane l holds rows l/4 and l/4 + 8, columns 2 (l%4) + {0, 1}
+  and + 8; B column-major: rows 2 (l%4) + {0, 1} and + 8, column l/4; C/D
+  like A's first 8 columns), multiplied in f32, scattered back;
+- `gpu.shuffle xor` within a warp; `gpu.barrier` is implicit in lockstep
+  execution; `scf.if` masks the stores of the threads whose condition is
+  false;
+- ex2.approx / lg2.approx as exact exp2 / log2; f16 and bf16 values are
+  carried as f32 rounded to their type (round to nearest even).
+
+It does not model timing, bank conflicts or out-of-bounds faults (an
+out-of-bounds index raises IndexError, which fails the test).
+"""
+
+import math
+import re
+
+import numpy as np
+
+WARP = 32
+_OP = re.compile(r'^\s*(?:(%[\w]+)(?::(\d+))?\s*=\s*)?"([\w.]+)"\((.*?)\)(.*)$')
+_BB = re.compile(r'^\s*\^bb\d+\((.*)\):\s*$')
+
+
+def round_to(x, elem):
+    """Rounds f32 values to f16 or bf16 (returned as f32)."""
+    x = np.asarray(x, dtype=np.float32)
+    if elem == "f16":
+        return x.astype(np.float16).astype(np.float32)
+    if elem == "bf16":
+        bits = x.view(np.uint32).astype(np.uint64)
+        rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        out = rounded.astype(np.uint32).view(np.float32)
+        return np.where(np.isnan(x), x, out).astype(np.float32)
+    return x
+
+
+class Op:
+    __slots__ = ("results", "nres", "name", "operands", "rest", "regions")
+
+    def __init__(self, results, nres, name, operands, rest):
+        self.results, self.nres, self.name = results, nres, name
+        self.operands, self.rest, self.regions = operands, rest, []
+
+
+class Block:
+    def __init__(self, args):
+        self.args = args  # names
+        self.ops = []
+
+
+def _split_operands(text):
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _parse_region(lines, i):
+    """Parses blocks until the line that closes the region; returns
+    (blocks, i at the closing line)."""
+    blocks = []
+    cur = None
+    while i < len(lines):
+        line = lines[i]
+        s = line.strip()
+        if s.startswith("})") or s.startswith("}, {"):
+            return blocks, i
+        m = _BB.match(line)
+        if m:
+            args = [a.split(":")[0].strip() for a in _split_top(m.group(1))]
+            cur = Block(args)
+            blocks.append(cur)
+            i += 1
+            continue
+        if cur is None:
+            cur = Block([])
+            blocks.append(cur)
+        op, i = _parse_op(lines, i)
+        cur.ops.append(op)
+    raise ValueError("unterminated region")
+
+
+def _split_top(text):
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        if ch in "<([{":
+            depth += 1
+        elif ch in ">)]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur)
+    return out
+
+
+def _parse_op(lines, i):
+    line = lines[i]
+    m = _OP.match(line)
+    if not m:
+        raise ValueError(f"cannot parse: {line.strip()[:120]}")
+    res, nres, name, operands, rest = m.groups()
+    op = Op(res, int(nres) if nres else (1 if res else 0), name,
+            _split_operands(operands), rest)
+    i += 1
+    if rest.rstrip().endswith("({"):
+        while True:
+            blocks, i = _parse_region(lines, i)
+            op.regions.append(blocks)
+            s = lines[i].strip()
+            if s.startswith("}, {"):
+                i += 1
+                continue
+            op.rest += s  # the closing line: attributes and types
+            i += 1
+            break
+    return op, i
+
+
+def parse_kernels(generic_mlir):
+    """The gpu.func ops of a module printed with --mlir-print-op-generic:
+    {name: (entry block, argument types)}."""
+    lines = generic_mlir.splitlines()
+    kernels = {}
+    for i, line in enumerate(lines):
+        if '"gpu.func"()' in line:
+            op, _ = _parse_op(lines, i)
+            name = re.search(r'sym_name = "([\w]+)"', op.rest).group(1)
+            kernels[name] = op.regions[0][0]
+    return kernels
+
+
+def _elem(type_text):
+    m = re.search(r"x?(f16|bf16|f32|i1|i32|index)>?\s*$", type_text.strip())
+    return m.group(1) if m else type_text.strip()
+
+
+def _result_types(rest):
+    tail = rest.rsplit("->", 1)[-1].strip()
+    if tail.startswith("(") and tail.endswith(")"):
+        tail = tail[1:-1]
+    return [t.strip() for t in _split_top(tail)]
+
+
+def _vector_shape(t):
+    m = re.match(r"vector<((?:\d+x)+)", t)
+    return tuple(int(d) for d in m.group(1).split("x") if d) if m else ()
+
+
+_CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal,
+         4: np.greater, 5: np.greater_equal, 6: np.less, 7: np.less_equal,
+         8: np.greater, 9: np.greater_equal}
+_CMPF = {1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less,
+         5: np.less_equal, 6: np.not_equal}
+
+
+class Emulator:
+    def __init__(self, block, threads):
+        self.entry = block
+        self.T = threads
+
+    # -- values -----------------------------------------------------------
+    def run(self, grid, args, shared_shapes):
+        """Runs the kernel over `grid` (x, y, z) with `args` (NumPy arrays
+        for memrefs, ints for indices), in place."""
+        names = self.entry.args
+        nargs = len(args)
+        for bz in range(grid[2]):
+            for by in range(grid[1]):
+                for bx in range(grid[0]):
+                    env = {}
+                    for n, a in zip(names, args):
+                        env[n] = a if isinstance(a, np.ndarray) else \
+                            np.full(self.T, a, dtype=np.int64)
+                    for n, shape in zip(names[nargs:], shared_shapes):
+                        env[n] = np.zeros(shape, dtype=np.float32)
+                    self.block_id = (bx, by, bz)
+                    self._run_ops(self.entry.ops, env,
+                                  np.ones(self.T, dtype=bool))
+
+    def _get(self, env, name):
+        if "#" in name:
+            base, idx = name.split("#")
+            return env[base][int(idx)]
+        return env[name]
+
+    def _run_ops(self, ops, env, mask):
+        for op in ops:
+            out = self._exec(op, env, mask)
+            if op.results:
+                env[op.results] = out if op.nres == 1 else list(out)
+            if op.name in ("gpu.return", "scf.yield"):
+                return out
+        return None
+
+    def _exec(self, op, env, mask):
+        T = self.T
+        name = op.name
+        ins = [self._get(env, o) for o in op.operands]
+        rt = _result_types(op.rest) if op.nres else []
+        if name == "arith.constant":
+            m = re.search(r"value = (.*?) : ([^}]*)\}>", op.rest)
+            val, typ = m.group(1), m.group(2).strip()
+            if val.startswith("dense<"):
+                v = float(re.match(r"dense<(.*)>", val).group(1))
+                return np.full((T,) + _vector_shape(typ), v, dtype=np.float32)
+            if val in ("true", "false"):
+                return np.full(T, val == "true")
+            if val.startswith("0x"):
+                f = np.array([int(val, 16)], dtype=np.uint32).view(np.float32)
+                return np.full(T, f[0], dtype=np.float32)
+            if _elem(typ) in ("index", "i32", "i64"):
+                return np.full(T, int(val), dtype=np.int64)
+            return np.full(T, float(val), dtype=np.float32)
+        if name == "gpu.thread_id":
+            return np.arange(T, dtype=np.int64)
+        if name == "gpu.block_id":
+            d = "xyz".index(re.search(r"dim (\w)", op.rest).group(1))
+            return np.full(T, self.block_id[d], dtype=np.int64)
+        ints = {"arith.addi": np.add, "arith.subi": np.subtract,
+                "arith.muli": np.multiply, "arith.divui": np.floor_divide,
+                "arith.remui": np.remainder, "arith.minsi": np.minimum,
+                "arith.maxsi": np.maximum, "arith.floordivsi": np.floor_divide,
+                "arith.andi": np.logical_and}
+        if name in ints:
+            return ints[name](ins[0], ins[1])
+        floats = {"arith.addf": np.add, "arith.subf": np.subtract,
+                  "arith.mulf": np.multiply, "arith.divf": np.divide,
+                  "arith.maximumf": np.maximum}
+        if name in floats:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                return floats[name](ins[0], ins[1]).astype(np.float32)
+        if name == "arith.cmpi":
+            p = int(re.search(r"predicate = (\d+)", op.rest).group(1))
+            return _CMPI[p](ins[0], ins[1])
+        if name == "arith.cmpf":
+            p = int(re.search(r"predicate = (\d+)", op.rest).group(1))
+            return _CMPF[p](ins[0], ins[1])
+        if name == "arith.select":
+            c = ins[0].reshape(ins[0].shape + (1,) * (ins[1].ndim - ins[0].ndim))
+            return np.where(c, ins[1], ins[2])
+        if name == "arith.truncf":
+            return round_to(ins[0], _elem(rt[0]))
+        if name == "llvm.call_intrinsic":
+            intr = re.search(r'intrin = "([\w.]+)"', op.rest).group(1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if intr.startswith("llvm.nvvm.ex2"):
+                    return np.exp2(ins[0]).astype(np.float32)
+                if intr.startswith("llvm.nvvm.lg2"):
+                    return np.log2(ins[0]).astype(np.float32)
+            raise NotImplementedError(intr)
+        if name in ("vector.load", "memref.load"):
+            mem, idx = ins[0], ins[1:]
+            n = _vector_shape(rt[0])
+            if name == "memref.load":
+                return mem[tuple(idx)]
+            lead = tuple(i for i in idx[:-1])
+            cols = idx[-1][:, None] + np.arange(n[0])[None, :]
+            return mem[tuple(i[:, None] for i in lead) + (cols,)]
+        if name in ("vector.store", "memref.store"):
+            val, mem, idx = ins[0], ins[1], ins[2:]
+            sel = np.nonzero(mask)[0]
+            if name == "memref.store":
+                mem[tuple(i[sel] for i in idx)] = val[sel]
+            else:
+                n = val.shape[1]
+                cols = idx[-1][sel, None] + np.arange(n)[None, :]
+                mem[tuple(i[sel, None] for i in idx[:-1]) + (cols,)] = val[sel]
+            return None
+        if name == "vector.insert":
+            pos = tuple(int(p) for p in re.search(
+                r"static_position = array<i64: ([\d, ]+)>", op.rest)
+                .group(1).split(","))
+            out = ins[1].copy()
+            out[(slice(None),) + pos] = ins[0]
+            return out
+        if name == "vector.extract":
+            pos = tuple(int(p) for p in re.search(
+                r"static_position = array<i64: ([\d, ]+)>", op.rest)
+                .group(1).split(","))
+            return ins[0][(slice(None),) + pos]
+        if name == "llvm.extractvalue":
+            pos = int(re.search(r"position = array<i64: (\d+)>", op.rest)
+                      .group(1))
+            return ins[0][pos]
+        if name == "vector.from_elements":
+            shape = _vector_shape(rt[0])
+            return np.stack(ins, axis=1).reshape((T,) + shape)
+        if name == "vector.broadcast":
+            shape = _vector_shape(rt[0])
+            return np.broadcast_to(ins[0].reshape((T,) + (1,) * len(shape)),
+                                   (T,) + shape).copy()
+        if name == "vector.bitcast":
+            # vector<2xbf16> -> vector<1xi32>: the pair is kept as it is
+            # (nvvm.mma.sync below reads it back as two bf16 values).
+            return ins[0][:, None, :]
+        if name == "gpu.shuffle":
+            offset = int(ins[1][0])
+            lanes = np.arange(T)
+            src = (lanes // WARP) * WARP + ((lanes % WARP) ^ offset)
+            return ins[0][src], np.ones(T, dtype=bool)
+        if name == "nvgpu.mma.sync":
+            return self._mma(ins[0], ins[1], ins[2])
+        if name == "nvvm.mma.sync":
+            a = np.stack(ins[0:4], axis=1)          # (T, 4, 2)
+            b = np.stack(ins[4:6], axis=1)          # (T, 2, 2)
+            c = np.stack(ins[6:10], axis=1).reshape(T, 2, 2)
+            d = self._mma(a, b, c).reshape(T, 4)
+            return [d[:, i] for i in range(4)]
+        if name == "gpu.barrier":
+            return None
+        if name == "scf.for":
+            lo, hi, step = (int(ins[i][0]) for i in range(3))
+            for i in range(3):
+                assert (ins[i] == ins[i][0]).all(), "non-uniform loop bounds"
+            carried = ins[3:]
+            body = op.regions[0][0]
+            for iv in range(lo, hi, step):
+                env[body.args[0]] = np.full(T, iv, dtype=np.int64)
+                for n, v in zip(body.args[1:], carried):
+                    env[n] = v
+                carried = self._run_ops(body.ops, env, mask)
+            return carried if op.nres != 1 else carried[0]
+        if name == "scf.if":
+            cond = ins[0] & mask
+            if cond.any():
+                self._run_ops(op.regions[0][0].ops, env, cond)
+            if len(op.regions) > 1 and op.regions[1]:
+                other = ~ins[0] & mask
+                if other.any():
+                    self._run_ops(op.regions[1][0].ops, env, other)
+            return None
+        if name == "scf.yield":
+            return ins
+        if name == "gpu.return":
+            return None
+        raise NotImplementedError(f"emulator: op {name}")
+
+    def _mma(self, a, b, c):
+        """D = A B + C for m16n8k16 fragments of every warp."""
+        T = self.T
+        lanes = np.arange(WARP)
+        g, t = lanes // 4, lanes % 4
+        d = np.empty((T, 2, 2), dtype=np.float32)
+        for w in range(T // WARP):
+            sl = slice(w * WARP, (w + 1) * WARP)
+            A = np.zeros((16, 16), np.float32)
+            B = np.zeros((16, 8), np.float32)
+            C = np.zeros((16, 8), np.float32)
+            fa, fb, fc = a[sl], b[sl], c[sl]
+            for j in range(2):
+                A[g, 2 * t + j] = fa[:, 0, j]
+                A[g + 8, 2 * t + j] = fa[:, 1, j]
+                A[g, 2 * t + 8 + j] = fa[:, 2, j]
+                A[g + 8, 2 * t + 8 + j] = fa[:, 3, j]
+                B[2 * t + j, g] = fb[:, 0, j]
+                B[2 * t + 8 + j, g] = fb[:, 1, j]
+                C[g, 2 * t + j] = fc[:, 0, j]
+                C[g + 8, 2 * t + j] = fc[:, 1, j]
+            D = (A.astype(np.float64) @ B.astype(np.float64) + C).astype(
+                np.float32)
+            for j in range(2):
+                d[sl, 0, j] = D[g, 2 * t + j]
+                d[sl, 1, j] = D[g + 8, 2 * t + j]
+        return d
+
+
+def run_kernel(generic_mlir, args, grid, threads=128):
+    """Runs the only kernel of a module (generic form) over `grid`."""
+    kernels = parse_kernels(generic_mlir)
+    if len(kernels) != 1:
+        raise ValueError(f"expected one kernel, found {len(kernels)}")
+    (block,) = kernels.values()
+    shared = []
+    # Shared-memory attributions: their shapes from the entry block types.
+    text = generic_mlir[generic_mlir.index('"gpu.func"'):]
+    bb = _BB.match(text.splitlines()[1])
+    types = [a.split(":", 1)[1].strip() for a in _split_top(bb.group(1))]
+    for ty in types[len(args):]:
+        dims = re.match(r"memref<((?:\d+x)+)", ty).group(1)
+        shared.append(tuple(int(d) for d in dims.split("x") if d))
+    Emulator(block, threads).run(grid, args, shared)
+
+
+def attention_case(b, hq, hkv, sq, sk, d, elem, out_elem="f32", causal=False,
+                   window=None, scale=None, lse=False, positions=None,
+                   seed=0):
+    """MLIR of one bpt.attention and random inputs for it (f32 arrays
+    rounded to `elem`)."""
+    rng = np.random.default_rng(seed)
+    q = round_to(rng.standard_normal((b, hq, sq, d)), elem)
+    k = round_to(rng.standard_normal((b, hkv, sk, d)), elem)
+    v = round_to(rng.standard_normal((b, hkv, sk, d)), elem)
+    qt, kt = f"tensor<{b}x{hq}x{sq}x{d}x{elem}>", f"tensor<{b}x{hkv}x{sk}x{d}x{elem}>"
+    ot, lt = f"tensor<{b}x{hq}x{sq}x{d}x{out_elem}>", f"tensor<{b}x{hq}x{sq}xf32>"
+    attrs = ("causal " if causal else "") + \
+        (f"window({window}) " if window else "") + \
+        (f"scale({scale}) " if scale else "")
+    pos_args = ", %qp: index, %kp: index" if positions else ""
+    pos = " positions(%qp, %kp)" if positions else ""
+    outs = f"%e, %l : {ot}, {lt}" if lse else f"%e : {ot}"
+    res = f"{ot}, {lt}" if lse else ot
+    mlir = f"""func.func @attn(%q: {qt}, %k: {kt}, %v: {kt}{pos_args}) -> ({res}) {{
+  %e = tensor.empty() : {ot}
+  %l = tensor.empty() : {lt}
+  %o:{2 if lse else 1} = bpt.attention {attrs}ins(%q, %k, %v : {qt}, {kt}, {kt}){pos} outs({outs}) -> {res}
+  return {"%o#0, %o#1" if lse else "%o#0"} : {res}
+}}
+"""
+    return mlir, (q, k, v)
+
+
+def reference(q, k, v, causal=False, window=None, scale=None,
+              positions=None):
+    """Attention in f64 with bpt.attention's semantics: (out, lse)."""
+    b, hq, sq, d = q.shape
+    hkv, sk = k.shape[1], k.shape[2]
+    g = hq // hkv
+    kk = np.repeat(k.astype(np.float64), g, axis=1)
+    vv = np.repeat(v.astype(np.float64), g, axis=1)
+    scale = 1.0 / math.sqrt(d) if scale is None else scale
+    s = np.einsum("bhid,bhjd->bhij", q.astype(np.float64), kk) * scale
+    qp0, kp0 = positions if positions else (sk - sq, 0)
+    qpos = qp0 + np.arange(sq)[:, None]
+    kpos = kp0 + np.arange(sk)[None, :]
+    keep = np.ones((sq, sk), dtype=bool)
+    if causal:
+        keep &= kpos <= qpos
+        if window:
+            keep &= kpos > qpos - window
+    s = np.where(keep, s, -np.inf)
+    m = s.max(axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    p = np.exp(s - m)
+    l = p.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(l > 0, np.einsum("bhij,bhjd->bhid", p, vv) / l, 0.0)
+        lse = np.where(l[..., 0] > 0, np.log(l[..., 0]) + m[..., 0], -np.inf)
+    return out, lse

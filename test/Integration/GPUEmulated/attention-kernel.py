@@ -1,0 +1,65 @@
+# The CUDA attention kernel of --bpt-gpu-attention, executed on the CPU by
+# bpt.gpuemu (every thread of a block in lockstep; tensor-core fragments in
+# the PTX register layout) and compared with an f64 NumPy model of
+# bpt.attention: ragged lengths, causal (bottom-right aligned, rows that see
+# no key), sliding window, explicit positions, GQA, head dims 16 to 128,
+# f16 and bf16 inputs, f16 and f32 outputs, the log-sum-exp result.
+# Tolerances: P is rounded to the input type before P V (as FlashAttention
+# does), so |error| <= 2e-3 for f16 and 2e-2 for bf16 (outputs are O(1)).
+#
+# RUN: %python %s
+
+import subprocess
+import sys
+
+import numpy as np
+
+from bpt import gpuemu
+from bpt.tools import tool
+
+TOL = {"f16": 2e-3, "bf16": 2e-2}
+CASES = [
+    dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="f16", causal=True,
+         lse=True),
+    dict(b=2, hq=2, hkv=2, sq=65, sk=130, d=64, elem="bf16"),
+    dict(b=1, hq=4, hkv=2, sq=64, sk=64, d=64, elem="f16", out_elem="f16",
+         causal=True, seed=3),
+    dict(b=1, hq=2, hkv=1, sq=150, sk=150, d=64, elem="bf16", causal=True,
+         window=40, lse=True),
+    dict(b=1, hq=1, hkv=1, sq=70, sk=90, d=32, elem="f16", causal=True,
+         positions=(100, 64), scale=0.3),
+    dict(b=1, hq=1, hkv=1, sq=1, sk=1, d=16, elem="f16"),
+    dict(b=1, hq=1, hkv=1, sq=33, sk=200, d=128, elem="f16", lse=True),
+    dict(b=1, hq=2, hkv=1, sq=40, sk=3, d=48, elem="bf16", causal=True,
+         lse=True),
+]
+
+failures = 0
+for kw in CASES:
+    mlir, (q, k, v) = gpuemu.attention_case(**kw)
+    generic = subprocess.run(
+        [tool("bpt-opt"), "--bpt-gpu-attention", "--mlir-print-op-generic"],
+        input=mlir, capture_output=True, text=True, check=True).stdout
+    b, hq, sq, d = q.shape
+    sk = k.shape[2]
+    out = np.full((b, hq, sq, d), np.nan, np.float32)
+    lse = np.full((b, hq, sq), np.nan, np.float32)
+    qp, kp = kw.get("positions") or (sk - sq, 0)
+    args = [q, k, v, out] + ([lse] if kw.get("lse") else []) + [qp, kp]
+    gpuemu.run_kernel(generic, args, ((sq + 63) // 64, hq, b))
+    ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
+                                    kw.get("window"), kw.get("scale"),
+                                    kw.get("positions"))
+    if kw.get("out_elem") == "f16":
+        ref = gpuemu.round_to(ref, "f16")
+    err = float(np.abs(out - ref).max())
+    ok = np.isfinite(out).all() and err <= TOL[kw["elem"]]
+    if kw.get("lse"):
+        same_inf = np.array_equal(np.isneginf(lse), np.isneginf(ref_lse))
+        fin = np.isfinite(ref_lse)
+        lerr = float(np.abs(lse[fin] - ref_lse[fin]).max()) if fin.any() else 0
+        ok = ok and same_inf and lerr <= 1e-3
+        err = max(err, lerr)
+    print(("ok  " if ok else "FAIL"), kw, f"max |error| {err:.2e}")
+    failures += not ok
+sys.exit(1 if failures else 0)
