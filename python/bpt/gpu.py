@@ -81,12 +81,16 @@ class GPUModule:
     """A module built by `build`, loaded with the CUDA driver."""
 
     def __init__(self, so_path):
-        so_path = Path(so_path)
+        so_path = Path(so_path).resolve()
         meta = json.loads(so_path.with_suffix(".json").read_text())
         self.chip = meta["chip"]
         self._lib = ctypes.CDLL(str(so_path))
         lib = self._lib
         lib.bptCudaDeviceCount.restype = ctypes.c_int
+        if lib.bptCudaDeviceCount() == 0:
+            raise BPTError(f"{so_path.name}: no CUDA device (the driver "
+                           "found none, or libcuda.so.1 is the toolkit's "
+                           "stub)")
         lib.bptCudaAlloc.restype = ctypes.c_void_p
         lib.bptCudaAlloc.argtypes = [ctypes.c_uint64]
         lib.bptCudaFree.argtypes = [ctypes.c_void_p]

@@ -23,13 +23,21 @@
 
 #define BPT_EXPORT __attribute__((visibility("default")))
 
+static void bptDescribe(CUresult r, char *buf, size_t size) {
+  const char *name = NULL, *text = NULL;
+  if (cuGetErrorName(r, &name) != CUDA_SUCCESS || !name)
+    name = "unknown error";
+  if (cuGetErrorString(r, &text) != CUDA_SUCCESS || !text)
+    text = "no description (is this the driver stub, without a GPU?)";
+  snprintf(buf, size, "%s, code %d (%s)", name, (int)r, text);
+}
+
 static void bptCheck(CUresult r, const char *call) {
   if (r == CUDA_SUCCESS)
     return;
-  const char *name = "?", *text = "?";
-  cuGetErrorName(r, &name);
-  cuGetErrorString(r, &text);
-  fprintf(stderr, "bpt-cuda-runtime: %s failed: %s (%s)\n", call, name, text);
+  char what[256];
+  bptDescribe(r, what, sizeof what);
+  fprintf(stderr, "bpt-cuda-runtime: %s failed: %s\n", call, what);
   exit(3);
 }
 #define CHECK(call) bptCheck((call), #call)
@@ -70,8 +78,34 @@ BPT_EXPORT void mgpuSetDefaultDevice(int32_t device) {
 
 /* --- Modules and launches ---------------------------------------------- */
 
+/* Why the driver could not be initialised, when it could not: modules are
+ * loaded by a constructor when the program or library is loaded, so a
+ * machine without a GPU must not end the process there; the first launch
+ * reports it instead. */
+static char bptNoDevice[320];
+
+static int bptTryInit(void) {
+  CUresult r = cuInit(0);
+  int count = 0;
+  if (r == CUDA_SUCCESS)
+    r = cuDeviceGetCount(&count);
+  if (r != CUDA_SUCCESS) {
+    char what[256];
+    bptDescribe(r, what, sizeof what);
+    snprintf(bptNoDevice, sizeof bptNoDevice, "cuInit failed: %s", what);
+    return 0;
+  }
+  if (count == 0) {
+    snprintf(bptNoDevice, sizeof bptNoDevice, "no CUDA device");
+    return 0;
+  }
+  return 1;
+}
+
 BPT_EXPORT CUmodule mgpuModuleLoad(void *data, size_t size) {
   (void)size;
+  if (!bptContext && !bptTryInit())
+    return NULL;
   bptInit();
   CUmodule module;
   CHECK(cuModuleLoadData(&module, data));
@@ -79,6 +113,8 @@ BPT_EXPORT CUmodule mgpuModuleLoad(void *data, size_t size) {
 }
 
 BPT_EXPORT CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
+  if (!bptContext && !bptTryInit())
+    return NULL;
   bptInit();
   CUmodule module;
   CUjit_option options[] = {CU_JIT_OPTIMIZATION_LEVEL};
@@ -88,11 +124,18 @@ BPT_EXPORT CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
 }
 
 BPT_EXPORT void mgpuModuleUnload(CUmodule module) {
-  CHECK(cuModuleUnload(module));
+  if (module)
+    CHECK(cuModuleUnload(module));
 }
 
 BPT_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module,
                                             const char *name) {
+  if (!module) {
+    fprintf(stderr, "bpt-cuda-runtime: cannot launch %s: the GPU code was "
+                    "not loaded: %s\n", name,
+            bptNoDevice[0] ? bptNoDevice : "unknown reason");
+    exit(3);
+  }
   CUfunction function;
   CHECK(cuModuleGetFunction(&function, module, name));
   return function;

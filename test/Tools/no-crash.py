@@ -32,6 +32,8 @@ PIPELINES = [
     ["--bpt-raise", "--bpt-blockwise=q-block=3 kv-block=5 ffn-chunk=7"],
     ["--bpt-raise-ffn", "--bpt-raise-block=remarks=true"],
     ["--bpt-raise", "--bpt-cpu-pipeline"],
+    ["--bpt-gpu-attention"],
+    ["--bpt-raise", "--bpt-gpu-pipeline=format=isa"],
 ]
 
 inputs = sorted(p for p in (ROOT / "test").rglob("*.mlir")

@@ -52,6 +52,7 @@ const char *const kPipelines[] = {
     "builtin.module(bpt-reassociate-reductions,bpt-innermost-contiguous-loop,"
     "bpt-approximate-math)",
     "builtin.module(bpt-inline-alloca-scopes,bpt-convert-mpi-to-llvm)",
+    "builtin.module(bpt-raise,bpt-gpu-attention)",
     "builtin.module(bpt-raise,bpt-blockwise{q-block=8 kv-block=8 "
     "ffn-chunk=8},bpt-decompose)",
 };

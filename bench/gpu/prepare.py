@@ -1,0 +1,81 @@
+"""Builds, on a machine with LLVM/MLIR and the CUDA toolkit, everything the
+GPU checks and benchmark need, into one directory to carry to a GPU machine
+that has only a driver, PyTorch and NumPy (bench/gpu/run.py runs it there).
+
+    python bench/gpu/prepare.py [-o build/gpu-carry] [--chip sm_90a] [--quick]
+
+Correctness cases (the emulator's, and larger ones) and benchmark
+configurations (S in {1K, 4K, 16K}, D in {64, 128}, bf16, causal or not,
+B * S = 16K tokens, 16 heads) each become a shared object holding the host
+code and the cubin; manifest.json lists them.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+
+from bpt import gpu, gpuemu  # noqa: E402
+
+CHECKS = [
+    dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="f16", causal=True,
+         lse=True),
+    dict(b=2, hq=2, hkv=2, sq=65, sk=130, d=64, elem="bf16"),
+    dict(b=1, hq=4, hkv=2, sq=64, sk=64, d=64, elem="f16", out_elem="f16",
+         causal=True),
+    dict(b=1, hq=2, hkv=1, sq=150, sk=150, d=64, elem="bf16", causal=True,
+         window=40, lse=True),
+    dict(b=1, hq=1, hkv=1, sq=1, sk=1, d=16, elem="f16"),
+    dict(b=1, hq=1, hkv=1, sq=33, sk=200, d=128, elem="f16", lse=True),
+    dict(b=2, hq=8, hkv=2, sq=1000, sk=1000, d=128, elem="bf16",
+         causal=True),
+    dict(b=1, hq=4, hkv=4, sq=2048, sk=2048, d=64, elem="f16"),
+]
+
+
+def bench_configs(quick):
+    seqs = [1024, 4096] if quick else [1024, 4096, 16384]
+    for s in seqs:
+        for d in (64, 128):
+            for causal in (False, True):
+                yield dict(b=max(1, 16384 // s), hq=16, hkv=16, sq=s, sk=s,
+                           d=d, elem="bf16", out_elem="bf16", causal=causal)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("-o", "--out", default="build/gpu-carry")
+    p.add_argument("--chip", default="sm_90a")
+    p.add_argument("--quick", action="store_true",
+                   help="benchmarks at S = 1K and 4K only")
+    args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for kind, cases in (("check", CHECKS),
+                        ("bench", list(bench_configs(args.quick)))):
+        for i, kw in enumerate(cases):
+            name = f"{kind}{i}"
+            mlir, _ = gpuemu.attention_case(**kw)
+            gpu.build(mlir, out, name, chip=args.chip)
+            manifest.append(dict(kind=kind, name=name, case=kw))
+            print(f"[prepare] {name}: {kw}", flush=True)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    # What run.py needs on the GPU machine, next to the modules.
+    for f in ("gpu.py", "gpuemu.py", "compiler.py", "errors.py", "tools.py",
+              "dtypes.py"):
+        src = Path(gpu.__file__).with_name(f)
+        (out / "bpt").mkdir(exist_ok=True)
+        (out / "bpt" / f).write_text(src.read_text())
+    (out / "bpt" / "__init__.py").write_text("")
+    run = Path(__file__).with_name("run.py")
+    (out / "run.py").write_text(run.read_text())
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"[prepare] {len(manifest)} modules in {out} ({size / 2**20:.1f} "
+          "MiB); on the GPU machine: python run.py .")
+
+
+if __name__ == "__main__":
+    main()
