@@ -301,9 +301,19 @@ class Emulator:
             return np.broadcast_to(ins[0].reshape((T,) + (1,) * len(shape)),
                                    (T,) + shape).copy()
         if name == "vector.bitcast":
-            # vector<2xbf16> -> vector<1xi32>: the pair is kept as it is
-            # (nvvm.mma.sync below reads it back as two bf16 values).
-            return ins[0][:, None, :]
+            if _elem(rt[0]) == "i32":
+                # vector<2xbf16> -> vector<1xi32>: the pair is kept as it is
+                # (nvvm.mma.sync reads it back as two bf16 values).
+                return ins[0][:, None, :]
+            # Between 16-bit float types (bf16 data in f16 containers):
+            # values are tracked, not bits, and no arithmetic happens on the
+            # reinterpreted type, so the value passes through.
+            return ins[0]
+        if name == "nvgpu.ldmatrix":
+            return self._ldmatrix(ins[0], ins[1], ins[2],
+                                  "transpose = true" in op.rest,
+                                  int(re.search(r"numTiles = (\d+)",
+                                                op.rest).group(1)))
         if name == "gpu.shuffle":
             offset = int(ins[1][0])
             lanes = np.arange(T)
@@ -345,6 +355,25 @@ class Emulator:
         if name == "gpu.return":
             return None
         raise NotImplementedError(f"emulator: op {name}")
+
+    def _ldmatrix(self, mem, row, col, transpose, tiles):
+        """ldmatrix.sync.aligned.m8n8.x{tiles}[.trans].b16: lane 8m + i of
+        each warp gives the address of row i of matrix m; lane l receives,
+        for each matrix, row l / 4, columns 2 (l % 4) + {0, 1} (of the
+        transpose with .trans)."""
+        T = self.T
+        out = np.empty((T, tiles, 2), dtype=np.float32)
+        lanes = np.arange(WARP)
+        for w in range(T // WARP):
+            base = w * WARP
+            for m in range(tiles):
+                src = base + 8 * m + np.arange(8)
+                M = np.stack([mem[row[t], col[t]:col[t] + 8] for t in src])
+                if transpose:
+                    M = M.T
+                for j in range(2):
+                    out[base + lanes, m, j] = M[lanes // 4, 2 * (lanes % 4) + j]
+        return out
 
     def _mma(self, a, b, c):
         """D = A B + C for m16n8k16 fragments of every warp."""

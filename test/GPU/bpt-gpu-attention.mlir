@@ -25,7 +25,8 @@
 
 // The kernel: 64 x 64 tiles of K and V in shared memory, the key tile loop
 // bounded by causality, barriers around the copies, 4 k16 steps x 8 n-tiles
-// of Q K^T and 4 x 8 of P V on tensor cores, the row max and sum reduced over
+// of Q K^T and 4 x 8 of P V on tensor cores with their B fragments loaded by
+// ldmatrix (transposed for V), the row max and sum reduced over
 // 4 lanes with xor shuffles, ex2.approx for the exponentials.
 //       CHECK: gpu.module @bpt_kernels
 //       CHECK:   gpu.func @[[KERNEL]](
@@ -40,9 +41,11 @@
 //       CHECK:       vector.store %{{.+}}, %[[KS]]
 //       CHECK:       vector.store %{{.+}}, %[[VS]]
 //       CHECK:       gpu.barrier
+//       CHECK:       nvgpu.ldmatrix %[[KS]][%{{.+}}, %{{.+}}] {numTiles = 4 : i32, transpose = false} : memref<64x64xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK-COUNT-32:    nvgpu.mma.sync({{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 //       CHECK:       gpu.shuffle xor %{{.+}}, %{{.+}}, %{{.+}} : f32
 //       CHECK:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+//       CHECK:       nvgpu.ldmatrix %[[VS]][%{{.+}}, %{{.+}}] {numTiles = 4 : i32, transpose = true}
 // CHECK-COUNT-32:    nvgpu.mma.sync
 //   CHECK-NOT:       nvgpu.mma.sync
 //       CHECK:       scf.yield
@@ -78,6 +81,9 @@ func.func @causal_gqa_f16(%q: tensor<1x4x100x64xf16>, %k: tensor<1x2x100x64xf16>
 //       CHECK:     %[[LO0:.+]] = arith.maxsi
 //       CHECK:     %[[LO:.+]] = arith.minsi %[[LO0]]
 //       CHECK:     scf.for %{{.+}} = %[[LO]] to
+//       CHECK:       vector.bitcast %{{.+}} : vector<8xbf16> to vector<8xf16>
+//       CHECK:       nvgpu.ldmatrix
+//       CHECK:       vector.bitcast %{{.+}} : vector<2xf16> to vector<2xbf16>
 //       CHECK:       nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 //   CHECK-NOT:       nvgpu.mma.sync
 //       CHECK:     llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"

@@ -170,6 +170,11 @@ private:
   Value mma(Value a, Value bm, Value c);
   /// vector<NxM x T> from N vectors of M elements.
   Value stack(ArrayRef<Value> rows);
+  /// B fragments (vector<2x2xT>) of `tiles` / 2 MMAs, loaded from a shared
+  /// tile by one ldmatrix of `tiles` 8x8 matrices; (row, col) is this lane's
+  /// row address.
+  SmallVector<Value> ldmatrix(Value tile, Value row, Value col,
+                              bool transpose, int64_t tiles);
 
   OpBuilder &b;
   Location loc;
@@ -187,6 +192,29 @@ Value KernelBuilder::stack(ArrayRef<Value> rows) {
     acc = vector::InsertOp::create(b, loc, r, acc,
                                    ArrayRef<int64_t>{static_cast<int64_t>(i)});
   return acc;
+}
+
+SmallVector<Value> KernelBuilder::ldmatrix(Value tile, Value row, Value col,
+                                           bool transpose, int64_t tiles) {
+  // The tiles hold 16-bit containers typed f16 (nvgpu.ldmatrix of LLVM 22
+  // lowers f16 only); bf16 data is reinterpreted after the load.
+  auto containerTy = VectorType::get({tiles, 2}, b.getF16Type());
+  Value m = nvgpu::LdMatrixOp::create(b, loc, containerTy, tile,
+                                      ValueRange{row, col},
+                                      b.getBoolAttr(transpose),
+                                      b.getI32IntegerAttr(tiles));
+  auto pairTy = VectorType::get({2}, s.in);
+  SmallVector<Value> rows;
+  for (int64_t i = 0; i < tiles; ++i) {
+    Value r = vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i});
+    if (s.in != b.getF16Type())
+      r = vector::BitCastOp::create(b, loc, pairTy, r);
+    rows.push_back(r);
+  }
+  SmallVector<Value> frags;
+  for (int64_t i = 0; i + 1 < tiles; i += 2)
+    frags.push_back(stack({rows[i], rows[i + 1]}));
+  return frags;
 }
 
 Value KernelBuilder::mma(Value a, Value bm, Value c) {
@@ -237,6 +265,7 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   Value lse = s.lse ? entry.getArgument(4) : Value();
   Value qPos = entry.getArgument(s.lse ? 5 : 4);
   Value kPos = entry.getArgument(s.lse ? 6 : 5);
+  Type tileElem = b.getF16Type();
   Value kS = func.getWorkgroupAttributions()[0];
   Value vS = func.getWorkgroupAttributions()[1];
 
@@ -328,6 +357,9 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
         Value key = minIdx(add(kv0, r), idx(s.sk - 1));
         Value val = vector::LoadOp::create(b, loc, chunkTy, src,
                                            ValueRange{bi, hk, key, c});
+        if (s.in != tileElem)
+          val = vector::BitCastOp::create(
+              b, loc, VectorType::get({8}, tileElem), val);
         vector::StoreOp::create(b, loc, val, dst, ValueRange{r, c});
       }
     };
@@ -338,15 +370,24 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     // Scores: 8 n-tiles of 8 keys, each a 16x8 f32 fragment.
     constexpr int64_t nTiles = kBlockN / 8;
     SmallVector<Value> sv(nTiles * 4); // [tile][row half][col]
+    // Lane l of ldmatrix.x4 addresses row l % 8 of 8x8 matrix l / 8.
+    Value laneRow = arith::RemUIOp::create(b, loc, lane, idx(8));
+    Value laneMat = arith::DivUIOp::create(b, loc, lane, idx(8));
     for (int64_t j = 0; j < nTiles; ++j) {
       Value c = accZero;
-      Value key = add(g, idx(8 * j));
-      for (int64_t ks = 0; ks < s.d / 16; ++ks) {
-        Value lo16 = vector::LoadOp::create(b, loc, pairTy, kS,
-                                            ValueRange{key, add(tig2, idx(16 * ks))});
-        Value hi16 = vector::LoadOp::create(
-            b, loc, pairTy, kS, ValueRange{key, add(tig2, idx(16 * ks + 8))});
-        c = mma(qFrag[ks], stack({lo16, hi16}), c);
+      // K^T fragments straight from the K tile (rows = keys): matrices
+      // (keys 8j.., features 16 ks + 8 m), two k16 steps per ldmatrix.x4.
+      Value key = add(laneRow, idx(8 * j));
+      for (int64_t ks = 0; ks < s.d / 16; ks += 2) {
+        bool pair = ks + 1 < s.d / 16;
+        Value m = pair ? laneMat
+                       : arith::RemUIOp::create(b, loc, laneMat, idx(2));
+        Value col = add(mul(m, idx(8)), idx(16 * ks));
+        SmallVector<Value> frags =
+            ldmatrix(kS, key, col, /*transpose=*/false, pair ? 4 : 2);
+        c = mma(qFrag[ks], frags[0], c);
+        if (pair)
+          c = mma(qFrag[ks + 1], frags[1], c);
       }
       for (int64_t r = 0; r < 2; ++r) {
         Value row = r ? row1 : row0;
@@ -418,21 +459,21 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
       };
       Value aFrag = stack({p(2 * st, 0), p(2 * st, 1), p(2 * st + 1, 0),
                            p(2 * st + 1, 1)});
-      Value k0 = add(tig2, idx(16 * st));
-      Value k1 = add(k0, idx(1)), k8 = add(k0, idx(8)), k9 = add(k0, idx(9));
-      for (int64_t n = 0; n < nAcc; ++n) {
-        Value col = add(g, idx(8 * n));
-        auto ldV = [&](Value key) {
-          return memref::LoadOp::create(b, loc, vS, ValueRange{key, col})
-              .getResult();
-        };
-        auto pairOf = [&](Value x0, Value x1) {
-          return vector::FromElementsOp::create(b, loc, pairTy,
-                                                ValueRange{x0, x1})
-              .getResult();
-        };
-        Value bFrag = stack({pairOf(ldV(k0), ldV(k1)), pairOf(ldV(k8), ldV(k9))});
-        acc[n] = mma(aFrag, bFrag, acc[n]);
+      // V fragments with ldmatrix.trans: matrices (keys 16 st + 8 (m % 2),
+      // features 8 (n + m / 2)), two n8 tiles of features per x4.
+      Value key = add(add(laneRow, mul(arith::RemUIOp::create(
+                                           b, loc, laneMat, idx(2)),
+                                       idx(8))),
+                      idx(16 * st));
+      Value half = arith::DivUIOp::create(b, loc, laneMat, idx(2));
+      for (int64_t n = 0; n < nAcc; n += 2) {
+        bool pair = n + 1 < nAcc;
+        Value col = add(mul(pair ? half : idx(0), idx(8)), idx(8 * n));
+        SmallVector<Value> frags =
+            ldmatrix(vS, key, col, /*transpose=*/true, pair ? 4 : 2);
+        acc[n] = mma(aFrag, frags[0], acc[n]);
+        if (pair)
+          acc[n + 1] = mma(aFrag, frags[1], acc[n + 1]);
       }
     }
     SmallVector<Value> next = {mNew[0], mNew[1], l[0], l[1]};
@@ -509,8 +550,9 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   Location loc = kernels.getLoc();
   auto wg = gpu::AddressSpaceAttr::get(b.getContext(),
                                        gpu::AddressSpace::Workgroup);
-  Type kTile = MemRefType::get({kBlockN, spec.d}, spec.in, AffineMap(), wg);
-  Type vTile = MemRefType::get({kBlockN, spec.dv}, spec.in, AffineMap(), wg);
+  // 16-bit containers typed f16 whatever the input type (see ldmatrix).
+  Type kTile = MemRefType::get({kBlockN, spec.d}, b.getF16Type(), AffineMap(), wg);
+  Type vTile = MemRefType::get({kBlockN, spec.dv}, b.getF16Type(), AffineMap(), wg);
   auto func = gpu::GPUFuncOp::create(b, loc, name,
                                      b.getFunctionType(argTypes, {}),
                                      TypeRange{kTile, vTile});
