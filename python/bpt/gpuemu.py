@@ -164,6 +164,36 @@ _CMPF = {1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less,
          5: np.less_equal, 6: np.not_equal}
 
 
+class RaceError(AssertionError):
+    """Two warps touch the same shared memory without a barrier between
+    them, or shared memory is read while a cp.async into it is in flight."""
+
+
+class Shared:
+    """A workgroup buffer of 16-bit slots with hazard tracking: the epoch
+    (number of barriers passed) and warp of the last write of each slot and
+    the warps that read it in the current epoch, and copies in flight."""
+
+    def __init__(self, n):
+        self.values = np.full(n, np.nan, dtype=np.float32)  # garbage
+        self.ids = np.arange(n)
+        self.write_epoch = np.full(n, -1)
+        self.write_warp = np.full(n, -1)
+        self.read_epoch = np.full(n, -1)
+        self.readers = np.zeros(n, dtype=np.int64)  # warp bit mask
+        self.in_flight = np.zeros(n, dtype=np.int64)
+
+
+class View:
+    """A typed view (memref.view) of a Shared buffer."""
+
+    def __init__(self, shared, values, ids):
+        self.shared, self.values, self.ids = shared, values, ids
+
+    def __getitem__(self, pos):
+        return self.values[pos]
+
+
 class Emulator:
     def __init__(self, block, threads):
         self.entry = block
@@ -183,8 +213,10 @@ class Emulator:
                         env[n] = a if isinstance(a, np.ndarray) else \
                             np.full(self.T, a, dtype=np.int64)
                     for n, shape in zip(names[nargs:], shared_shapes):
-                        env[n] = np.zeros(shape, dtype=np.float32)
+                        env[n] = Shared(shape[0])
+                    self.epoch = 0
                     self.block_id = (bx, by, bz)
+                    self.uncommitted, self.groups = [], []
                     self._run_ops(self.entry.ops, env,
                                   np.ones(self.T, dtype=bool))
 
@@ -309,6 +341,53 @@ class Emulator:
             # values are tracked, not bits, and no arithmetic happens on the
             # reinterpreted type, so the value passes through.
             return ins[0]
+        if name == "memref.view":
+            # A typed view of an i8 workgroup buffer; buffers are kept as
+            # 16-bit slots, so views of f16 and bf16 alias the same values.
+            shift = int(ins[1][0])
+            shape = tuple(int(d) for d in re.search(
+                r"-> memref<((?:\d+x)+)", op.rest).group(1).split("x") if d)
+            n = int(np.prod(shape))
+            sh = ins[0]
+            sl = slice(shift // 2, shift // 2 + n)
+            return View(sh, sh.values[sl].reshape(shape),
+                        sh.ids[sl].reshape(shape))
+        if name == "nvgpu.device_async_copy":
+            seg = [int(x) for x in re.search(
+                r"operandSegmentSizes = array<i32: ([\d, ]+)>", op.rest)
+                .group(1).split(",")]
+            dst, rest = ins[0], ins[1:]
+            didx, rest = rest[:seg[1]], rest[seg[1]:]
+            src, rest = rest[0], rest[1:]
+            sidx = rest[:seg[3]]
+            n = int(re.search(r"dstElements = (\d+)", op.rest).group(1))
+            sel = np.nonzero(mask)[0]
+            scols = sidx[-1][sel, None] + np.arange(n)[None, :]
+            vals = src[tuple(i[sel, None] for i in sidx[:-1]) + (scols,)]
+            dcols = didx[-1][sel, None] + np.arange(n)[None, :]
+            dpos = tuple(i[sel, None] for i in didx[:-1]) + (dcols,)
+            # In flight until a wait lets its group land: a read of the
+            # destination before that sees the old contents.
+            warps = np.broadcast_to((sel // WARP)[:, None], dcols.shape)
+            self._write_check(dst, dst.ids[dpos], warps)
+            dst.shared.in_flight[dst.ids[dpos]] += 1
+            self.uncommitted.append((dst, dpos, vals.copy(), warps))
+            return None
+        if name == "nvgpu.device_async_create_group":
+            self.groups.append(self.uncommitted)
+            self.uncommitted = []
+            return None
+        if name == "nvgpu.device_async_wait":
+            m = re.search(r"numGroups = (\d+)", op.rest)
+            keep = int(m.group(1)) if m else 0
+            while len(self.groups) > keep:
+                for dst, pos, vals, warps in self.groups.pop(0):
+                    dst.values[pos] = vals
+                    ids = dst.ids[pos]
+                    dst.shared.in_flight[ids] -= 1
+                    dst.shared.write_epoch[ids] = self.epoch
+                    dst.shared.write_warp[ids] = warps
+            return None
         if name == "nvgpu.ldmatrix":
             return self._ldmatrix(ins[0], ins[1], ins[2],
                                   "transpose = true" in op.rest,
@@ -328,6 +407,7 @@ class Emulator:
             d = self._mma(a, b, c).reshape(T, 4)
             return [d[:, i] for i in range(4)]
         if name == "gpu.barrier":
+            self.epoch += 1
             return None
         if name == "scf.for":
             lo, hi, step = (int(ins[i][0]) for i in range(3))
@@ -356,6 +436,29 @@ class Emulator:
             return None
         raise NotImplementedError(f"emulator: op {name}")
 
+    def _read_check(self, view, ids, warp):
+        sh = view.shared
+        if (sh.in_flight[ids] > 0).any():
+            raise RaceError("shared memory read while a cp.async into it is "
+                            "in flight")
+        other = (sh.write_epoch[ids] == self.epoch) & \
+            (sh.write_warp[ids] != warp)
+        if other.any():
+            raise RaceError(f"warp {warp} reads shared memory another warp "
+                            "wrote since the last barrier")
+        fresh = sh.read_epoch[ids] != self.epoch
+        sh.readers[ids] = np.where(fresh, 0, sh.readers[ids]) | (1 << warp)
+        sh.read_epoch[ids] = self.epoch
+
+    def _write_check(self, view, ids, warps):
+        sh = view.shared
+        read_now = sh.read_epoch[ids] == self.epoch
+        others = sh.readers[ids] & ~(np.int64(1) << warps)
+        if (read_now & (others != 0)).any():
+            raise RaceError("shared memory written (cp.async issued) while "
+                            "another warp may still read it: no barrier "
+                            "since the read")
+
     def _ldmatrix(self, mem, row, col, transpose, tiles):
         """ldmatrix.sync.aligned.m8n8.x{tiles}[.trans].b16: lane 8m + i of
         each warp gives the address of row i of matrix m; lane l receives,
@@ -368,7 +471,11 @@ class Emulator:
             base = w * WARP
             for m in range(tiles):
                 src = base + 8 * m + np.arange(8)
-                M = np.stack([mem[row[t], col[t]:col[t] + 8] for t in src])
+                M = np.stack([mem.values[row[t], col[t]:col[t] + 8]
+                              for t in src])
+                for t in src:
+                    self._read_check(mem, mem.ids[row[t], col[t]:col[t] + 8],
+                                     w)
                 if transpose:
                     M = M.T
                 for j in range(2):
@@ -416,8 +523,11 @@ def run_kernel(generic_mlir, args, grid, threads=128):
     bb = _BB.match(text.splitlines()[1])
     types = [a.split(":", 1)[1].strip() for a in _split_top(bb.group(1))]
     for ty in types[len(args):]:
-        dims = re.match(r"memref<((?:\d+x)+)", ty).group(1)
-        shared.append(tuple(int(d) for d in dims.split("x") if d))
+        dims = tuple(int(d) for d in re.match(r"memref<((?:\d+x)+)", ty)
+                     .group(1).split("x") if d)
+        if "xi8" in ty:  # bytes, kept as 16-bit slots
+            dims = (dims[0] // 2,)
+        shared.append(dims)
     Emulator(block, threads).run(grid, args, shared)
 
 

@@ -19,6 +19,10 @@
 //  SM80-SAME:    .target sm_80
 //  SM90-SAME:    .target sm_90a
 //       CHECK-SAME:  .entry bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal
+//       CHECK-SAME:  cp.async.cg.shared.global [{{[^]]+}}], [{{[^]]+}}], 16
+//       CHECK-SAME:  cp.async.commit_group
+//       CHECK-SAME:  cp.async.wait_group {{(\\09)?}}1
+//       CHECK-SAME:  bar.sync
 //       CHECK-SAME:  ldmatrix.sync.aligned.m8n8.x4.shared.b16
 //       CHECK-SAME:  mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 //       CHECK-SAME:  shfl.sync.bfly.b32

@@ -3,7 +3,9 @@
 # the PTX register layout) and compared with an f64 NumPy model of
 # bpt.attention: ragged lengths, causal (bottom-right aligned, rows that see
 # no key), sliding window, explicit positions, GQA, head dims 16 to 128,
-# f16 and bf16 inputs, f16 and f32 outputs, the log-sum-exp result.
+# f16 and bf16 inputs, f16 and f32 outputs, the log-sum-exp result. The
+# emulator also fails the test (RaceError) when the kernel's cp.async waits
+# or barriers do not order its shared-memory accesses.
 # Tolerances: P is rounded to the input type before P V (as FlashAttention
 # does), so |error| <= 2e-3 for f16 and 2e-2 for bf16 (outputs are O(1)).
 #

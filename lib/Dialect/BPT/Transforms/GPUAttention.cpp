@@ -265,9 +265,22 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   Value lse = s.lse ? entry.getArgument(4) : Value();
   Value qPos = entry.getArgument(s.lse ? 5 : 4);
   Value kPos = entry.getArgument(s.lse ? 6 : 5);
-  Type tileElem = b.getF16Type();
-  Value kS = func.getWorkgroupAttributions()[0];
-  Value vS = func.getWorkgroupAttributions()[1];
+  // One shared buffer holds the K and V tiles. cp.async writes them through
+  // views of the input type; ldmatrix reads them through f16 views (LLVM 22
+  // lowers nvgpu.ldmatrix for f16 only; bf16 fragments are bitcast after).
+  Value smem = func.getWorkgroupAttributions()[0];
+  auto wg = gpu::AddressSpaceAttr::get(b.getContext(),
+                                       gpu::AddressSpace::Workgroup);
+  auto view = [&](Type elem, int64_t width, int64_t byteShift) -> Value {
+    auto ty = MemRefType::get({kBlockN, width}, elem, AffineMap(), wg);
+    return memref::ViewOp::create(b, loc, ty, smem, idx(byteShift),
+                                  ValueRange{});
+  };
+  int64_t vShift = kBlockN * s.d * 2;
+  Value kS = view(b.getF16Type(), s.d, 0);
+  Value vS = view(b.getF16Type(), s.dv, vShift);
+  Value kIn = s.in.isF16() ? kS : view(s.in, s.d, 0);
+  Value vIn = s.in.isF16() ? vS : view(s.in, s.dv, vShift);
 
   Type idxTy = b.getIndexType();
   Value tid = gpu::ThreadIdOp::create(b, loc, idxTy, gpu::Dimension::x);
@@ -330,6 +343,32 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   Value accZero = arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
   int64_t nAcc = s.dv / 8;
 
+  // Tile t of K or V into shared memory: 16-byte cp.async copies (cache
+  // global only), keys past Sk read key Sk - 1 (masked later); one group.
+  Type tokenTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  auto chunkTy = VectorType::get({8}, s.in);
+  (void)chunkTy;
+  auto copyTile = [&](Value src, Value dst, int64_t width, Value tile) {
+    Value first = mul(tile, idx(kBlockN));
+    int64_t chunksPerRow = width / 8;
+    SmallVector<Value> tokens;
+    for (int64_t it = 0; it < kBlockN * chunksPerRow / kThreads; ++it) {
+      Value chunk = add(tid, idx(it * kThreads));
+      Value r = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
+      Value c = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
+                    idx(8));
+      Value key = minIdx(add(first, r), idx(s.sk - 1));
+      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, tokenTy, dst, ValueRange{r, c}, src,
+          ValueRange{bi, hk, key, c}, b.getIndexAttr(8), Value(),
+          b.getUnitAttr()));
+    }
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenTy, tokens)
+        .getResult();
+  };
+  // Prologue: K of the first tile.
+  Value kPrologue = copyTile(k, kIn, s.d, lo);
+
   SmallVector<Value> init = {ninf, ninf, zero, zero};
   init.append(nAcc, accZero);
   auto loop = scf::ForOp::create(b, loc, lo, hi, idx(1), init);
@@ -343,28 +382,10 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     SmallVector<Value> acc(carried.begin() + 4, carried.end());
     Value kv0 = mul(t, idx(kBlockN));
 
-    // K and V tiles to shared memory: 16-byte chunks, keys past Sk read
-    // key Sk - 1 (masked below).
-    gpu::BarrierOp::create(b, loc);
-    auto chunkTy = VectorType::get({8}, s.in);
-    auto copyTile = [&](Value src, Value dst, int64_t width) {
-      int64_t chunksPerRow = width / 8;
-      for (int64_t it = 0; it < kBlockN * chunksPerRow / kThreads; ++it) {
-        Value chunk = add(tid, idx(it * kThreads));
-        Value r = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
-        Value c = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
-                      idx(8));
-        Value key = minIdx(add(kv0, r), idx(s.sk - 1));
-        Value val = vector::LoadOp::create(b, loc, chunkTy, src,
-                                           ValueRange{bi, hk, key, c});
-        if (s.in != tileElem)
-          val = vector::BitCastOp::create(
-              b, loc, VectorType::get({8}, tileElem), val);
-        vector::StoreOp::create(b, loc, val, dst, ValueRange{r, c});
-      }
-    };
-    copyTile(k, kS, s.d);
-    copyTile(v, vS, s.dv);
+    // V(t) starts arriving while the scores of K(t) are computed.
+    Value vGroup = copyTile(v, vIn, s.dv, t);
+    // K(t) (issued one step ahead) has landed: at most V(t) is in flight.
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, vGroup, b.getI32IntegerAttr(1));
     gpu::BarrierOp::create(b, loc);
 
     // Scores: 8 n-tiles of 8 keys, each a 16x8 f32 fragment.
@@ -417,6 +438,15 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
       }
     }
 
+    // Every warp is done with K(t): K(t + 1) may overwrite it (the last
+    // step reloads its own tile, so that every step commits two groups).
+    gpu::BarrierOp::create(b, loc);
+    Value nextT = minIdx(add(t, idx(1)),
+                         arith::MaxSIOp::create(
+                             b, loc, arith::SubIOp::create(b, loc, hi, idx(1)),
+                             idx(0)));
+    Value kGroup = copyTile(k, kIn, s.d, nextT);
+
     // Online softmax, per row half (rows g and g + 8 of the warp).
     Value mNew[2], alpha[2];
     for (int64_t r = 0; r < 2; ++r) {
@@ -445,6 +475,10 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
         b, loc, accTy, ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
     for (Value &a : acc)
       a = arith::MulFOp::create(b, loc, a, alphaV);
+
+    // V(t) has landed (at most K(t + 1) is in flight).
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, kGroup, b.getI32IntegerAttr(1));
+    gpu::BarrierOp::create(b, loc);
 
     // P V: the probabilities of n-tiles 2t and 2t + 1 are the A fragment of
     // k16 step t.
@@ -476,10 +510,15 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
           acc[n + 1] = mma(aFrag, frags[1], acc[n + 1]);
       }
     }
+    // Every warp is done with V(t) before V(t + 1) overwrites it.
+    gpu::BarrierOp::create(b, loc);
     SmallVector<Value> next = {mNew[0], mNew[1], l[0], l[1]};
     next.append(acc.begin(), acc.end());
     scf::YieldOp::create(b, loc, next);
   }
+  // The extra K copy of the last step (or of an empty loop) lands before
+  // the block exits.
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, kPrologue, b.getI32IntegerAttr(0));
 
   // Row sums over the 4 lanes of a row, then out = acc / sum.
   ValueRange res = loop.getResults();
@@ -550,12 +589,12 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   Location loc = kernels.getLoc();
   auto wg = gpu::AddressSpaceAttr::get(b.getContext(),
                                        gpu::AddressSpace::Workgroup);
-  // 16-bit containers typed f16 whatever the input type (see ldmatrix).
-  Type kTile = MemRefType::get({kBlockN, spec.d}, b.getF16Type(), AffineMap(), wg);
-  Type vTile = MemRefType::get({kBlockN, spec.dv}, b.getF16Type(), AffineMap(), wg);
+  // The K and V tiles, viewed with their types in the kernel.
+  Type tiles = MemRefType::get({kBlockN * (spec.d + spec.dv) * 2},
+                               b.getI8Type(), AffineMap(), wg);
   auto func = gpu::GPUFuncOp::create(b, loc, name,
                                      b.getFunctionType(argTypes, {}),
-                                     TypeRange{kTile, vTile});
+                                     TypeRange{tiles});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({kThreads, 1, 1}));
   KernelBuilder(b, loc, spec).build(func);
