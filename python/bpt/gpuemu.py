@@ -281,6 +281,8 @@ class Emulator:
         if name == "arith.select":
             c = ins[0].reshape(ins[0].shape + (1,) * (ins[1].ndim - ins[0].ndim))
             return np.where(c, ins[1], ins[2])
+        if name == "arith.extf":
+            return ins[0].astype(np.float32)
         if name == "arith.truncf":
             return round_to(ins[0], _elem(rt[0]))
         if name == "llvm.call_intrinsic":
@@ -533,13 +535,29 @@ def run_kernel(generic_mlir, args, grid, threads=128):
 
 def attention_case(b, hq, hkv, sq, sk, d, elem, out_elem="f32", causal=False,
                    window=None, scale=None, lse=False, positions=None,
-                   seed=0):
+                   mask=None, seed=0):
     """MLIR of one bpt.attention and random inputs for it (f32 arrays
-    rounded to `elem`)."""
+    rounded to `elem`). `mask`: None, or (element type, shape) of a mask
+    operand ("i1": keep where true; a float type: added, -inf removes);
+    its array is the fourth input."""
     rng = np.random.default_rng(seed)
     q = round_to(rng.standard_normal((b, hq, sq, d)), elem)
     k = round_to(rng.standard_normal((b, hkv, sk, d)), elem)
     v = round_to(rng.standard_normal((b, hkv, sk, d)), elem)
+    inputs = (q, k, v)
+    mask_text, mask_arg = "", ""
+    if mask:
+        melem, mshape = mask
+        if melem == "i1":
+            m = rng.random(mshape) < 0.7
+        else:
+            m = np.where(rng.random(mshape) < 0.25, -np.inf,
+                         rng.standard_normal(mshape)).astype(np.float32)
+            m = round_to(m, melem)
+        inputs = (q, k, v, m)
+        mt = "tensor<" + "x".join(str(x) for x in mshape) + f"x{melem}>"
+        mask_arg = f", %m: {mt}"
+        mask_text = f" mask(%m : {mt})"
     qt, kt = f"tensor<{b}x{hq}x{sq}x{d}x{elem}>", f"tensor<{b}x{hkv}x{sk}x{d}x{elem}>"
     ot, lt = f"tensor<{b}x{hq}x{sq}x{d}x{out_elem}>", f"tensor<{b}x{hq}x{sq}xf32>"
     attrs = ("causal " if causal else "") + \
@@ -549,18 +567,18 @@ def attention_case(b, hq, hkv, sq, sk, d, elem, out_elem="f32", causal=False,
     pos = " positions(%qp, %kp)" if positions else ""
     outs = f"%e, %l : {ot}, {lt}" if lse else f"%e : {ot}"
     res = f"{ot}, {lt}" if lse else ot
-    mlir = f"""func.func @attn(%q: {qt}, %k: {kt}, %v: {kt}{pos_args}) -> ({res}) {{
+    mlir = f"""func.func @attn(%q: {qt}, %k: {kt}, %v: {kt}{mask_arg}{pos_args}) -> ({res}) {{
   %e = tensor.empty() : {ot}
   %l = tensor.empty() : {lt}
-  %o:{2 if lse else 1} = bpt.attention {attrs}ins(%q, %k, %v : {qt}, {kt}, {kt}){pos} outs({outs}) -> {res}
+  %o:{2 if lse else 1} = bpt.attention {attrs}ins(%q, %k, %v : {qt}, {kt}, {kt}){mask_text}{pos} outs({outs}) -> {res}
   return {"%o#0, %o#1" if lse else "%o#0"} : {res}
 }}
 """
-    return mlir, (q, k, v)
+    return mlir, inputs
 
 
 def reference(q, k, v, causal=False, window=None, scale=None,
-              positions=None):
+              positions=None, mask=None):
     """Attention in f64 with bpt.attention's semantics: (out, lse)."""
     b, hq, sq, d = q.shape
     hkv, sk = k.shape[1], k.shape[2]
@@ -577,6 +595,11 @@ def reference(q, k, v, causal=False, window=None, scale=None,
         keep &= kpos <= qpos
         if window:
             keep &= kpos > qpos - window
+    if mask is not None:
+        if mask.dtype == bool:
+            s = np.where(mask, s, -np.inf)
+        else:
+            s = s + mask.astype(np.float64)
     s = np.where(keep, s, -np.inf)
     m = s.max(axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)

@@ -9,15 +9,6 @@ func.func @f32_operands(%q: tensor<1x1x64x64xf32>, %k: tensor<1x1x64x64xf32>, %v
 
 // -----
 
-func.func @mask(%q: tensor<1x1x64x64xf16>, %k: tensor<1x1x64x64xf16>, %v: tensor<1x1x64x64xf16>, %m: tensor<1x1x64x64xi1>) -> tensor<1x1x64x64xf16> {
-  %e = tensor.empty() : tensor<1x1x64x64xf16>
-  // expected-error @below {{cannot run on the GPU: mask operands are not supported by the GPU kernel yet (causal and window are)}}
-  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) mask(%m : tensor<1x1x64x64xi1>) outs(%e : tensor<1x1x64x64xf16>) -> tensor<1x1x64x64xf16>
-  return %o : tensor<1x1x64x64xf16>
-}
-
-// -----
-
 func.func @dynamic(%q: tensor<1x1x?x64xf16>, %k: tensor<1x1x64x64xf16>, %v: tensor<1x1x64x64xf16>, %e: tensor<1x1x?x64xf16>) -> tensor<1x1x?x64xf16> {
   // expected-error @below {{cannot run on the GPU: dynamic shapes are not supported by the GPU kernel}}
   %o = bpt.attention ins(%q, %k, %v : tensor<1x1x?x64xf16>, tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) outs(%e : tensor<1x1x?x64xf16>) -> tensor<1x1x?x64xf16>

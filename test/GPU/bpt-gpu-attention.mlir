@@ -84,3 +84,66 @@ func.func @positions(%q: tensor<1x1x64x64xf16>, %k: tensor<1x1x64x64xf16>, %v: t
   %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) positions(%qp, %kp) outs(%e : tensor<1x1x64x64xf32>) -> tensor<1x1x64x64xf32>
   return %o : tensor<1x1x64x64xf32>
 }
+
+// -----
+
+// A boolean mask broadcast over heads: a kernel argument after the outputs,
+// read per score with index 0 in its broadcast dimension and and-ed into
+// what the score keeps.
+
+// CHECK-LABEL: func.func @bool_mask
+//  CHECK-SAME:   %[[M:[a-z0-9]+]]: tensor<2x1x70x50xi1>
+//       CHECK:   %[[MB:.+]] = bufferization.to_buffer %[[M]] : tensor<2x1x70x50xi1> to memref<2x1x70x50xi1>
+//       CHECK:   gpu.launch_func
+//  CHECK-SAME:     %[[MB]] : memref<2x1x70x50xi1>, %{{[^,]+}} : index, %{{[^,]+}} : index)
+//       CHECK: gpu.func @bpt_attention_b2_h2x1_q70_k50_d32x32_f16_f32_s3e3504f3_m2x1x70x50xi1(
+//       CHECK:   %[[KEEP:.+]] = memref.load %{{.+}}[%block_id_z, %c0{{[_0-9]*}}, %{{.+}}, %{{.+}}] : memref<2x1x70x50xi1>
+//       CHECK:   arith.andi %{{.+}}, %[[KEEP]] : i1
+func.func @bool_mask(%q: tensor<2x2x70x32xf16>, %k: tensor<2x1x50x32xf16>, %v: tensor<2x1x50x32xf16>, %m: tensor<2x1x70x50xi1>) -> tensor<2x2x70x32xf32> {
+  %e = tensor.empty() : tensor<2x2x70x32xf32>
+  %o = bpt.attention ins(%q, %k, %v : tensor<2x2x70x32xf16>, tensor<2x1x50x32xf16>, tensor<2x1x50x32xf16>) mask(%m : tensor<2x1x70x50xi1>) outs(%e : tensor<2x2x70x32xf32>) -> tensor<2x2x70x32xf32>
+  return %o : tensor<2x2x70x32xf32>
+}
+
+// -----
+
+// torch-mlir's SDPA in bf16: the inputs widened to f32 and the f32 result
+// narrowed back to bf16 around the raised attention. The kernel reads the
+// bf16 tensors and writes the bf16 result; the casts disappear.
+
+// CHECK-LABEL: func.func @frontend_casts
+//  CHECK-SAME:   (%[[Q:.+]]: tensor<1x4x64x32xbf16>, %[[K:.+]]: tensor<1x2x64x32xbf16>, %[[V:.+]]: tensor<1x2x64x32xbf16>)
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   bufferization.to_buffer %[[Q]] : tensor<1x4x64x32xbf16>
+//       CHECK:   gpu.alloc async {{.+}} : memref<1x4x64x32xbf16>
+//       CHECK:   gpu.launch_func {{.+}}@bpt_attention_b1_h4x2_q64_k64_d32x32_bf16_bf16_causal
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   return %{{.+}} : tensor<1x4x64x32xbf16>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+func.func @frontend_casts(%q: tensor<1x4x64x32xbf16>, %k: tensor<1x2x64x32xbf16>, %v: tensor<1x2x64x32xbf16>) -> tensor<1x4x64x32xbf16> {
+  %eq = tensor.empty() : tensor<1x4x64x32xf32>
+  %ekv = tensor.empty() : tensor<1x2x64x32xf32>
+  %qf = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%q : tensor<1x4x64x32xbf16>) outs(%eq : tensor<1x4x64x32xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %x = arith.extf %in : bf16 to f32
+    linalg.yield %x : f32
+  } -> tensor<1x4x64x32xf32>
+  %kf = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%k : tensor<1x2x64x32xbf16>) outs(%ekv : tensor<1x2x64x32xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %x = arith.extf %in : bf16 to f32
+    linalg.yield %x : f32
+  } -> tensor<1x2x64x32xf32>
+  %vf = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%v : tensor<1x2x64x32xbf16>) outs(%ekv : tensor<1x2x64x32xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %x = arith.extf %in : bf16 to f32
+    linalg.yield %x : f32
+  } -> tensor<1x2x64x32xf32>
+  %o = bpt.attention causal ins(%qf, %kf, %vf : tensor<1x4x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>) outs(%eq : tensor<1x4x64x32xf32>) -> tensor<1x4x64x32xf32>
+  %eb = tensor.empty() : tensor<1x4x64x32xbf16>
+  %ob = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%o : tensor<1x4x64x32xf32>) outs(%eb : tensor<1x4x64x32xbf16>) {
+  ^bb0(%in: f32, %out: bf16):
+    %x = arith.truncf %in : f32 to bf16
+    linalg.yield %x : bf16
+  } -> tensor<1x4x64x32xbf16>
+  return %ob : tensor<1x4x64x32xbf16>
+}

@@ -3,7 +3,9 @@
 # the PTX register layout) and compared with an f64 NumPy model of
 # bpt.attention: ragged lengths, causal (bottom-right aligned, rows that see
 # no key), sliding window, explicit positions, GQA, head dims 16 to 128,
-# f16 and bf16 inputs, f16 and f32 outputs, the log-sum-exp result. The
+# f16 and bf16 inputs, f16 and f32 outputs, the log-sum-exp result, boolean
+# and additive (f32, f16; -inf entries) mask operands broadcast over batch,
+# heads or rows. The
 # emulator also fails the test (RaceError) when the kernel's cp.async waits
 # or barriers do not order its shared-memory accesses.
 # Tolerances: P is rounded to the input type before P V (as FlashAttention
@@ -34,11 +36,19 @@ CASES = [
     dict(b=1, hq=1, hkv=1, sq=33, sk=200, d=128, elem="f16", lse=True),
     dict(b=1, hq=2, hkv=1, sq=40, sk=3, d=48, elem="bf16", causal=True,
          lse=True),
+    dict(b=2, hq=2, hkv=1, sq=70, sk=50, d=32, elem="f16",
+         mask=("i1", (2, 1, 70, 50)), lse=True),
+    dict(b=1, hq=2, hkv=2, sq=30, sk=90, d=64, elem="bf16",
+         mask=("f32", (1, 2, 1, 90)), causal=True),
+    dict(b=1, hq=1, hkv=1, sq=64, sk=64, d=32, elem="f16",
+         mask=("f16", (1, 1, 64, 64))),
 ]
 
 failures = 0
 for kw in CASES:
-    mlir, (q, k, v) = gpuemu.attention_case(**kw)
+    mlir, inputs = gpuemu.attention_case(**kw)
+    q, k, v = inputs[:3]
+    mask = inputs[3] if len(inputs) > 3 else None
     generic = subprocess.run(
         [tool("bpt-opt"), "--bpt-gpu-attention", "--mlir-print-op-generic"],
         input=mlir, capture_output=True, text=True, check=True).stdout
@@ -47,11 +57,12 @@ for kw in CASES:
     out = np.full((b, hq, sq, d), np.nan, np.float32)
     lse = np.full((b, hq, sq), np.nan, np.float32)
     qp, kp = kw.get("positions") or (sk - sq, 0)
-    args = [q, k, v, out] + ([lse] if kw.get("lse") else []) + [qp, kp]
+    args = [q, k, v, out] + ([lse] if kw.get("lse") else []) + \
+        ([mask] if mask is not None else []) + [qp, kp]
     gpuemu.run_kernel(generic, args, ((sq + 63) // 64, hq, b))
     ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
                                     kw.get("window"), kw.get("scale"),
-                                    kw.get("positions"))
+                                    kw.get("positions"), mask)
     if kw.get("out_elem") == "f16":
         ref = gpuemu.round_to(ref, "f16")
     err = float(np.abs(out - ref).max())

@@ -21,9 +21,8 @@
 //          log-sum-exp when the op has that result
 //
 // f16 uses nvgpu.mma.sync; bf16 uses nvvm.mma.sync, which nvgpu cannot
-// express. The K/V copies are plain vector loads and stores (no cp.async
-// pipeline yet) and the V fragments are gathered element by element (no
-// ldmatrix.trans yet): see docs/gpu.md for what is still to do.
+// express. K and V arrive by cp.async one tile ahead; the MMA B fragments
+// come from shared memory by ldmatrix (transposed for V). See docs/gpu.md.
 //
 // The host side: the operands are bufferized in place (the function's
 // memrefs must be device memory), the result is a gpu.alloc, and the launch
@@ -35,6 +34,7 @@
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
+#include "bpt/Dialect/BPT/Transforms/RaiseUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -42,6 +42,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -77,6 +78,10 @@ struct KernelSpec {
   bool causal, lse;
   std::optional<int64_t> window;
   float scale;
+  // The mask operand: element type (null: none) and shape [B|1, H|1,
+  // Sq|1, Sk|1].
+  Type maskElem;
+  SmallVector<int64_t, 4> maskShape;
 
   std::string name() const {
     std::string s;
@@ -87,15 +92,70 @@ struct KernelSpec {
     if (window)
       os << "_w" << *window;
     os << "_s" << llvm::format_hex_no_prefix(llvm::bit_cast<uint32_t>(scale), 8);
+    if (maskElem) {
+      os << "_m";
+      for (int64_t d : maskShape)
+        os << d << "x";
+      os << maskElem;
+    }
     return s;
   }
 };
 
 /// Why `op` cannot run as the kernel, or the kernel's specification.
-static FailureOr<KernelSpec> specify(AttentionOp op, std::string &why) {
-  RankedTensorType q = op.getQueryType(), k = op.getKeyType(),
-                   v = op.getValueType();
-  auto out = cast<RankedTensorType>(op.getOutputInit().getType());
+/// What the kernel reads and writes for `op`: frontends widen f16/bf16
+/// inputs to f32 and narrow the f32 result back (torch-mlir's SDPA); those
+/// casts are exact on the way in and the kernel's own conversion on the way
+/// out, so the kernel takes the narrow tensors and writes the narrow result.
+struct Operands {
+  Value q, k, v;
+  Value outCast; // the truncation of result 0 the kernel performs, if any
+  Type outElem;
+};
+
+static Value narrowSource(Value v) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g)
+    return v;
+  Value src = matchFloatCast(g);
+  if (!src || !isa<arith::ExtFOp>(getYieldedValue(g).getDefiningOp()))
+    return v;
+  Type e = cast<RankedTensorType>(src.getType()).getElementType();
+  return e.isF16() || e.isBF16() ? src : v;
+}
+
+static Operands chooseOperands(AttentionOp op) {
+  Operands o{op.getQuery(), op.getKey(), op.getValue(), Value(),
+             cast<RankedTensorType>(op.getOutputInit().getType())
+                 .getElementType()};
+  Value q = narrowSource(o.q), k = narrowSource(o.k), v = narrowSource(o.v);
+  auto elem = [](Value t) {
+    return cast<RankedTensorType>(t.getType()).getElementType();
+  };
+  if (elem(q) == elem(k) && elem(k) == elem(v) && elem(q) != elem(o.q)) {
+    o.q = q;
+    o.k = k;
+    o.v = v;
+  }
+  Value res = op.getResult(0);
+  if (res.hasOneUse())
+    if (auto g = dyn_cast<linalg::GenericOp>(*res.getUsers().begin()))
+      if (matchFloatCast(g) == res &&
+          isa<arith::TruncFOp>(getYieldedValue(g).getDefiningOp())) {
+        Type e = elem(g->getResult(0));
+        if (e.isF16() || e.isBF16()) {
+          o.outCast = g->getResult(0);
+          o.outElem = e;
+        }
+      }
+  return o;
+}
+
+static FailureOr<KernelSpec> specify(AttentionOp op, const Operands &operands,
+                                     std::string &why) {
+  auto typeOf = [](Value t) { return cast<RankedTensorType>(t.getType()); };
+  RankedTensorType q = typeOf(operands.q), k = typeOf(operands.k),
+                   v = typeOf(operands.v);
   if (!q.hasStaticShape() || !k.hasStaticShape() || !v.hasStaticShape()) {
     why = "dynamic shapes are not supported by the GPU kernel";
     return failure();
@@ -111,18 +171,23 @@ static FailureOr<KernelSpec> specify(AttentionOp op, std::string &why) {
           "queries, keys and values (convert f32 first)";
     return failure();
   }
-  if (op.getMask()) {
-    why = "mask operands are not supported by the GPU kernel yet (causal "
-          "and window are)";
-    return failure();
-  }
+  if (Value mask = op.getMask())
+    if (!cast<RankedTensorType>(mask.getType()).hasStaticShape()) {
+      why = "dynamic shapes are not supported by the GPU kernel";
+      return failure();
+    }
   KernelSpec s{q.getDimSize(0), q.getDimSize(1), k.getDimSize(1),
                q.getDimSize(2), k.getDimSize(2), q.getDimSize(3),
-               v.getDimSize(3), e, out.getElementType(),
+               v.getDimSize(3), e, operands.outElem,
                static_cast<bool>(op.getCausal()), op.hasLogSumExp(),
                op.getWindow() ? std::optional<int64_t>(*op.getWindow())
                               : std::nullopt,
                op.getScaleOrDefault()};
+  if (Value mask = op.getMask()) {
+    auto mt = cast<RankedTensorType>(mask.getType());
+    s.maskElem = mt.getElementType();
+    s.maskShape.assign(mt.getShape().begin(), mt.getShape().end());
+  }
   if (s.d % 16 != 0 || s.dv % 16 != 0 || s.d > 256 || s.dv > 256) {
     why = "head dimensions must be multiples of 16 up to 256 (got " +
           std::to_string(s.d) + " and " + std::to_string(s.dv) + ")";
@@ -262,9 +327,11 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   b.setInsertionPointToStart(&entry);
   Value q = entry.getArgument(0), k = entry.getArgument(1),
         v = entry.getArgument(2), out = entry.getArgument(3);
-  Value lse = s.lse ? entry.getArgument(4) : Value();
-  Value qPos = entry.getArgument(s.lse ? 5 : 4);
-  Value kPos = entry.getArgument(s.lse ? 6 : 5);
+  unsigned next = 4;
+  Value lse = s.lse ? entry.getArgument(next++) : Value();
+  Value mask = s.maskElem ? entry.getArgument(next++) : Value();
+  Value qPos = entry.getArgument(next++);
+  Value kPos = entry.getArgument(next++);
   // One shared buffer holds the K and V tiles. cp.async writes them through
   // views of the input type; ldmatrix reads them through f16 views (LLVM 22
   // lowers nvgpu.ldmatrix for f16 only; bf16 fragments are bitcast after).
@@ -432,6 +499,25 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
                   arith::CmpIOp::create(
                       b, loc, arith::CmpIPredicate::sgt, kp,
                       arith::SubIOp::create(b, loc, qp, idx(*s.window))));
+          }
+          if (mask) {
+            // Broadcast dimensions read index 0; keys past Sk read key
+            // Sk - 1 (masked above).
+            auto at = [&](unsigned dim, Value i) {
+              return s.maskShape[dim] == 1 ? idx(0) : i;
+            };
+            Value m = memref::LoadOp::create(
+                b, loc, mask,
+                ValueRange{at(0, bi), at(1, h), at(2, minIdx(row, lastRow)),
+                           at(3, minIdx(kj, idx(s.sk - 1)))});
+            if (s.maskElem.isInteger(1)) {
+              keep = arith::AndIOp::create(b, loc, keep, m);
+            } else {
+              if (s.maskElem != f32)
+                m = arith::ExtFOp::create(b, loc, f32, m);
+              x = arith::AddFOp::create(
+                  b, loc, x, arith::MulFOp::create(b, loc, m, f(log2e)));
+            }
           }
           sv[j * 4 + r * 2 + cc] = arith::SelectOp::create(b, loc, keep, x, ninf);
         }
@@ -621,7 +707,8 @@ void BPTGPUAttentionPass::runOnOperation() {
   gpu::GPUModuleOp kernels;
   for (AttentionOp op : ops) {
     std::string why;
-    FailureOr<KernelSpec> spec = specify(op, why);
+    Operands operands = chooseOperands(op);
+    FailureOr<KernelSpec> spec = specify(op, operands, why);
     if (failed(spec)) {
       op.emitError() << "cannot run on the GPU: " << why;
       return signalPassFailure();
@@ -641,20 +728,26 @@ void BPTGPUAttentionPass::runOnOperation() {
       return MemRefType::get(ty.getShape(), ty.getElementType());
     };
     SmallVector<Value> args;
-    for (Value t : {op.getQuery(), op.getKey(), op.getValue()})
+    for (Value t : {operands.q, operands.k, operands.v})
       args.push_back(
           bufferization::ToBufferOp::create(b, loc, memrefOf(t), t));
     Type tokenTy = gpu::AsyncTokenType::get(ctx);
     Value token = gpu::WaitOp::create(b, loc, tokenTy, ValueRange{})
                       .getAsyncToken();
     SmallVector<Value> results;
-    for (Value init : op.getOutputs()) {
-      auto alloc = gpu::AllocOp::create(b, loc, memrefOf(init), tokenTy,
+    for (auto [i, init] : llvm::enumerate(op.getOutputs())) {
+      Value like = i == 0 && operands.outCast ? operands.outCast : init;
+      auto alloc = gpu::AllocOp::create(b, loc, memrefOf(like), tokenTy,
                                         ValueRange{token}, ValueRange{},
                                         ValueRange{});
       token = alloc.getAsyncToken();
       args.push_back(alloc.getMemref());
       results.push_back(alloc.getMemref());
+    }
+    if (Value mask = op.getMask()) {
+      auto mt = cast<RankedTensorType>(mask.getType());
+      args.push_back(bufferization::ToBufferOp::create(
+          b, loc, MemRefType::get(mt.getShape(), mt.getElementType()), mask));
     }
     // Default positions: query i at i + Sk - Sq, key j at j.
     args.push_back(op.getQueryPos() ? op.getQueryPos()
@@ -677,10 +770,21 @@ void BPTGPUAttentionPass::runOnOperation() {
                                             ValueRange{token});
     gpu::WaitOp::create(b, loc, Type(), ValueRange{launch.getAsyncToken()});
     SmallVector<Value> tensors;
-    for (auto [res, buf] : llvm::zip(op.getResults(), results))
+    for (Value buf : results) {
+      auto m = cast<MemRefType>(buf.getType());
       tensors.push_back(bufferization::ToTensorOp::create(
-          b, loc, res.getType(), buf, /*restrict=*/true, /*writable=*/true));
-    op->replaceAllUsesWith(tensors);
+          b, loc, RankedTensorType::get(m.getShape(), m.getElementType()),
+          buf, /*restrict=*/true, /*writable=*/true));
+    }
+    if (operands.outCast) {
+      Operation *cast = operands.outCast.getDefiningOp();
+      operands.outCast.replaceAllUsesWith(tensors[0]);
+      cast->erase();
+      tensors[0] = Value();
+    }
+    for (auto [res, t] : llvm::zip(op.getResults(), tensors))
+      if (t)
+        res.replaceAllUsesWith(t);
     op->erase();
   }
 

@@ -277,13 +277,17 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
     keys through shared memory; Q K^T and P V as m16n8k16 tensor-core MMAs
     (`nvgpu.mma.sync` for f16, `nvvm.mma.sync` for bf16); online softmax in
     f32 registers; tiles that causality or the window hide from the whole
-    block skipped; GQA by reading key/value head h / G; the log-sum-exp
-    result when the op has one.
+    block skipped; GQA by reading key/value head h / G; mask operands (i1 or
+    additive) read per score; the log-sum-exp result when the op has one.
+    K and V tiles arrive by cp.async (nvgpu.device_async_copy) one tile
+    ahead of their use; MMA operands come from shared memory by
+    nvgpu.ldmatrix. Inputs widened from f16/bf16 by an extf generic and a
+    truncf generic of the result are absorbed into the kernel.
 
     The operands are bufferized in place and the results are `gpu.alloc`
     buffers: the function's tensors must live in device memory (the host
     program passes device pointers). Refused with an error: f32 operands
-    (tensor cores take f16/bf16), mask operands, dynamic shapes, head
+    (tensor cores take f16/bf16), dynamic shapes, head
     dimensions that are not multiples of 16 up to 256, empty attentions, and
     any other op left in a function that would compute on the host against
     device memory. Run by --bpt-gpu-pipeline.
