@@ -32,6 +32,10 @@ CHECKS = [
     dict(b=2, hq=8, hkv=2, sq=1000, sk=1000, d=128, elem="bf16",
          causal=True),
     dict(b=1, hq=4, hkv=4, sq=2048, sk=2048, d=64, elem="f16"),
+    dict(b=2, hq=2, hkv=1, sq=70, sk=50, d=32, elem="f16",
+         mask=("i1", (2, 1, 70, 50)), lse=True),
+    dict(b=1, hq=2, hkv=2, sq=300, sk=900, d=64, elem="bf16",
+         mask=("f32", (1, 2, 1, 900)), causal=True),
 ]
 
 

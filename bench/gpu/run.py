@@ -42,12 +42,21 @@ def main():
         if entry["kind"] != "check":
             continue
         kw = entry["case"]
-        _, (q, k, v) = gpuemu.attention_case(**kw)
+        _, inputs = gpuemu.attention_case(**kw)
+        q, k, v = inputs[:3]
+        mask = inputs[3] if len(inputs) > 3 else None
         mod = gpu.load(root / f"{entry['name']}.so")
-        if kw["elem"] == "f16":
-            ins = [a.astype(np.float16) for a in (q, k, v)]
-        else:  # bf16 storage: the upper halves of the f32 bit patterns
-            ins = [(a.view(np.uint32) >> 16).astype(np.uint16) for a in (q, k, v)]
+
+        def storage(a, elem):
+            if elem == "f16":
+                return a.astype(np.float16)
+            if elem == "bf16":  # the upper halves of the f32 bit patterns
+                return (a.view(np.uint32) >> 16).astype(np.uint16)
+            return a
+        ins = [storage(a, kw["elem"]) for a in (q, k, v)]
+        if mask is not None:
+            ins.append(mask if mask.dtype == bool
+                       else storage(mask, kw["mask"][0]))
         res = mod.attn(*ins)
         out = res[0] if isinstance(res, tuple) else res
         if out.dtype == np.uint16:
@@ -55,7 +64,7 @@ def main():
         out = out.astype(np.float32)
         ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
                                         kw.get("window"), kw.get("scale"),
-                                        kw.get("positions"))
+                                        kw.get("positions"), mask)
         err = float(np.abs(out - ref).max())
         ok = bool(np.isfinite(out).all()) and err <= (2e-3 if kw["elem"] == "f16" else 2e-2)
         if kw.get("lse"):
