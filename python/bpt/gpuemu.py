@@ -198,6 +198,7 @@ class Emulator:
     def __init__(self, block, threads):
         self.entry = block
         self.T = threads
+        self.ldmatrix_ways = []  # bank-conflict degree of each 8x8 matrix
 
     # -- values -----------------------------------------------------------
     def run(self, grid, args, shared_shapes):
@@ -263,7 +264,7 @@ class Emulator:
                 "arith.muli": np.multiply, "arith.divui": np.floor_divide,
                 "arith.remui": np.remainder, "arith.minsi": np.minimum,
                 "arith.maxsi": np.maximum, "arith.floordivsi": np.floor_divide,
-                "arith.andi": np.logical_and}
+                "arith.andi": np.logical_and, "arith.xori": np.bitwise_xor}
         if name in ints:
             return ints[name](ins[0], ins[1])
         floats = {"arith.addf": np.add, "arith.subf": np.subtract,
@@ -475,9 +476,18 @@ class Emulator:
                 src = base + 8 * m + np.arange(8)
                 M = np.stack([mem.values[row[t], col[t]:col[t] + 8]
                               for t in src])
+                words = set()
                 for t in src:
-                    self._read_check(mem, mem.ids[row[t], col[t]:col[t] + 8],
-                                     w)
+                    ids = mem.ids[row[t], col[t]:col[t] + 8]
+                    self._read_check(mem, ids, w)
+                    words.update(int(i) // 2 for i in ids)  # 4-byte words
+                # Shared memory serves one 4-byte word per bank (32 banks)
+                # per wavefront: the most distinct words on one bank is how
+                # many wavefronts this 8x8 matrix costs (1 = no conflict).
+                per_bank = {}
+                for wd in words:
+                    per_bank[wd % 32] = per_bank.get(wd % 32, 0) + 1
+                self.ldmatrix_ways.append(max(per_bank.values()))
                 if transpose:
                     M = M.T
                 for j in range(2):
@@ -530,7 +540,9 @@ def run_kernel(generic_mlir, args, grid, threads=128):
         if "xi8" in ty:  # bytes, kept as 16-bit slots
             dims = (dims[0] // 2,)
         shared.append(dims)
-    Emulator(block, threads).run(grid, args, shared)
+    emu = Emulator(block, threads)
+    emu.run(grid, args, shared)
+    return emu
 
 
 def attention_case(b, hq, hkv, sq, sk, d, elem, out_elem="f32", causal=False,

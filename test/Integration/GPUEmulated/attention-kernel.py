@@ -59,7 +59,11 @@ for kw in CASES:
     qp, kp = kw.get("positions") or (sk - sq, 0)
     args = [q, k, v, out] + ([lse] if kw.get("lse") else []) + \
         ([mask] if mask is not None else []) + [qp, kp]
-    gpuemu.run_kernel(generic, args, ((sq + 63) // 64, hq, b))
+    emu = gpuemu.run_kernel(generic, args, ((sq + 63) // 64, hq, b))
+    # Swizzled tiles: ldmatrix reads 8 rows of one column without bank
+    # conflicts when a row is a power-of-two number (>= 8) of 16-byte chunks.
+    ways = max(emu.ldmatrix_ways)
+    conflict_free = d >= 64 and (d & (d - 1)) == 0
     ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
                                     kw.get("window"), kw.get("scale"),
                                     kw.get("positions"), mask)
@@ -73,6 +77,10 @@ for kw in CASES:
         lerr = float(np.abs(lse[fin] - ref_lse[fin]).max()) if fin.any() else 0
         ok = ok and same_inf and lerr <= 1e-3
         err = max(err, lerr)
-    print(("ok  " if ok else "FAIL"), kw, f"max |error| {err:.2e}")
+    if conflict_free and ways != 1:
+        print(f"FAIL {kw}: ldmatrix bank conflicts ({ways}-way)")
+        ok = False
+    print(("ok  " if ok else "FAIL"), kw, f"max |error| {err:.2e}",
+          f"ldmatrix {ways}-way")
     failures += not ok
 sys.exit(1 if failures else 0)

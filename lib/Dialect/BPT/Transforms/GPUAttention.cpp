@@ -230,6 +230,20 @@ private:
     return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
         .getShuffleResult();
   }
+  /// The shared-memory column of 16-byte chunk `col` / 8 of tile row `row`:
+  /// chunk XOR (row mod 8), so that the 8 rows one ldmatrix reads at the
+  /// same column fall in different banks (a row of 64 or more halves is a
+  /// multiple of 128 bytes: unswizzled, all 8 would hit the same banks).
+  /// Rows of a number of chunks that is not a power of two stay unswizzled.
+  Value swizzle(Value row, Value col, int64_t width) {
+    int64_t chunks = width / 8;
+    if (chunks < 2 || !llvm::isPowerOf2_64(chunks))
+      return col;
+    int64_t m = std::min<int64_t>(chunks, 8);
+    Value chunk = arith::DivUIOp::create(b, loc, col, idx(8));
+    Value r = arith::RemUIOp::create(b, loc, row, idx(m));
+    return mul(arith::XOrIOp::create(b, loc, chunk, r), idx(8));
+  }
   /// A 16x8x16 MMA: a (vector<4x2xT>) times bm (vector<2x2xT>) plus c
   /// (vector<2x2xf32>).
   Value mma(Value a, Value bm, Value c);
@@ -426,7 +440,7 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
                     idx(8));
       Value key = minIdx(add(first, r), idx(s.sk - 1));
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, tokenTy, dst, ValueRange{r, c}, src,
+          b, loc, tokenTy, dst, ValueRange{r, swizzle(r, c, width)}, src,
           ValueRange{bi, hk, key, c}, b.getIndexAttr(8), Value(),
           b.getUnitAttr()));
     }
@@ -472,7 +486,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
                        : arith::RemUIOp::create(b, loc, laneMat, idx(2));
         Value col = add(mul(m, idx(8)), idx(16 * ks));
         SmallVector<Value> frags =
-            ldmatrix(kS, key, col, /*transpose=*/false, pair ? 4 : 2);
+            ldmatrix(kS, key, swizzle(key, col, s.d), /*transpose=*/false,
+                     pair ? 4 : 2);
         c = mma(qFrag[ks], frags[0], c);
         if (pair)
           c = mma(qFrag[ks + 1], frags[1], c);
@@ -590,7 +605,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
         bool pair = n + 1 < nAcc;
         Value col = add(mul(pair ? half : idx(0), idx(8)), idx(8 * n));
         SmallVector<Value> frags =
-            ldmatrix(vS, key, col, /*transpose=*/true, pair ? 4 : 2);
+            ldmatrix(vS, key, swizzle(key, col, s.dv), /*transpose=*/true,
+                     pair ? 4 : 2);
         acc[n] = mma(aFrag, frags[0], acc[n]);
         if (pair)
           acc[n + 1] = mma(aFrag, frags[1], acc[n + 1]);
