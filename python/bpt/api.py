@@ -51,7 +51,7 @@ def passes(q_block=64, kv_block=128, ffn_chunk=256, raise_ops=True,
 
 
 def compile(mlir, target="cpu", q_block=64, kv_block=128, ffn_chunk=256,
-            raise_ops=True, fuse=True):
+            raise_ops=True, fuse=True, chip="sm_90a"):
     """Compiles `mlir` into a module whose public functions take and return
     NumPy arrays.
 
@@ -59,17 +59,37 @@ def compile(mlir, target="cpu", q_block=64, kv_block=128, ffn_chunk=256,
     IR (`--bpt-raise`); with `fuse`, they are rewritten into the blockwise
     loops (`--bpt-blockwise`) with the given block sizes. Without both, the
     program is compiled as it is.
+
+    target="cuda" compiles each attention into a tensor-core kernel for
+    `chip` (`--bpt-gpu-pipeline`; the block sizes are the kernel's own) and
+    needs the CUDA toolkit to build and a GPU to load (bpt.gpu).
     """
     if target not in TARGETS:
         raise BPTError(f"unknown target {target!r}: expected one of "
                        f"{', '.join(TARGETS)}")
     if target == "cuda":
-        raise BPTError("the cuda target is not available yet: its pipeline "
-                       "(--bpt-gpu-pipeline) and runtime come with the GPU "
-                       "work; use target='cpu'")
+        return _compile_cuda(_read(mlir), raise_ops, chip)
     text = _read(mlir)
     return compile_mlir(text, passes=passes(q_block, kv_block, ffn_chunk,
                                             raise_ops, fuse))
+
+
+def _compile_cuda(text, raise_ops, chip):
+    import hashlib
+    import os
+
+    from . import gpu
+    from .compiler import _cache_dir
+    passes = ["--bpt-raise"] if raise_ops else []
+    key = hashlib.sha256("\0".join(
+        [text, chip, *passes, tool("bpt-opt"),
+         str(os.path.getmtime(tool("bpt-opt"))),
+         gpu.RUNTIME_SRC.read_text()]).encode()).hexdigest()[:24]
+    out = _cache_dir() / f"cuda-{key}"
+    so = out / "module.so"
+    if not so.exists():
+        gpu.build(text, out, "module", chip=chip, passes=passes)
+    return gpu.load(so)
 
 
 @dataclass

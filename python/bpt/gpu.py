@@ -84,7 +84,14 @@ class GPUModule:
         so_path = Path(so_path).resolve()
         meta = json.loads(so_path.with_suffix(".json").read_text())
         self.chip = meta["chip"]
-        self._lib = ctypes.CDLL(str(so_path))
+        try:
+            self._lib = ctypes.CDLL(str(so_path))
+        except OSError as e:
+            if "libcuda.so.1" in str(e):
+                raise BPTError(f"{so_path.name}: no CUDA driver on this "
+                               "machine (libcuda.so.1 not found), so no CUDA "
+                               "device to run on") from None
+            raise
         lib = self._lib
         lib.bptCudaDeviceCount.restype = ctypes.c_int
         if lib.bptCudaDeviceCount() == 0:
