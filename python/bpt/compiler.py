@@ -72,13 +72,14 @@ class TensorType:
         return f"tensor<{dims}{self.elem}>"
 
 
-def _split_types(text):
-    """Splits a comma-separated list of types at the top nesting level."""
+def split_top_level(text):
+    """Splits a comma-separated list at the top nesting level (commas inside
+    <>, (), [] and {} stay), stripped."""
     out, depth, cur = [], 0, ""
     for ch in text:
-        if ch == "<":
+        if ch in "<([{":
             depth += 1
-        elif ch == ">":
+        elif ch in ">)]}":
             depth -= 1
         if ch == "," and depth == 0:
             out.append(cur)
@@ -88,6 +89,9 @@ def _split_types(text):
     if cur.strip():
         out.append(cur)
     return [t.strip() for t in out]
+
+
+_split_types = split_top_level
 
 
 _FUNC_RE = re.compile(

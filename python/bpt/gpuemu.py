@@ -26,6 +26,8 @@ import re
 
 import numpy as np
 
+from .compiler import split_top_level as _split_top
+
 WARP = 32
 _OP = re.compile(r'^\s*(?:(%[\w]+)(?::(\d+))?\s*=\s*)?"([\w.]+)"\((.*?)\)(.*)$')
 _BB = re.compile(r'^\s*\^bb\d+\((.*)\):\s*$')
@@ -85,23 +87,6 @@ def _parse_region(lines, i):
         op, i = _parse_op(lines, i)
         cur.ops.append(op)
     raise ValueError("unterminated region")
-
-
-def _split_top(text):
-    out, depth, cur = [], 0, ""
-    for ch in text:
-        if ch in "<([{":
-            depth += 1
-        elif ch in ">)]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur)
-    return out
 
 
 def _parse_op(lines, i):
