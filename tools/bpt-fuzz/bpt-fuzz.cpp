@@ -87,7 +87,7 @@ uint64_t hashBytes(const uint8_t *data, size_t size) {
 
 [[noreturn]] void finding(StringRef pipeline, StringRef what,
                           Operation *op) {
-  llvm::errs() << "bpt-fuzz: " << pipeline << ": " << what << "\n";
+  llvm::errs() << "bpt-fuzz finding: " << pipeline << ": " << what << "\n";
   if (op)
     op->print(llvm::errs(), OpPrintingFlags().printGenericOpForm());
   llvm::errs() << "\n";

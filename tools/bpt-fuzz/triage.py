@@ -24,8 +24,12 @@ def classify(report):
     frames = [m for m in (FRAME.match(l) for l in report.splitlines()) if m]
     top = [m for m in frames
            if not re.search(r"__asan|__sanitizer|__ubsan|abort|raise|libc", m.group(1))]
-    top = top[:12]
-    ours = "bpt-fuzz: " in report or any(
+    # The crash site: a bug of ours shows in the innermost frames (an
+    # upstream accessor our code called at most a few frames deep); deeper
+    # frames of ours are only callers (our ops parse regions with the
+    # upstream parser).
+    top = top[:4]
+    ours = "bpt-fuzz finding: " in report or any(
         m.group(2) and str(ROOT) in m.group(2) and "/tools/bpt-fuzz/" not in m.group(2)
         for m in top)
     key = top[0].group(1) if top else report.strip().splitlines()[-1:] or "?"
