@@ -85,8 +85,7 @@ uint64_t hashBytes(const uint8_t *data, size_t size) {
   return h;
 }
 
-[[noreturn]] void finding(StringRef pipeline, StringRef what,
-                          Operation *op) {
+[[noreturn]] void finding(StringRef pipeline, StringRef what, Operation *op) {
   llvm::errs() << "bpt-fuzz finding: " << pipeline << ": " << what << "\n";
   if (op)
     op->print(llvm::errs(), OpPrintingFlags().printGenericOpForm());

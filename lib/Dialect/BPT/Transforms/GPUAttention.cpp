@@ -66,9 +66,9 @@ using namespace mlir::bpt;
 
 namespace {
 
-constexpr int64_t kBlockM = 64;  // query rows per thread block
-constexpr int64_t kBlockN = 64;  // keys per tile
-constexpr int64_t kWarps = 4;    // each owns 16 rows
+constexpr int64_t kBlockM = 64; // query rows per thread block
+constexpr int64_t kBlockN = 64; // keys per tile
+constexpr int64_t kWarps = 4;   // each owns 16 rows
 constexpr int64_t kThreads = 32 * kWarps;
 
 /// What the kernel of one bpt.attention is specialised on.
@@ -91,7 +91,8 @@ struct KernelSpec {
        << (causal ? "_causal" : "") << (lse ? "_lse" : "");
     if (window)
       os << "_w" << *window;
-    os << "_s" << llvm::format_hex_no_prefix(llvm::bit_cast<uint32_t>(scale), 8);
+    os << "_s"
+       << llvm::format_hex_no_prefix(llvm::bit_cast<uint32_t>(scale), 8);
     if (maskElem) {
       os << "_m";
       for (int64_t d : maskShape)
@@ -125,9 +126,9 @@ static Value narrowSource(Value v) {
 }
 
 static Operands chooseOperands(AttentionOp op) {
-  Operands o{op.getQuery(), op.getKey(), op.getValue(), Value(),
-             cast<RankedTensorType>(op.getOutputInit().getType())
-                 .getElementType()};
+  Operands o{
+      op.getQuery(), op.getKey(), op.getValue(), Value(),
+      cast<RankedTensorType>(op.getOutputInit().getType()).getElementType()};
   Value q = narrowSource(o.q), k = narrowSource(o.k), v = narrowSource(o.v);
   auto elem = [](Value t) {
     return cast<RankedTensorType>(t.getType()).getElementType();
@@ -176,10 +177,17 @@ static FailureOr<KernelSpec> specify(AttentionOp op, const Operands &operands,
       why = "dynamic shapes are not supported by the GPU kernel";
       return failure();
     }
-  KernelSpec s{q.getDimSize(0), q.getDimSize(1), k.getDimSize(1),
-               q.getDimSize(2), k.getDimSize(2), q.getDimSize(3),
-               v.getDimSize(3), e, operands.outElem,
-               static_cast<bool>(op.getCausal()), op.hasLogSumExp(),
+  KernelSpec s{q.getDimSize(0),
+               q.getDimSize(1),
+               k.getDimSize(1),
+               q.getDimSize(2),
+               k.getDimSize(2),
+               q.getDimSize(3),
+               v.getDimSize(3),
+               e,
+               operands.outElem,
+               static_cast<bool>(op.getCausal()),
+               op.hasLogSumExp(),
                op.getWindow() ? std::optional<int64_t>(*op.getWindow())
                               : std::nullopt,
                op.getScaleOrDefault()};
@@ -213,7 +221,9 @@ private:
   Value f(double v) {
     return arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(v));
   }
-  Value minIdx(Value a, Value c) { return arith::MinSIOp::create(b, loc, a, c); }
+  Value minIdx(Value a, Value c) {
+    return arith::MinSIOp::create(b, loc, a, c);
+  }
   Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
   Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
   /// ex2.approx / lg2.approx, as FlashAttention uses them (the upstream
@@ -225,7 +235,9 @@ private:
   }
   Value exp2(Value x) { return intrinsic("llvm.nvvm.ex2.approx.ftz.f32", x); }
   Value log2(Value x) { return intrinsic("llvm.nvvm.lg2.approx.f", x); }
-  Value maxf(Value a, Value c) { return arith::MaximumFOp::create(b, loc, a, c); }
+  Value maxf(Value a, Value c) {
+    return arith::MaximumFOp::create(b, loc, a, c);
+  }
   Value shuffleXor(Value v, int32_t offset) {
     return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
         .getShuffleResult();
@@ -252,8 +264,8 @@ private:
   /// B fragments (vector<2x2xT>) of `tiles` / 2 MMAs, loaded from a shared
   /// tile by one ldmatrix of `tiles` 8x8 matrices; (row, col) is this lane's
   /// row address.
-  SmallVector<Value> ldmatrix(Value tile, Value row, Value col,
-                              bool transpose, int64_t tiles);
+  SmallVector<Value> ldmatrix(Value tile, Value row, Value col, bool transpose,
+                              int64_t tiles);
 
   OpBuilder &b;
   Location loc;
@@ -263,9 +275,9 @@ private:
 
 Value KernelBuilder::stack(ArrayRef<Value> rows) {
   auto rowTy = cast<VectorType>(rows[0].getType());
-  auto ty = VectorType::get({static_cast<int64_t>(rows.size()),
-                             rowTy.getDimSize(0)},
-                            rowTy.getElementType());
+  auto ty =
+      VectorType::get({static_cast<int64_t>(rows.size()), rowTy.getDimSize(0)},
+                      rowTy.getElementType());
   Value acc = arith::ConstantOp::create(b, loc, ty, b.getZeroAttr(ty));
   for (auto [i, r] : llvm::enumerate(rows))
     acc = vector::InsertOp::create(b, loc, r, acc,
@@ -278,10 +290,9 @@ SmallVector<Value> KernelBuilder::ldmatrix(Value tile, Value row, Value col,
   // The tiles hold 16-bit containers typed f16 (nvgpu.ldmatrix of LLVM 22
   // lowers f16 only); bf16 data is reinterpreted after the load.
   auto containerTy = VectorType::get({tiles, 2}, b.getF16Type());
-  Value m = nvgpu::LdMatrixOp::create(b, loc, containerTy, tile,
-                                      ValueRange{row, col},
-                                      b.getBoolAttr(transpose),
-                                      b.getI32IntegerAttr(tiles));
+  Value m = nvgpu::LdMatrixOp::create(
+      b, loc, containerTy, tile, ValueRange{row, col}, b.getBoolAttr(transpose),
+      b.getI32IntegerAttr(tiles));
   auto pairTy = VectorType::get({2}, s.in);
   SmallVector<Value> rows;
   for (int64_t i = 0; i < tiles; ++i) {
@@ -302,24 +313,24 @@ Value KernelBuilder::mma(Value a, Value bm, Value c) {
                                     ArrayRef<int64_t>{16, 8, 16});
   // bf16: nvvm.mma.sync on the registers as i32 pairs.
   auto i32 = b.getI32Type();
-  auto pair = VectorType::get({2}, s.in);
   auto one = VectorType::get({1}, i32);
   auto regs = [&](Value m, int64_t n) {
     SmallVector<Value> out;
     for (int64_t i = 0; i < n; ++i) {
       Value row = vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i});
-      (void)pair;
       Value cast = vector::BitCastOp::create(b, loc, one, row);
-      out.push_back(vector::ExtractOp::create(b, loc, cast, ArrayRef<int64_t>{0}));
+      out.push_back(
+          vector::ExtractOp::create(b, loc, cast, ArrayRef<int64_t>{0}));
     }
     return out;
   };
   SmallVector<Value> av = regs(a, 4), bv = regs(bm, 2), cv;
   for (int64_t i = 0; i < 2; ++i)
     for (int64_t j = 0; j < 2; ++j)
-      cv.push_back(vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{i, j}));
-  auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                {f32, f32, f32, f32});
+      cv.push_back(
+          vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{i, j}));
+  auto resTy =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
   Value d = NVVM::MmaOp::create(
       b, loc, resTy, av, bv, cv, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
       std::nullopt,
@@ -350,8 +361,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   // views of the input type; ldmatrix reads them through f16 views (LLVM 22
   // lowers nvgpu.ldmatrix for f16 only; bf16 fragments are bitcast after).
   Value smem = func.getWorkgroupAttributions()[0];
-  auto wg = gpu::AddressSpaceAttr::get(b.getContext(),
-                                       gpu::AddressSpace::Workgroup);
+  auto wg =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   auto view = [&](Type elem, int64_t width, int64_t byteShift) -> Value {
     auto ty = MemRefType::get({kBlockN, width}, elem, AffineMap(), wg);
     return memref::ViewOp::create(b, loc, ty, smem, idx(byteShift),
@@ -387,8 +398,7 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   for (int64_t ks = 0; ks < s.d / 16; ++ks) {
     Value c0 = add(tig2, idx(16 * ks)), c1 = add(tig2, idx(16 * ks + 8));
     auto ld = [&](Value r, Value c) -> Value {
-      return vector::LoadOp::create(b, loc, pairTy, q,
-                                    ValueRange{bi, h, r, c});
+      return vector::LoadOp::create(b, loc, pairTy, q, ValueRange{bi, h, r, c});
     };
     qFrag.push_back(stack({ld(r0, c0), ld(r1, c0), ld(r0, c1), ld(r1, c1)}));
   }
@@ -400,19 +410,17 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     // Key index j is visible from row i when kPos + j <= qPos + i.
     Value lastBlockRow = minIdx(add(blockRow0, idx(kBlockM - 1)), lastRow);
     Value maxKey = arith::SubIOp::create(b, loc, add(qPos, lastBlockRow), kPos);
-    Value tiles = add(arith::FloorDivSIOp::create(b, loc, maxKey,
-                                                  idx(kBlockN)),
-                      idx(1));
+    Value tiles =
+        add(arith::FloorDivSIOp::create(b, loc, maxKey, idx(kBlockN)), idx(1));
     hi = arith::MaxSIOp::create(b, loc, minIdx(tiles, hi), idx(0));
     if (s.window) {
       // ... and kPos + j > qPos + i - W.
-      Value minKey = add(arith::SubIOp::create(
-                             b, loc, add(qPos, blockRow0),
-                             add(kPos, idx(*s.window))),
+      Value minKey = add(arith::SubIOp::create(b, loc, add(qPos, blockRow0),
+                                               add(kPos, idx(*s.window))),
                          idx(1));
       lo = arith::MaxSIOp::create(
-          b, loc,
-          arith::FloorDivSIOp::create(b, loc, minKey, idx(kBlockN)), idx(0));
+          b, loc, arith::FloorDivSIOp::create(b, loc, minKey, idx(kBlockN)),
+          idx(0));
       lo = minIdx(lo, hi);
     }
   }
@@ -421,14 +429,13 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   Value scaleLog2 = f(static_cast<double>(s.scale) * log2e);
   Value ninf = f(-INFINITY), zero = f(0.0);
   auto accTy = VectorType::get({2, 2}, f32);
-  Value accZero = arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
+  Value accZero =
+      arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
   int64_t nAcc = s.dv / 8;
 
   // Tile t of K or V into shared memory: 16-byte cp.async copies (cache
   // global only), keys past Sk read key Sk - 1 (masked later); one group.
   Type tokenTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  auto chunkTy = VectorType::get({8}, s.in);
-  (void)chunkTy;
   auto copyTile = [&](Value src, Value dst, int64_t width, Value tile) {
     Value first = mul(tile, idx(kBlockN));
     int64_t chunksPerRow = width / 8;
@@ -436,8 +443,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     for (int64_t it = 0; it < kBlockN * chunksPerRow / kThreads; ++it) {
       Value chunk = add(tid, idx(it * kThreads));
       Value r = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
-      Value c = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
-                    idx(8));
+      Value c =
+          mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)), idx(8));
       Value key = minIdx(add(first, r), idx(s.sk - 1));
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
           b, loc, tokenTy, dst, ValueRange{r, swizzle(r, c, width)}, src,
@@ -482,12 +489,11 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
       Value key = add(laneRow, idx(8 * j));
       for (int64_t ks = 0; ks < s.d / 16; ks += 2) {
         bool pair = ks + 1 < s.d / 16;
-        Value m = pair ? laneMat
-                       : arith::RemUIOp::create(b, loc, laneMat, idx(2));
+        Value m =
+            pair ? laneMat : arith::RemUIOp::create(b, loc, laneMat, idx(2));
         Value col = add(mul(m, idx(8)), idx(16 * ks));
-        SmallVector<Value> frags =
-            ldmatrix(kS, key, swizzle(key, col, s.d), /*transpose=*/false,
-                     pair ? 4 : 2);
+        SmallVector<Value> frags = ldmatrix(kS, key, swizzle(key, col, s.d),
+                                            /*transpose=*/false, pair ? 4 : 2);
         c = mma(qFrag[ks], frags[0], c);
         if (pair)
           c = mma(qFrag[ks + 1], frags[1], c);
@@ -496,8 +502,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
         Value row = r ? row1 : row0;
         Value qp = add(qPos, row);
         for (int64_t cc = 0; cc < 2; ++cc) {
-          Value x = vector::ExtractOp::create(b, loc, c,
-                                              ArrayRef<int64_t>{r, cc});
+          Value x =
+              vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{r, cc});
           x = arith::MulFOp::create(b, loc, x, scaleLog2);
           Value kj = add(kv0, add(tig2, idx(8 * j + cc)));
           Value keep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
@@ -534,7 +540,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
                   b, loc, x, arith::MulFOp::create(b, loc, m, f(log2e)));
             }
           }
-          sv[j * 4 + r * 2 + cc] = arith::SelectOp::create(b, loc, keep, x, ninf);
+          sv[j * 4 + r * 2 + cc] =
+              arith::SelectOp::create(b, loc, keep, x, ninf);
         }
       }
     }
@@ -542,10 +549,10 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     // Every warp is done with K(t): K(t + 1) may overwrite it (the last
     // step reloads its own tile, so that every step commits two groups).
     gpu::BarrierOp::create(b, loc);
-    Value nextT = minIdx(add(t, idx(1)),
-                         arith::MaxSIOp::create(
-                             b, loc, arith::SubIOp::create(b, loc, hi, idx(1)),
-                             idx(0)));
+    Value nextT =
+        minIdx(add(t, idx(1)),
+               arith::MaxSIOp::create(
+                   b, loc, arith::SubIOp::create(b, loc, hi, idx(1)), idx(0)));
     Value kGroup = copyTile(k, kIn, s.d, nextT);
 
     // Online softmax, per row half (rows g and g + 8 of the warp).
@@ -559,8 +566,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
       mx = maxf(mx, shuffleXor(mx, 2));
       mNew[r] = mx;
       // A row that has seen no key yet subtracts 0 instead of -inf.
-      Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                          mx, ninf);
+      Value isInf =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mx, ninf);
       Value base = arith::SelectOp::create(b, loc, isInf, zero, mx);
       alpha[r] = exp2(arith::SubFOp::create(b, loc, m[r], base));
       Value sum = arith::MulFOp::create(b, loc, l[r], alpha[r]);
@@ -592,21 +599,20 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
       auto p = [&](int64_t j, int64_t r) {
         return inPair(sv[j * 4 + r * 2], sv[j * 4 + r * 2 + 1]);
       };
-      Value aFrag = stack({p(2 * st, 0), p(2 * st, 1), p(2 * st + 1, 0),
-                           p(2 * st + 1, 1)});
+      Value aFrag = stack(
+          {p(2 * st, 0), p(2 * st, 1), p(2 * st + 1, 0), p(2 * st + 1, 1)});
       // V fragments with ldmatrix.trans: matrices (keys 16 st + 8 (m % 2),
       // features 8 (n + m / 2)), two n8 tiles of features per x4.
-      Value key = add(add(laneRow, mul(arith::RemUIOp::create(
-                                           b, loc, laneMat, idx(2)),
-                                       idx(8))),
-                      idx(16 * st));
+      Value key =
+          add(add(laneRow,
+                  mul(arith::RemUIOp::create(b, loc, laneMat, idx(2)), idx(8))),
+              idx(16 * st));
       Value half = arith::DivUIOp::create(b, loc, laneMat, idx(2));
       for (int64_t n = 0; n < nAcc; n += 2) {
         bool pair = n + 1 < nAcc;
         Value col = add(mul(pair ? half : idx(0), idx(8)), idx(8 * n));
-        SmallVector<Value> frags =
-            ldmatrix(vS, key, swizzle(key, col, s.dv), /*transpose=*/true,
-                     pair ? 4 : 2);
+        SmallVector<Value> frags = ldmatrix(vS, key, swizzle(key, col, s.dv),
+                                            /*transpose=*/true, pair ? 4 : 2);
         acc[n] = mma(aFrag, frags[0], acc[n]);
         if (pair)
           acc[n + 1] = mma(aFrag, frags[1], acc[n + 1]);
@@ -630,16 +636,16 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     lr = arith::AddFOp::create(b, loc, lr, shuffleXor(lr, 1));
     lr = arith::AddFOp::create(b, loc, lr, shuffleXor(lr, 2));
     lTot[r] = lr;
-    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                           lr, zero);
+    Value positive =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, lr, zero);
     inv[r] = arith::SelectOp::create(
         b, loc, positive, arith::DivFOp::create(b, loc, f(1.0), lr), zero);
   }
   auto outPairTy = VectorType::get({2}, s.out);
   for (int64_t r = 0; r < 2; ++r) {
     Value row = r ? row1 : row0;
-    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                         row, idx(s.sq));
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                                         idx(s.sq));
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
@@ -656,13 +662,12 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     }
     if (lse) {
       // lse = ln(sum) + max / log2(e); -inf for a row that sees no key.
-      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          tig, idx(0));
+      Value first =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tig, idx(0));
       auto lseIf = scf::IfOp::create(b, loc, first, false);
       b.setInsertionPointToStart(lseIf.thenBlock());
       Value ln2 = f(M_LN2);
-      Value logSum = arith::MulFOp::create(
-          b, loc, log2(lTot[r]), ln2);
+      Value logSum = arith::MulFOp::create(b, loc, log2(lTot[r]), ln2);
       Value mx = arith::MulFOp::create(b, loc, res[r], ln2);
       Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
                                              lTot[r], zero);
@@ -689,14 +694,13 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   OpBuilder b(kernels.getContext());
   b.setInsertionPointToEnd(kernels.getBody());
   Location loc = kernels.getLoc();
-  auto wg = gpu::AddressSpaceAttr::get(b.getContext(),
-                                       gpu::AddressSpace::Workgroup);
+  auto wg =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   // The K and V tiles, viewed with their types in the kernel.
   Type tiles = MemRefType::get({kBlockN * (spec.d + spec.dv) * 2},
                                b.getI8Type(), AffineMap(), wg);
-  auto func = gpu::GPUFuncOp::create(b, loc, name,
-                                     b.getFunctionType(argTypes, {}),
-                                     TypeRange{tiles});
+  auto func = gpu::GPUFuncOp::create(
+      b, loc, name, b.getFunctionType(argTypes, {}), TypeRange{tiles});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({kThreads, 1, 1}));
   KernelBuilder(b, loc, spec).build(func);
@@ -745,17 +749,16 @@ void BPTGPUAttentionPass::runOnOperation() {
     };
     SmallVector<Value> args;
     for (Value t : {operands.q, operands.k, operands.v})
-      args.push_back(
-          bufferization::ToBufferOp::create(b, loc, memrefOf(t), t));
+      args.push_back(bufferization::ToBufferOp::create(b, loc, memrefOf(t), t));
     Type tokenTy = gpu::AsyncTokenType::get(ctx);
-    Value token = gpu::WaitOp::create(b, loc, tokenTy, ValueRange{})
-                      .getAsyncToken();
+    Value token =
+        gpu::WaitOp::create(b, loc, tokenTy, ValueRange{}).getAsyncToken();
     SmallVector<Value> results;
     for (auto [i, init] : llvm::enumerate(op.getOutputs())) {
       Value like = i == 0 && operands.outCast ? operands.outCast : init;
-      auto alloc = gpu::AllocOp::create(b, loc, memrefOf(like), tokenTy,
-                                        ValueRange{token}, ValueRange{},
-                                        ValueRange{});
+      auto alloc =
+          gpu::AllocOp::create(b, loc, memrefOf(like), tokenTy,
+                               ValueRange{token}, ValueRange{}, ValueRange{});
       token = alloc.getAsyncToken();
       args.push_back(alloc.getMemref());
       results.push_back(alloc.getMemref());
@@ -781,16 +784,15 @@ void BPTGPUAttentionPass::runOnOperation() {
     gpu::KernelDim3 grid{c((spec->sq + kBlockM - 1) / kBlockM), c(spec->hq),
                          c(spec->b)};
     gpu::KernelDim3 block{c(kThreads), c(1), c(1)};
-    auto launch = gpu::LaunchFuncOp::create(b, loc, kernel, grid, block,
-                                            Value(), args, tokenTy,
-                                            ValueRange{token});
+    auto launch = gpu::LaunchFuncOp::create(
+        b, loc, kernel, grid, block, Value(), args, tokenTy, ValueRange{token});
     gpu::WaitOp::create(b, loc, Type(), ValueRange{launch.getAsyncToken()});
     SmallVector<Value> tensors;
     for (Value buf : results) {
       auto m = cast<MemRefType>(buf.getType());
       tensors.push_back(bufferization::ToTensorOp::create(
-          b, loc, RankedTensorType::get(m.getShape(), m.getElementType()),
-          buf, /*restrict=*/true, /*writable=*/true));
+          b, loc, RankedTensorType::get(m.getShape(), m.getElementType()), buf,
+          /*restrict=*/true, /*writable=*/true));
     }
     if (operands.outCast) {
       Operation *cast = operands.outCast.getDefiningOp();
