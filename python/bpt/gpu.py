@@ -51,6 +51,9 @@ def build(mlir, out_dir, name="module", chip="sm_90a", fmt="bin",
           passes=()):
     """Compiles MLIR text to OUT_DIR/NAME.so (+ NAME.json); returns the .so
     path. `passes` run before --bpt-gpu-pipeline (e.g. ["--bpt-raise"])."""
+    # What the kernels cannot take is said first, whatever the machine has.
+    run([tool("bpt-opt"), *passes, "--bpt-gpu-attention", "-o", os.devnull],
+        "bpt-opt", stdin=mlir)
     home = cuda_home()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
