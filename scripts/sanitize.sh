@@ -22,7 +22,8 @@ fi
 ninja -C "$BUILD" bpt-opt bpt-capi-test
 # Leaks of MLIR's global registries at exit are not findings; every other
 # report aborts the process with a non-zero status.
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"
+# allow_user_poisoning=0: see scripts/fuzz.sh.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allow_user_poisoning=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 if [[ $# -eq 0 ]]; then set -- "$BUILD/test"; fi
 /usr/lib/llvm-22/bin/lit -sv --filter-out "Embedding/" "$@"

@@ -43,7 +43,7 @@ def main():
     build = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build-fuzz")
     artifacts = sorted((build / "artifacts").glob("*-*"))
     env = dict(os.environ,
-               ASAN_OPTIONS="detect_leaks=0:symbolize=1",
+               ASAN_OPTIONS="detect_leaks=0:allow_user_poisoning=0:symbolize=1",
                ASAN_SYMBOLIZER_PATH="/usr/lib/llvm-22/bin/llvm-symbolizer")
     groups = collections.OrderedDict()
     for art in artifacts:
