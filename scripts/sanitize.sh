@@ -10,8 +10,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${BPT_ASAN_BUILD_DIR:-$ROOT/build-asan}"
 BPT_SANITIZERS=1 "$ROOT/scripts/setup.sh"
-if [[ ! -f "$BUILD/build.ninja" ]]; then
+# LLVM_UBSAN_FLAGS: LLVM's own build defines them, an out-of-tree project
+# must (without them "Address;Undefined" turns on ASan alone); vptr and
+# function checks need RTTI, which LLVM is built without.
+UBSAN_FLAGS="-fsanitize=undefined -fno-sanitize=vptr,function -fno-sanitize-recover=all"
+if ! grep -q "LLVM_UBSAN_FLAGS:.*=$UBSAN_FLAGS" "$BUILD/CMakeCache.txt" 2>/dev/null; then
   cmake -G Ninja -S "$ROOT" -B "$BUILD" \
+    -DLLVM_UBSAN_FLAGS="$UBSAN_FLAGS" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DLLVM_USE_SANITIZER="Address;Undefined" \
