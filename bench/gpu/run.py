@@ -104,16 +104,9 @@ def main():
         fn.restype = None
         q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.bfloat16)
                    for _ in range(3))
-        from bpt.compiler import _descriptor
-        descs = []
-        for t in (q, k, v):
-            dsc = _descriptor(4)()
-            dsc.allocated = dsc.aligned = t.data_ptr()
-            dsc.offset = 0
-            for i in range(4):
-                dsc.sizes[i] = t.shape[i]
-                dsc.strides[i] = t.stride(i)
-            descs.append(dsc)
+        from bpt.compiler import _descriptor, make_descriptor
+        descs = [make_descriptor(t.data_ptr(), t.shape, t.stride())
+                 for t in (q, k, v)]
         result = _descriptor(4)()
 
         def run_bpt():

@@ -51,6 +51,18 @@ def _descriptor(rank):
     return _DESCRIPTORS[rank]
 
 
+def make_descriptor(pointer, shape, strides):
+    """A memref descriptor of `pointer` (host or device memory) with the
+    given shape and element strides."""
+    desc = _descriptor(len(shape))()
+    desc.allocated = desc.aligned = pointer
+    desc.offset = 0
+    for d, (size, stride) in enumerate(zip(shape, strides)):
+        desc.sizes[d] = size
+        desc.strides[d] = stride
+    return desc
+
+
 class TensorType:
     """A ranked tensor type parsed from MLIR text: shape (None = dynamic)
     and element type name."""
@@ -155,13 +167,9 @@ class Function:
                 raise BPTError(f"argument {i} of @{self.name} has shape "
                                f"{a.shape}, expected {t}")
             keep.append(a)
-            desc = _descriptor(a.ndim)()
-            desc.allocated = desc.aligned = a.ctypes.data
-            desc.offset = 0
-            for d in range(a.ndim):
-                desc.sizes[d] = a.shape[d]
-                desc.strides[d] = a.strides[d] // a.itemsize
-            descs.append(desc)
+            descs.append(make_descriptor(
+                a.ctypes.data, a.shape,
+                [s // a.itemsize for s in a.strides]))
         results = self._results()
         args = [ctypes.byref(d) for d in descs]
         if len(self.result_types) == 1:

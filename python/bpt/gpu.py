@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .compiler import _descriptor, parse_signatures, TensorType
+from .compiler import (_descriptor, make_descriptor, parse_signatures,
+                       TensorType)
 from .errors import BPTError
 from .tools import run, tool
 
@@ -132,13 +133,8 @@ class GPUModule:
                 ptr = lib.bptCudaAlloc(max(a.nbytes, 1))
                 device.append(ptr)
                 lib.bptCudaCopyToDevice(ptr, a.ctypes.data, a.nbytes)
-                d = _descriptor(a.ndim)()
-                d.allocated = d.aligned = ptr
-                d.offset = 0
-                for i in range(a.ndim):
-                    d.sizes[i] = a.shape[i]
-                    d.strides[i] = a.strides[i] // a.itemsize
-                descs.append(d)
+                descs.append(make_descriptor(
+                    ptr, a.shape, [s // a.itemsize for s in a.strides]))
             fields = [(f"r{i}", _descriptor(len(t.shape)))
                       for i, t in enumerate(results)]
             res = type("Results", (ctypes.Structure,), {"_fields_": fields})()

@@ -161,10 +161,6 @@ static FailureOr<KernelSpec> specify(AttentionOp op, const Operands &operands,
     why = "dynamic shapes are not supported by the GPU kernel";
     return failure();
   }
-  if (q.getRank() != 4) {
-    why = "the GPU kernel takes [B, H, S, D] operands";
-    return failure();
-  }
   Type e = q.getElementType();
   if (!(e.isF16() || e.isBF16()) || k.getElementType() != e ||
       v.getElementType() != e) {
