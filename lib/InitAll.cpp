@@ -108,7 +108,7 @@ void mlir::bpt::registerAllDialects(DialectRegistry &registry) {
   tensor::registerTilingInterfaceExternalModels(registry);
   vector::registerBufferizableOpInterfaceExternalModels(registry);
   vector::registerSubsetOpInterfaceExternalModels(registry);
-  bpt::registerMPIMemoryEffectModels(registry);
+  bpt::registerMemoryEffectModels(registry);
 }
 
 void mlir::bpt::registerAllPasses() {

@@ -118,13 +118,23 @@ void mlir::bpt::buildRingCPUPipeline(OpPassManager &pm,
 void mlir::bpt::registerPipelines() {
   PassPipelineRegistration<GPUPipelineOptions>(
       "bpt-gpu-pipeline",
-      "bpt.attention as tensor-core CUDA kernels: --bpt-gpu-attention, "
-      "one-shot bufferization (the function's tensors are device memory), "
-      "the _mlir_ciface_ entry points, and MLIR's NVVM pipeline "
+      "A bpt program on the GPU: bpt.attention as tensor-core CUDA kernels "
+      "(--bpt-gpu-attention), bpt.ffn in row chunks, one-shot "
+      "bufferization (the function's tensors are device memory), buffer "
+      "deallocation, the rest as plain kernels (--bpt-gpu-offload), the "
+      "_mlir_ciface_ entry points, and MLIR's NVVM pipeline "
       "(gpu-lower-to-nvvm-pipeline: kernels serialised by "
       "gpu-module-to-binary, host code calling the mgpu* functions of "
       "runtime/cuda/bpt_cuda_runtime.c).",
       buildGPUPipeline);
+  PassPipelineRegistration<RingGPUPipelineOptions>(
+      "bpt-ring-gpu-pipeline",
+      "Ring attention on GPUs: --bpt-ring (devices, order), then "
+      "--bpt-gpu-pipeline (chip, format) with the ring's sends and receives "
+      "as NCCL groups on a communication stream, issued before each step's "
+      "kernels and waited on after them. One MPI rank per GPU; the result "
+      "links runtime/cuda, runtime/nccl, NCCL and OpenMPI.",
+      buildRingGPUPipeline);
   PassPipelineRegistration<RingCPUPipelineOptions>(
       "bpt-ring-cpu-pipeline",
       "Ring attention on CPU ranks: --bpt-ring (devices, order), "

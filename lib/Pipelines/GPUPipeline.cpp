@@ -1,8 +1,9 @@
-//===- GPUPipeline.cpp - bpt.attention to CUDA kernels and host code ------===//
+//===- GPUPipeline.cpp - bpt programs to CUDA kernels and host code -------===//
 
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
 #include "bpt/Pipelines/Pipelines.h"
 
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -13,12 +14,40 @@ using namespace mlir;
 void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
   pm.addPass(bpt::createBPTGPUAttention());
+  // The FFN in row chunks (BPT's bound on its hidden activation), then
+  // anything else of the bpt dialect as linalg.
+  if (options.ffnChunk > 0) {
+    bpt::BPTBlockwiseOptions blockwise;
+    blockwise.ffnChunk = options.ffnChunk;
+    pm.addPass(bpt::createBPTBlockwise(blockwise));
+  }
+  pm.addPass(bpt::createBPTDecompose());
+  pm.addPass(createCanonicalizerPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
+  // Upstream's deallocation pipeline, with the deallocations lowered by
+  // --bpt-expand-deallocs: upstream's lowering would keep pointer lists in
+  // host buffers, which this program must not have.
+  pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(bufferization::createBufferDeallocationSimplificationPass());
+  pm.addPass(bpt::createBPTExpandDeallocs());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(bpt::createBPTDeallocAfterLastUse());
+  // Every buffer on the device, every remaining op a kernel.
+  pm.addPass(bpt::createBPTGPUOffload());
+  pm.addPass(createCanonicalizerPass());
+  // Ring attention's transfers (there are none elsewhere) through NCCL.
+  bpt::BPTConvertMPIToLLVMOptions mpi;
+  mpi.engine = "nccl";
+  pm.addPass(bpt::createBPTConvertMPIToLLVM(mpi));
   if (options.emitCInterface)
     pm.addPass(bpt::createBPTEmitCInterface());
   gpu::GPUToNVVMPipelineOptions nvvm;
@@ -28,4 +57,16 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
   nvvm.cubinFormat = options.format;
   nvvm.optLevel = 3;
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}
+
+void mlir::bpt::buildRingGPUPipeline(OpPassManager &pm,
+                                     const RingGPUPipelineOptions &options) {
+  bpt::BPTRingOptions ring;
+  ring.devices = options.devices;
+  ring.order = options.order;
+  pm.addPass(bpt::createBPTRing(ring));
+  GPUPipelineOptions gpu;
+  gpu.chip = options.chip;
+  gpu.format = options.format;
+  buildGPUPipeline(pm, gpu);
 }

@@ -30,7 +30,7 @@ mlirGetDialectPluginInfo() {
           [](DialectRegistry *registry) {
             registry->insert<bpt::BPTDialect>();
             bpt::registerTransformDialectExtension(*registry);
-            bpt::registerMPIMemoryEffectModels(*registry);
+            bpt::registerMemoryEffectModels(*registry);
           }};
 }
 

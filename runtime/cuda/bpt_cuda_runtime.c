@@ -51,8 +51,10 @@ static void bptInit(void) {
     CHECK(cuInit(0));
     int count = 0;
     CHECK(cuDeviceGetCount(&count));
+    // One GPU per MPI rank on a node unless a device is named.
     const char *env = getenv("BPT_CUDA_DEVICE");
-    int ordinal = env ? atoi(env) : 0;
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    int ordinal = env ? atoi(env) : local && count ? atoi(local) % count : 0;
     if (ordinal < 0 || ordinal >= count) {
       fprintf(stderr, "bpt-cuda-runtime: device %d requested, %d present\n",
               ordinal, count);
@@ -61,8 +63,26 @@ static void bptInit(void) {
     CUdevice device;
     CHECK(cuDeviceGet(&device, ordinal));
     CHECK(cuDevicePrimaryCtxRetain(&bptContext, device));
+    CHECK(cuCtxSetCurrent(bptContext));
+    // Stream-ordered allocations from the device's pool, which keeps freed
+    // memory for reuse instead of returning it at every synchronisation:
+    // buffers of a ring step or a query block come and go at little cost,
+    // and freeing one does not synchronise the device (cuMemFree would,
+    // and would wait for transfers in flight on other streams).
+    CUmemoryPool pool;
+    CHECK(cuDeviceGetDefaultMemPool(&pool, device));
+    cuuint64_t keep = UINT64_MAX;
+    CHECK(cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                                &keep));
   }
   CHECK(cuCtxSetCurrent(bptContext));
+}
+
+/* The context of the compiled program, current on this thread (for the
+ * NCCL layer, runtime/nccl, which must use the same device). */
+BPT_EXPORT CUcontext bptCudaContext(void) {
+  bptInit();
+  return bptContext;
 }
 
 BPT_EXPORT void mgpuSetDefaultDevice(int32_t device) {
@@ -231,7 +251,6 @@ BPT_EXPORT void mgpuEventRecord(CUevent event, CUstream stream) {
 
 BPT_EXPORT void *mgpuMemAlloc(uint64_t size, CUstream stream,
                               bool isHostShared) {
-  (void)stream;
   bptInit();
   CUdeviceptr ptr = 0;
   if (size == 0)
@@ -239,14 +258,13 @@ BPT_EXPORT void *mgpuMemAlloc(uint64_t size, CUstream stream,
   if (isHostShared)
     CHECK(cuMemAllocManaged(&ptr, size, CU_MEM_ATTACH_GLOBAL));
   else
-    CHECK(cuMemAlloc(&ptr, size));
+    CHECK(cuMemAllocAsync(&ptr, size, stream));
   return (void *)ptr;
 }
 
 BPT_EXPORT void mgpuMemFree(void *ptr, CUstream stream) {
-  (void)stream;
   if (ptr)
-    CHECK(cuMemFree((CUdeviceptr)ptr));
+    CHECK(cuMemFreeAsync((CUdeviceptr)ptr, stream));
 }
 
 BPT_EXPORT void mgpuMemcpy(void *dst, void *src, size_t size,
@@ -275,11 +293,18 @@ BPT_EXPORT int bptCudaDeviceCount(void) {
   return count;
 }
 
+/* Host-side allocations complete before they return: compiled code uses
+ * them on its own (non-blocking) streams. */
 BPT_EXPORT void *bptCudaAlloc(uint64_t size) {
-  return mgpuMemAlloc(size, NULL, false);
+  void *ptr = mgpuMemAlloc(size, NULL, false);
+  CHECK(cuStreamSynchronize(NULL));
+  return ptr;
 }
 
-BPT_EXPORT void bptCudaFree(void *ptr) { mgpuMemFree(ptr, NULL); }
+BPT_EXPORT void bptCudaFree(void *ptr) {
+  mgpuMemFree(ptr, NULL);
+  CHECK(cuStreamSynchronize(NULL));
+}
 
 BPT_EXPORT void bptCudaCopyToDevice(void *dst, const void *src,
                                     uint64_t size) {

@@ -2,23 +2,21 @@
 
 // f16, causal, GQA (4 query heads over 2 key/value heads), ragged Sq = 100:
 // one launch of a kernel in @bpt_kernels over (ceil(100 / 64), 4, 1) blocks
-// of 128 threads; the operands are the tensors' buffers, the result a
-// gpu.alloc; default positions (Sk - Sq = 0, 0).
+// of 128 threads; the operands are the tensors' buffers (read only), the
+// result a fresh buffer; default positions (Sk - Sq = 0, 0).
 
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK-LABEL: func.func @causal_gqa_f16
 //  CHECK-SAME:   (%[[Q:.+]]: tensor<1x4x100x64xf16>, %[[K:.+]]: tensor<1x2x100x64xf16>, %[[V:.+]]: tensor<1x2x100x64xf16>)
-//   CHECK-DAG:   %[[QB:.+]] = bufferization.to_buffer %[[Q]]
-//   CHECK-DAG:   %[[KB:.+]] = bufferization.to_buffer %[[K]]
-//   CHECK-DAG:   %[[VB:.+]] = bufferization.to_buffer %[[V]]
-//       CHECK:   %[[T0:.+]] = gpu.wait async
-//       CHECK:   %[[OUT:.+]], %[[T1:.+]] = gpu.alloc async [%[[T0]]] () : memref<1x4x100x64xf16>
+//   CHECK-DAG:   %[[QB:.+]] = bufferization.to_buffer %[[Q]] read_only
+//   CHECK-DAG:   %[[KB:.+]] = bufferization.to_buffer %[[K]] read_only
+//   CHECK-DAG:   %[[VB:.+]] = bufferization.to_buffer %[[V]] read_only
+//       CHECK:   %[[OUT:.+]] = memref.alloc() : memref<1x4x100x64xf16>
 //   CHECK-DAG:   %[[C2:.+]] = arith.constant 2 : index
 //   CHECK-DAG:   %[[C4:.+]] = arith.constant 4 : index
 //   CHECK-DAG:   %[[C128:.+]] = arith.constant 128 : index
-//       CHECK:   %[[T2:.+]] = gpu.launch_func async [%[[T1]]] @bpt_kernels::@[[KERNEL:bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal_s3e000000]] blocks in (%[[C2]], %[[C4]], %{{[a-z0-9_]+}}) threads in (%[[C128]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}})
+//       CHECK:   gpu.launch_func @bpt_kernels::@[[KERNEL:bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal_s3e000000]] blocks in (%[[C2]], %[[C4]], %{{[a-z0-9_]+}}) threads in (%[[C128]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}})
 //  CHECK-SAME:     args(%[[QB]] : memref<1x4x100x64xf16>, %[[KB]] : memref<1x2x100x64xf16>, %[[VB]] : memref<1x2x100x64xf16>, %[[OUT]] : memref<1x4x100x64xf16>, %{{[a-z0-9_]+}} : index, %{{[a-z0-9_]+}} : index)
-//       CHECK:   gpu.wait [%[[T2]]]
 //       CHECK:   %[[R:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
 //       CHECK:   return %[[R]]
 //   CHECK-NOT:   bpt.attention
@@ -32,18 +30,18 @@ func.func @causal_gqa_f16(%q: tensor<1x4x100x64xf16>, %k: tensor<1x2x100x64xf16>
 // -----
 
 // bf16 through nvvm.mma.sync (nvgpu.mma.sync has no bf16), f32 output, a
-// log-sum-exp result (a second gpu.alloc, written by lane 0 of each row),
+// log-sum-exp result (a second buffer, written by lane 0 of each row),
 // a sliding window (a lower bound on the key tiles too), a scale, and the
 // default query position Sk - Sq = 53. Two attentions with the same
 // specification share one kernel.
 
 // CHECK-LABEL: func.func @window_lse_bf16
-//       CHECK:   gpu.alloc async {{.+}} : memref<2x8x77x128xf32>
-//       CHECK:   gpu.alloc async {{.+}} : memref<2x8x77xf32>
+//       CHECK:   memref.alloc() : memref<2x8x77x128xf32>
+//       CHECK:   memref.alloc() : memref<2x8x77xf32>
 //       CHECK:   %[[C53:.+]] = arith.constant 53 : index
-//       CHECK:   gpu.launch_func async {{.+}} @bpt_kernels::@[[KERNEL:bpt_attention_b2_h8x2_q77_k130_d128x128_bf16_f32_causal_lse_w50_s3dcccccd]] blocks in
+//       CHECK:   gpu.launch_func @bpt_kernels::@[[KERNEL:bpt_attention_b2_h8x2_q77_k130_d128x128_bf16_f32_causal_lse_w50_s3dcccccd]] blocks in
 //  CHECK-SAME:     %[[C53]] : index, %{{[a-z0-9_]+}} : index)
-//       CHECK:   gpu.launch_func async {{.+}} @bpt_kernels::@[[KERNEL]] blocks in
+//       CHECK:   gpu.launch_func @bpt_kernels::@[[KERNEL]] blocks in
 //       CHECK: gpu.module @bpt_kernels
 //       CHECK:   gpu.func @[[KERNEL]](
 //   CHECK-NOT:   gpu.func
@@ -93,7 +91,7 @@ func.func @positions(%q: tensor<1x1x64x64xf16>, %k: tensor<1x1x64x64xf16>, %v: t
 
 // CHECK-LABEL: func.func @bool_mask
 //  CHECK-SAME:   %[[M:[a-z0-9]+]]: tensor<2x1x70x50xi1>
-//       CHECK:   %[[MB:.+]] = bufferization.to_buffer %[[M]] : tensor<2x1x70x50xi1> to memref<2x1x70x50xi1>
+//       CHECK:   %[[MB:.+]] = bufferization.to_buffer %[[M]] read_only : tensor<2x1x70x50xi1> to memref<2x1x70x50xi1>
 //       CHECK:   gpu.launch_func
 //  CHECK-SAME:     %[[MB]] : memref<2x1x70x50xi1>, %{{[^,]+}} : index, %{{[^,]+}} : index)
 //       CHECK: gpu.func @bpt_attention_b2_h2x1_q70_k50_d32x32_f16_f32_s3e3504f3_m2x1x70x50xi1(
@@ -114,8 +112,8 @@ func.func @bool_mask(%q: tensor<2x2x70x32xf16>, %k: tensor<2x1x50x32xf16>, %v: t
 // CHECK-LABEL: func.func @frontend_casts
 //  CHECK-SAME:   (%[[Q:.+]]: tensor<1x4x64x32xbf16>, %[[K:.+]]: tensor<1x2x64x32xbf16>, %[[V:.+]]: tensor<1x2x64x32xbf16>)
 //   CHECK-NOT:   linalg.generic
-//       CHECK:   bufferization.to_buffer %[[Q]] : tensor<1x4x64x32xbf16>
-//       CHECK:   gpu.alloc async {{.+}} : memref<1x4x64x32xbf16>
+//       CHECK:   bufferization.to_buffer %[[Q]] read_only : tensor<1x4x64x32xbf16>
+//       CHECK:   memref.alloc() : memref<1x4x64x32xbf16>
 //       CHECK:   gpu.launch_func {{.+}}@bpt_attention_b1_h4x2_q64_k64_d32x32_bf16_bf16_causal
 //   CHECK-NOT:   linalg.generic
 //       CHECK:   return %{{.+}} : tensor<1x4x64x32xbf16>

@@ -6,12 +6,20 @@
 // RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a format=isa" | FileCheck %s --dump-input=never --check-prefixes=CHECK,SM90
 // RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_80" | FileCheck %s --dump-input=never --check-prefixes=BIN
 // RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a" | FileCheck %s --dump-input=never --check-prefixes=BIN
+// The launch is synchronous: the host waits on the kernel's stream before it
+// goes on (and may free what the kernel read).
+// RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a format=isa" | mlir-translate --mlir-to-llvmir | FileCheck %s --dump-input=never --check-prefixes=HOST
 
 //       CHECK: llvm.func @causal_gqa_f16(
 //       CHECK:   llvm.call @mgpuMemAlloc
-//       CHECK:   gpu.launch_func <%{{.+}} : !llvm.ptr> @bpt_kernels::@bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal
-//       CHECK:   llvm.call @mgpuStreamSynchronize
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal
 //       CHECK: llvm.func @_mlir_ciface_causal_gqa_f16(
+
+//        HOST: define {{.*}} @causal_gqa_f16(
+//        HOST:   call ptr @mgpuMemAlloc
+//        HOST:   %[[S:.+]] = call ptr @mgpuStreamCreate()
+//        HOST:   call void @mgpuLaunchKernel({{.+}}, ptr %[[S]],
+//        HOST:   call void @mgpuStreamSynchronize(ptr %[[S]])
 
 //       CHECK: gpu.binary @bpt_kernels
 //  SM80-SAME:    #nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">

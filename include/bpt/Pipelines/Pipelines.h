@@ -101,14 +101,47 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Emit the _mlir_ciface_ entry point of every public "
                      "function"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> ffnChunk{
+      *this, "ffn-chunk",
+      llvm::cl::desc("Rows of a bpt.ffn computed at a time (its hidden "
+                     "activation is ffn-chunk x d_ff); 0 computes it whole"),
+      llvm::cl::init(256)};
 };
 
-/// bpt.attention on the GPU: --bpt-gpu-attention (tensor-core kernels and
-/// their launches), one-shot bufferization with identity-layout function
-/// boundaries, then MLIR's own NVVM pipeline (gpu-lower-to-nvvm-pipeline:
+/// A program on the GPU: --bpt-gpu-attention (bpt.attention as tensor-core
+/// kernels; bpt.block dissolved), bpt.ffn chunked by rows (--bpt-blockwise)
+/// and the rest decomposed, one-shot bufferization with identity-layout
+/// function boundaries, buffer deallocation, --bpt-gpu-offload (allocations,
+/// copies and the remaining linalg ops on the device), ring transfers
+/// through NCCL, then MLIR's own NVVM pipeline (gpu-lower-to-nvvm-pipeline:
 /// nvgpu/gpu to NVVM, gpu-module-to-binary, host code to LLVM calling the
 /// mgpu* entry points of runtime/cuda).
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Options of --bpt-ring-gpu-pipeline.
+struct RingGPUPipelineOptions
+    : public PassPipelineOptions<RingGPUPipelineOptions> {
+  PassOptions::Option<int64_t> devices{
+      *this, "devices", llvm::cl::desc("Number of GPUs (MPI ranks) in the ring"),
+      llvm::cl::init(2)};
+  PassOptions::Option<std::string> order{
+      *this, "order",
+      llvm::cl::desc("Sequence layout over ranks: contiguous or zigzag"),
+      llvm::cl::init("contiguous")};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture of the kernels"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("How the kernels are embedded: bin, isa or fatbin"),
+      llvm::cl::init("bin")};
+};
+
+/// Ring attention on GPUs: --bpt-ring, then --bpt-gpu-pipeline with the
+/// ring's transfers as NCCL calls. One MPI rank per GPU; the program links
+/// runtime/cuda, runtime/nccl, NCCL and OpenMPI.
+void buildRingGPUPipeline(OpPassManager &pm,
+                          const RingGPUPipelineOptions &options);
 
 /// Registers the named pipelines with the pass registry (bpt-opt flags).
 void registerPipelines();

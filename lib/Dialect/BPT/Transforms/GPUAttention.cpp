@@ -25,16 +25,17 @@
 // come from shared memory by ldmatrix (transposed for V). See docs/gpu.md.
 //
 // The host side: the operands are bufferized in place (the function's
-// memrefs must be device memory), the result is a gpu.alloc, and the launch
-// is synchronous (gpu.wait). Everything else in the function must be free on
-// the device's memory (reshapes, constants): any other compute would run on
-// the host against device pointers, and is refused with an error.
+// memrefs must be device memory), the results are memref.alloc buffers that
+// --bpt-gpu-offload turns into device allocations, and the launch is
+// synchronous. The rest of the function is left to
+// --bpt-gpu-offload, which runs it on the GPU or refuses it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
 #include "bpt/Dialect/BPT/Transforms/RaiseUtils.h"
+#include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -703,20 +704,16 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   return func;
 }
 
-/// Ops that may stay in a function whose memory is on the device: they do
-/// not touch the elements.
-static bool isFreeOnDevice(Operation *op) {
-  return isa<func::ReturnOp, arith::ConstantOp, tensor::EmptyOp,
-             tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp,
-             bufferization::ToBufferOp, bufferization::ToTensorOp,
-             gpu::LaunchFuncOp, gpu::AllocOp, gpu::WaitOp,
-             memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp>(
-      op);
-}
-
 void BPTGPUAttentionPass::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
+  // A bpt.block's attention becomes a kernel; the rest of its body is left
+  // to the pipeline.
+  IRRewriter rewriter(ctx);
+  SmallVector<BlockOp> blocks;
+  module.walk([&](BlockOp block) { blocks.push_back(block); });
+  for (BlockOp block : blocks)
+    inlineBlock(rewriter, block);
   SmallVector<AttentionOp> ops;
   module.walk([&](AttentionOp op) { ops.push_back(op); });
 
@@ -745,24 +742,22 @@ void BPTGPUAttentionPass::runOnOperation() {
     };
     SmallVector<Value> args;
     for (Value t : {operands.q, operands.k, operands.v})
-      args.push_back(bufferization::ToBufferOp::create(b, loc, memrefOf(t), t));
-    Type tokenTy = gpu::AsyncTokenType::get(ctx);
-    Value token =
-        gpu::WaitOp::create(b, loc, tokenTy, ValueRange{}).getAsyncToken();
+      args.push_back(bufferization::ToBufferOp::create(b, loc, memrefOf(t), t,
+                                                       /*read_only=*/true));
+    // The results are fresh buffers: --bpt-gpu-offload makes them device
+    // memory once deallocation has been placed.
     SmallVector<Value> results;
     for (auto [i, init] : llvm::enumerate(op.getOutputs())) {
       Value like = i == 0 && operands.outCast ? operands.outCast : init;
-      auto alloc =
-          gpu::AllocOp::create(b, loc, memrefOf(like), tokenTy,
-                               ValueRange{token}, ValueRange{}, ValueRange{});
-      token = alloc.getAsyncToken();
-      args.push_back(alloc.getMemref());
-      results.push_back(alloc.getMemref());
+      Value alloc = memref::AllocOp::create(b, loc, memrefOf(like));
+      args.push_back(alloc);
+      results.push_back(alloc);
     }
     if (Value mask = op.getMask()) {
       auto mt = cast<RankedTensorType>(mask.getType());
       args.push_back(bufferization::ToBufferOp::create(
-          b, loc, MemRefType::get(mt.getShape(), mt.getElementType()), mask));
+          b, loc, MemRefType::get(mt.getShape(), mt.getElementType()), mask,
+          /*read_only=*/true));
     }
     // Default positions: query i at i + Sk - Sq, key j at j.
     args.push_back(op.getQueryPos() ? op.getQueryPos()
@@ -780,9 +775,9 @@ void BPTGPUAttentionPass::runOnOperation() {
     gpu::KernelDim3 grid{c((spec->sq + kBlockM - 1) / kBlockM), c(spec->hq),
                          c(spec->b)};
     gpu::KernelDim3 block{c(kThreads), c(1), c(1)};
-    auto launch = gpu::LaunchFuncOp::create(
-        b, loc, kernel, grid, block, Value(), args, tokenTy, ValueRange{token});
-    gpu::WaitOp::create(b, loc, Type(), ValueRange{launch.getAsyncToken()});
+    // Synchronous: the host waits for the kernel, so a buffer may be freed
+    // right after the launch (its last use).
+    gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, Value(), args);
     SmallVector<Value> tensors;
     for (Value buf : results) {
       auto m = cast<MemRefType>(buf.getType());
@@ -801,23 +796,9 @@ void BPTGPUAttentionPass::runOnOperation() {
         res.replaceAllUsesWith(t);
     op->erase();
   }
-
-  // What is left of each function must not compute on device memory.
-  IRRewriter rewriter(ctx);
-  for (auto func : module.getOps<func::FuncOp>()) {
-    (void)eraseUnreachableBlocks(rewriter, func->getRegions());
+  // The widening casts the kernels absorbed are dead now.
+  for (auto func : module.getOps<func::FuncOp>())
     (void)runRegionDCE(rewriter, func->getRegions());
-    WalkResult walk = func.walk<WalkOrder::PreOrder>([&](Operation *op) {
-      if (op == func.getOperation() || isFreeOnDevice(op))
-        return WalkResult::advance();
-      op->emitError() << "'" << op->getName()
-                      << "' would run on the host against device memory: "
-                         "--bpt-gpu-attention offloads bpt.attention only";
-      return WalkResult::interrupt();
-    });
-    if (walk.wasInterrupted())
-      return signalPassFailure();
-  }
 }
 
 } // namespace

@@ -10,6 +10,9 @@
 // travel as well as f32; it must have the identity layout (contiguous).
 // !mpi.request becomes a pointer to a stack slot holding the MPI_Request.
 //
+// With engine=nccl the transfers of ring attention on GPUs go through NCCL
+// (runtime/nccl/bpt_nccl_runtime.c) instead; see the pass description.
+//
 //===----------------------------------------------------------------------===//
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
@@ -20,9 +23,11 @@
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Conversion/MPIToLLVM/MPIToLLVM.h"
 #include "mlir/Dialect/DLTI/DLTI.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MPI/IR/MPI.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -100,7 +105,7 @@ struct OpenMPIPattern : public ConvertOpToLLVMPattern<Op> {
     return LLVM::IntToPtrOp::create(rewriter, loc, ptrType(), converted);
   }
 
-  /// The first byte and the byte count of a contiguous memref.
+  /// The first byte and the byte count (i64) of a contiguous memref.
   LogicalResult bytes(ConversionPatternRewriter &rewriter, Operation *op,
                       MemRefType type, Value descriptor, Value &ptr,
                       Value &count) const {
@@ -121,7 +126,6 @@ struct OpenMPIPattern : public ConvertOpToLLVMPattern<Op> {
     for (int64_t d = 0; d < type.getRank(); ++d)
       count = LLVM::MulOp::create(rewriter, loc, count,
                                   desc.size(rewriter, loc, d));
-    count = LLVM::TruncOp::create(rewriter, loc, i32(), count);
     return success();
   }
 };
@@ -141,6 +145,7 @@ struct NonBlockingLowering : public OpenMPIPattern<Op> {
     if (failed(this->bytes(rewriter, op, op.getRef().getType(),
                            adaptor.getRef(), ptr, count)))
       return failure();
+    count = LLVM::TruncOp::create(rewriter, loc, this->i32(), count);
     Value byte = openMPIGlobal(rewriter, op, "ompi_mpi_byte",
                                "ompi_predefined_datatype_t");
     Value request = stackSlot(rewriter, loc, this->ptrType());
@@ -214,8 +219,114 @@ struct CommSizeLowering : public OpenMPIPattern<mpi::CommSizeOp> {
   }
 };
 
+/// mpi.isend / mpi.irecv of a device buffer: bptNcclIsend / bptNcclIrecv
+/// (buf, bytes, peer) -> request, inside the NCCL group around its run.
+template <typename Op>
+struct NcclNonBlockingLowering : public OpenMPIPattern<Op> {
+  using OpenMPIPattern<Op>::OpenMPIPattern;
+  static constexpr bool isSend = std::is_same_v<Op, mpi::ISendOp>;
+
+  LogicalResult
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value ptr, count;
+    if (failed(this->bytes(rewriter, op, op.getRef().getType(),
+                           adaptor.getRef(), ptr, count)))
+      return failure();
+    Type p = this->ptrType(), i = this->i32();
+    auto fnType =
+        LLVM::LLVMFunctionType::get(p, {p, rewriter.getI64Type(), i});
+    LLVM::LLVMFuncOp fn = declareFunction(
+        rewriter, op, isSend ? "bptNcclIsend" : "bptNcclIrecv", fnType);
+    Value peer;
+    if constexpr (isSend)
+      peer = adaptor.getDest();
+    else
+      peer = adaptor.getSource();
+    auto call =
+        LLVM::CallOp::create(rewriter, loc, fn, ValueRange{ptr, count, peer});
+    SmallVector<Value> results;
+    if (op.getRetval()) // NCCL errors end the process: success here.
+      results.push_back(LLVM::ConstantOp::create(
+          rewriter, loc, i, rewriter.getI32IntegerAttr(0)));
+    results.push_back(call.getResult());
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// mpi.wait on an NCCL request: bptNcclWait(request).
+struct NcclWaitLowering : public OpenMPIPattern<mpi::Wait> {
+  using OpenMPIPattern::OpenMPIPattern;
+
+  LogicalResult
+  matchAndRewrite(mpi::Wait op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto fnType = LLVM::LLVMFunctionType::get(i32(), {ptrType()});
+    LLVM::LLVMFuncOp fn = declareFunction(rewriter, op, "bptNcclWait", fnType);
+    auto call = LLVM::CallOp::create(rewriter, op.getLoc(), fn,
+                                     ValueRange{adaptor.getReq()});
+    if (op.getRetval())
+      rewriter.replaceOp(op, call.getResult());
+    else
+      rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Whether `op` ends a run of transfers that form one NCCL group: an op
+/// that waits, computes on the device or has regions. Allocations and
+/// scalar arithmetic between the transfers stay inside the group.
+static bool endsGroup(Operation *op) {
+  return op->getNumRegions() > 0 ||
+         isa<mpi::Wait, gpu::LaunchFuncOp, gpu::LaunchOp, CallOpInterface>(op);
+}
+
+/// Brackets each run of mpi.isend / mpi.irecv in a block by calls to
+/// bptNcclGroupStart / bptNcclGroupEnd: NCCL issues the sends and receives
+/// of a ring step together, so no rank's send waits on a receive that is
+/// queued behind it.
+static void groupTransfers(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  auto declare = [&](StringRef name) {
+    if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+      return fn;
+    b.setInsertionPointToStart(module.getBody());
+    return LLVM::LLVMFuncOp::create(
+        b, module.getLoc(), name,
+        LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {}));
+  };
+  SmallVector<std::pair<Operation *, Operation *>> runs;
+  module.walk([&](Block *block) {
+    Operation *first = nullptr, *last = nullptr;
+    for (Operation &op : *block) {
+      if (isa<mpi::ISendOp, mpi::IRecvOp>(op)) {
+        first = first ? first : &op;
+        last = &op;
+      } else if (first && endsGroup(&op)) {
+        runs.emplace_back(first, last);
+        first = last = nullptr;
+      }
+    }
+    if (first)
+      runs.emplace_back(first, last);
+  });
+  for (auto [first, last] : runs) {
+    LLVM::LLVMFuncOp start = declare("bptNcclGroupStart");
+    LLVM::LLVMFuncOp end = declare("bptNcclGroupEnd");
+    b.setInsertionPoint(first);
+    LLVM::CallOp::create(b, first->getLoc(), start, ValueRange{});
+    b.setInsertionPointAfter(last);
+    LLVM::CallOp::create(b, last->getLoc(), end, ValueRange{});
+  }
+}
+
 struct BPTConvertMPIToLLVMPass
     : public bpt::impl::BPTConvertMPIToLLVMBase<BPTConvertMPIToLLVMPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     // Deallocations are placed: the holds have done their work.
@@ -235,6 +346,15 @@ struct BPTConvertMPIToLLVMPass
       return signalPassFailure();
     }
 
+    bool nccl = engine == "nccl";
+    if (!nccl && engine != "mpi") {
+      firstMPI->emitError("bpt-convert-mpi-to-llvm: unknown engine '")
+          << engine << "' (mpi or nccl)";
+      return signalPassFailure();
+    }
+    if (nccl)
+      groupTransfers(module);
+
     MLIRContext *ctx = &getContext();
     LLVMTypeConverter converter(ctx);
     converter.addConversion([](mpi::RequestType type) {
@@ -245,6 +365,10 @@ struct BPTConvertMPIToLLVMPass
     });
     RewritePatternSet patterns(ctx);
     mpi::populateMPIToLLVMConversionPatterns(converter, patterns);
+    if (nccl)
+      patterns.add<NcclNonBlockingLowering<mpi::ISendOp>,
+                   NcclNonBlockingLowering<mpi::IRecvOp>, NcclWaitLowering>(
+          converter, /*benefit=*/2);
     patterns.add<NonBlockingLowering<mpi::ISendOp>,
                  NonBlockingLowering<mpi::IRecvOp>, WaitLowering,
                  CommSizeLowering>(converter);

@@ -17,6 +17,7 @@
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
 #include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
+#include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -425,25 +426,6 @@ LogicalResult RingRewriter::run() {
   return success();
 }
 
-/// Replaces a bpt.block by its body: the ring splits its attention into
-/// steps, which a block (one attention) cannot hold. Its row-wise parts are
-/// local to the rank and are still fused by --bpt-blockwise op by op.
-static void dissolveBlock(RewriterBase &rewriter, BlockOp block) {
-  Block *body = block.getBodyBlock();
-  auto yield = cast<YieldOp>(body->getTerminator());
-  // A yielded argument of the body is the block's input.
-  SmallVector<Value> results;
-  for (Value v : yield.getValues()) {
-    auto arg = dyn_cast<BlockArgument>(v);
-    results.push_back(arg && arg.getOwner() == body
-                          ? block.getInputs()[arg.getArgNumber()]
-                          : v);
-  }
-  rewriter.eraseOp(yield);
-  rewriter.inlineBlockBefore(body, block, block.getInputs());
-  rewriter.replaceOp(block, results);
-}
-
 /// The module attribute that names the MPI implementation.
 static constexpr llvm::StringLiteral kDLTIMap = "dlti.map";
 
@@ -465,8 +447,11 @@ struct BPTRingPass : public bpt::impl::BPTRingBase<BPTRingPass> {
     IRRewriter rewriter(&getContext());
     SmallVector<BlockOp> blocks;
     module.walk([&](BlockOp block) { blocks.push_back(block); });
+    // The ring splits a block's attention into steps, which a block (one
+    // attention) cannot hold: the block gives way to its body, whose
+    // row-wise parts --bpt-blockwise still fuses op by op.
     for (BlockOp block : blocks)
-      dissolveBlock(rewriter, block);
+      inlineBlock(rewriter, block);
 
     SmallVector<AttentionOp> ops;
     module.walk([&](AttentionOp op) { ops.push_back(op); });

@@ -62,9 +62,10 @@ class BPTDialect;
 #include "bpt/Dialect/BPT/Transforms/Passes.h.inc"
 
 /// Memory effects of mpi.send/isend (read the buffer), mpi.recv/irecv
-/// (write it) and mpi.wait, which upstream does not declare and buffer
-/// deallocation needs. Registered by bpt::registerAllDialects.
-void registerMPIMemoryEffectModels(DialectRegistry &registry);
+/// (write it), mpi.wait and gpu.launch_func (reads and writes its buffer
+/// operands), which upstream does not declare and buffer deallocation
+/// needs. Registered by bpt::registerAllDialects.
+void registerMemoryEffectModels(DialectRegistry &registry);
 
 /// Patterns that lower bpt.attention, bpt.ffn and bpt.block to textbook
 /// linalg on tensors (see --bpt-decompose).

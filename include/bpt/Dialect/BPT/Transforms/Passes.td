@@ -284,13 +284,13 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
     nvgpu.ldmatrix. Inputs widened from f16/bf16 by an extf generic and a
     truncf generic of the result are absorbed into the kernel.
 
-    The operands are bufferized in place and the results are `gpu.alloc`
-    buffers: the function's tensors must live in device memory (the host
-    program passes device pointers). Refused with an error: f32 operands
-    (tensor cores take f16/bf16), dynamic shapes, head
-    dimensions that are not multiples of 16 up to 256, empty attentions, and
-    any other op left in a function that would compute on the host against
-    device memory. Run by --bpt-gpu-pipeline.
+    The operands are bufferized in place and the results are fresh buffers
+    (`memref.alloc`, made device memory by --bpt-gpu-offload): the
+    function's tensors live in device memory (the host program passes
+    device pointers). Refused with an error: f32 operands (tensor cores take
+    f16/bf16), dynamic shapes, head dimensions that are not multiples of 16
+    up to 256, and empty attentions. The rest of the function is left for
+    --bpt-gpu-offload. Run by --bpt-gpu-pipeline.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
@@ -298,6 +298,49 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
     "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect",
     "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
+  ];
+}
+
+def BPTExpandDeallocs : Pass<"bpt-expand-deallocs"> {
+  let summary = "Lower bufferization.dealloc to pointer comparisons and memref.dealloc";
+  let description = [{
+    Each `bufferization.dealloc` becomes scalar code: memref i is freed
+    (`scf.if` around `memref.dealloc`) when its condition holds, it is none
+    of the retained memrefs and no earlier memref of the op with a true
+    condition is the same buffer (aligned base pointers compared); the
+    updated ownership of retained memref j is the or of the conditions of
+    the memrefs that are it. Upstream's lowering
+    (--convert-bufferization-to-memref) calls a helper function that stores
+    the pointers in host buffers when an op frees several memrefs; a
+    program whose buffers are device memory must not have host loads and
+    stores, so --bpt-gpu-pipeline runs this instead.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def BPTGPUOffload : Pass<"bpt-gpu-offload", "::mlir::ModuleOp"> {
+  let summary = "Run the rest of a bufferized GPU program on the GPU";
+  let description = [{
+    For programs whose buffers live in device memory (--bpt-gpu-pipeline,
+    after --bpt-gpu-attention, bufferization and deallocation): every
+    `memref.alloc` / `memref.dealloc` of a host function becomes
+    `gpu.alloc` / `gpu.dealloc`, every `memref.copy` a `gpu.memcpy` (or a
+    copy kernel when a side is strided), and every linalg op a plain GPU
+    kernel: its loop nest (linalgOpToParallelLoops) with all parallel
+    dimensions collapsed into one, tiled by 256 threads per block and
+    converted by SCFToGPU. This is the log-sum-exp merge of ring attention,
+    fills, dtype casts and copies; contractions also run, one output
+    element per thread (correct, not fast). Anything else that would read
+    or write device memory on the host (memref.load / store, calls, a full
+    reduction with no parallel dimension) is an error naming the op.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
   ];
 }
 
@@ -310,7 +353,24 @@ def BPTConvertMPIToLLVM : Pass<"bpt-convert-mpi-to-llvm", "::mlir::ModuleOp"> {
     for the non-blocking `mpi.isend` / `mpi.irecv` (MPI_Isend / MPI_Irecv of
     the buffer's bytes; contiguous buffers only), `mpi.wait` (MPI_Wait) and
     `mpi.comm_size`, for the OpenMPI ABI. Part of --bpt-cpu-pipeline.
+
+    With `engine=nccl` (ring attention on GPUs, --bpt-ring-gpu-pipeline)
+    the buffers are device memory and the point-to-point transfers go
+    through NCCL instead: each run of consecutive `mpi.isend` / `mpi.irecv`
+    becomes one NCCL group (`bptNcclGroupStart`, `bptNcclIsend` /
+    `bptNcclIrecv` of the buffer's bytes, `bptNcclGroupEnd`, which enqueues
+    the transfers on a communication stream and returns at once), and
+    `mpi.wait` waits for the group's transfers (`bptNcclWait`). NCCL has no
+    tags: transfers between two ranks match in the order they are issued,
+    which is the ring's order. The communicator is made on first use from
+    MPI_COMM_WORLD (runtime/nccl/bpt_nccl_runtime.c); rank and size still
+    come from MPI.
   }];
+  let options = [
+    Option<"engine", "engine", "std::string", /*default=*/"\"mpi\"",
+           "Transport of mpi.isend / mpi.irecv / mpi.wait: mpi (host "
+           "buffers, OpenMPI) or nccl (device buffers, NCCL)">
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
