@@ -66,5 +66,9 @@ def _cuda_devices():
     return count.value
 
 
-if "cuda" in config.available_features and _cuda_devices() > 0:
+_devices = _cuda_devices() if "cuda" in config.available_features else 0
+if _devices > 0:
     config.available_features.add("cuda-gpu")
+# Ring attention over GPUs: two or more devices and mpirun.
+if _devices > 1 and "mpi" in config.available_features:
+    config.available_features.add("cuda-multi-gpu")

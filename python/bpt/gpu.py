@@ -16,6 +16,7 @@ passes memref descriptors holding device pointers to the function's
 buffers.
 
     python -m bpt.gpu build FILE.mlir -o DIR [--chip sm_90a]
+                                    [--ring N [--order zigzag]]
 """
 
 import argparse
@@ -37,6 +38,7 @@ from .tools import run, tool
 
 _REPO = Path(__file__).resolve().parents[2]
 RUNTIME_SRC = _REPO / "runtime" / "cuda" / "bpt_cuda_runtime.c"
+NCCL_RUNTIME_SRC = _REPO / "runtime" / "nccl" / "bpt_nccl_runtime.c"
 _TRIPLE = "x86_64-unknown-linux-gnu"
 
 
@@ -48,20 +50,38 @@ def cuda_home():
     return home
 
 
+def _mpi_flags(which):
+    """OpenMPI's compile or link flags (mpicc --showme:...)."""
+    mpicc = shutil.which("mpicc")
+    if not mpicc:
+        raise BPTError("mpicc not found: ring attention on GPUs links "
+                       "OpenMPI (install libopenmpi-dev; scripts/setup.sh "
+                       "does)")
+    return run([mpicc, f"--showme:{which}"], "mpicc").split()
+
+
 def build(mlir, out_dir, name="module", chip="sm_90a", fmt="bin",
-          passes=()):
+          passes=(), ring=None):
     """Compiles MLIR text to OUT_DIR/NAME.so (+ NAME.json); returns the .so
-    path. `passes` run before --bpt-gpu-pipeline (e.g. ["--bpt-raise"])."""
+    path. `passes` run before --bpt-gpu-pipeline (e.g. ["--bpt-raise"]).
+    With `ring=(devices, order)` the text is the program of one rank and
+    --bpt-ring-gpu-pipeline compiles it: the module then also links
+    runtime/nccl, NCCL and OpenMPI, and runs under mpirun, one rank per
+    GPU (bpt.ring.run with engine="gpu")."""
+    pipeline = f"--bpt-gpu-pipeline=chip={chip} format={fmt}"
+    check = [f"--bpt-ring=devices={ring[0]} order={ring[1]}"] if ring else []
+    if ring:
+        pipeline = (f"--bpt-ring-gpu-pipeline=devices={ring[0]} "
+                    f"order={ring[1]} chip={chip} format={fmt}")
     # What the kernels cannot take is said first, whatever the machine has.
-    run([tool("bpt-opt"), *passes, "--bpt-gpu-attention", "-o", os.devnull],
-        "bpt-opt", stdin=mlir)
+    run([tool("bpt-opt"), *passes, *check, "--bpt-gpu-attention", "-o",
+         os.devnull], "bpt-opt", stdin=mlir)
     home = cuda_home()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, CUDA_HOME=str(home))
-    llvm_mlir = run([tool("bpt-opt"), *passes,
-                     f"--bpt-gpu-pipeline=chip={chip} format={fmt}"],
-                    "bpt-opt", stdin=mlir, env=env)
+    llvm_mlir = run([tool("bpt-opt"), *passes, pipeline], "bpt-opt",
+                    stdin=mlir, env=env)
     ll = run([tool("mlir-translate"), "--mlir-to-llvmir"], "mlir-translate",
              stdin=llvm_mlir)
     so = out_dir / f"{name}.so"
@@ -70,15 +90,41 @@ def build(mlir, out_dir, name="module", chip="sm_90a", fmt="bin",
         ll_path.write_text(ll)
         run([tool("llc"), "-O3", "-filetype=obj", "-relocation-model=pic",
              f"-mtriple={_TRIPLE}", str(ll_path), "-o", str(obj)], "llc")
+        nccl = []
+        if "@bptNccl" in ll:
+            nccl = [str(NCCL_RUNTIME_SRC), *_mpi_flags("compile"),
+                    f"-L{home / 'lib'}", "-lnccl", *_mpi_flags("link")]
         run(["cc", "-O2", "-shared", "-fPIC", "-o", str(so), str(obj),
-             str(RUNTIME_SRC), f"-I{home / 'include'}",
+             str(RUNTIME_SRC), f"-I{home / 'include'}", *nccl,
              f"-L{home / 'lib64' / 'stubs'}", "-lcuda"],
             "linking the GPU module")
     sigs = {fn: ([repr(t) for t in a], [repr(t) for t in r])
             for fn, (a, r) in parse_signatures(mlir).items()}
     (out_dir / f"{name}.json").write_text(json.dumps(
-        {"chip": chip, "signatures": sigs}, indent=1))
+        {"chip": chip, "signatures": sigs,
+         "ring": list(ring) if ring else None}, indent=1))
     return so
+
+
+def _load_nccl():
+    """Makes libnccl.so.2 loadable for a ring module: the system's, the
+    CUDA toolkit's, or the one PyTorch ships (the nvidia-nccl wheel)."""
+    candidates = ["libnccl.so.2", str(Path(os.environ.get(
+        "CUDA_HOME", "/usr/local/cuda")) / "lib" / "libnccl.so.2")]
+    try:
+        import nvidia.nccl  # noqa: F401 (PyTorch's NCCL wheel)
+        for root in nvidia.nccl.__path__:
+            candidates.append(str(Path(root) / "lib" / "libnccl.so.2"))
+    except ImportError:
+        pass
+    for lib in candidates:
+        try:
+            ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+            return
+        except OSError:
+            continue
+    raise BPTError("libnccl.so.2 not found (tried " + ", ".join(candidates) +
+                   "): a ring module calls NCCL")
 
 
 class GPUModule:
@@ -88,6 +134,9 @@ class GPUModule:
         so_path = Path(so_path).resolve()
         meta = json.loads(so_path.with_suffix(".json").read_text())
         self.chip = meta["chip"]
+        self.ring = meta.get("ring")
+        if self.ring:
+            _load_nccl()
         try:
             self._lib = ctypes.CDLL(str(so_path))
         except OSError as e:
@@ -173,10 +222,15 @@ def main(argv=None):
     b.add_argument("--chip", default="sm_90a")
     b.add_argument("--format", default="bin")
     b.add_argument("--name")
+    b.add_argument("--ring", type=int, metavar="N",
+                   help="the file is the program of one of N ranks: "
+                   "compile it for ring attention over N GPUs (NCCL)")
+    b.add_argument("--order", default="contiguous",
+                   choices=["contiguous", "zigzag"])
     args = p.parse_args(argv)
     text = Path(args.mlir).read_text()
     so = build(text, args.out, args.name or Path(args.mlir).stem, args.chip,
-               args.format)
+               args.format, ring=(args.ring, args.order) if args.ring else None)
     print(so)
     return 0
 

@@ -11,7 +11,9 @@ global arrays and the per-rank pieces for both orders of --bpt-ring:
 
 `run(...)` is the driver; `python -m bpt.ring worker ...` is what every rank
 runs under mpirun (MPI_Init, call the compiled function on its shard, save
-the result, MPI_Finalize).
+the result, MPI_Finalize). `compile_ring` makes a module for CPU ranks,
+`compile_ring_gpu` one for GPUs (one rank per GPU, NCCL transfers); `run`
+takes either.
 """
 
 import ctypes
@@ -104,6 +106,25 @@ def compile_ring(mlir, devices, order="contiguous", q_block=64, kv_block=128,
         f"ffn-chunk={ffn_chunk}")
 
 
+class GPURingModule:
+    """A ring module for GPUs built by `compile_ring_gpu` (a .so + .json)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+
+def compile_ring_gpu(mlir, devices, out_dir, order="contiguous",
+                     chip="sm_90a", name="ring"):
+    """Compiles a one-rank program with --bpt-ring-gpu-pipeline into
+    OUT_DIR/NAME.so: attention steps as tensor-core kernels, merges and the
+    rest as device kernels, the ring's transfers as NCCL groups. It links
+    NCCL and OpenMPI and runs with `run` on a machine with `devices` GPUs
+    (one rank per GPU)."""
+    from . import gpu
+    return GPURingModule(gpu.build(mlir, out_dir, name, chip=chip,
+                                   ring=(devices, order)))
+
+
 def run(module, mlir, calls, devices, timeout=120, env=None, fail_rank=None,
         repeat=0, kill_rank=None, kill_after=0.5):
     """Runs functions of a compiled ring module (compiled from the one-rank
@@ -182,18 +203,25 @@ def _worker(so_path, tmp):
         threading.Timer(float(os.environ["BPT_RING_KILL_AFTER"]),
                         os.kill, (os.getpid(), signal.SIGKILL)).start()
     tmp = Path(tmp)
-    module = CompiledModule(
-        so_path, parse_signatures((tmp / "program.mlir").read_text()))
+    if Path(so_path).with_suffix(".json").exists():
+        # A GPU ring module (compile_ring_gpu): device copies in and out.
+        from . import gpu
+        module = gpu.load(so_path)
+        function = lambda name: (lambda *a: module.call(name, *a))
+    else:
+        module = CompiledModule(
+            so_path, parse_signatures((tmp / "program.mlir").read_text()))
+        function = lambda name: module[name]
     for c, func in enumerate((tmp / "calls.txt").read_text().split("\n")):
         inputs = np.load(tmp / f"in{c}_{rank}.npz")
         args = [inputs[f"arr_{i}"] for i in range(len(inputs.files))]
-        result = module[func](*args)
+        result = function(func)(*args)
         repeat = int(os.environ.get("BPT_RING_REPEAT", "0"))
         if repeat:
             best = float("inf")
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                module[func](*args)
+                function(func)(*args)
                 best = min(best, time.perf_counter() - t0)
             (tmp / f"time{c}_{rank}.txt").write_text(repr(best))
         results = result if isinstance(result, tuple) else (result,)

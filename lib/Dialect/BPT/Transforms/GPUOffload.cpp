@@ -7,6 +7,7 @@
 // puts the rest there as well, with upstream's machinery:
 //
 //   memref.alloc / dealloc   -> gpu.alloc / gpu.dealloc
+//   memref.get_global        -> a device copy made at the function's entry
 //   memref.copy              -> gpu.memcpy when both sides are contiguous,
 //                               else a linalg.copy (next line)
 //   linalg ops               -> scf.parallel (linalgOpToParallelLoops), all
@@ -255,6 +256,40 @@ static void offloadAllocations(IRRewriter &rewriter, func::FuncOp func) {
   });
 }
 
+/// Constant buffers (memref.get_global, host memory) as device copies made
+/// once at the function's entry and freed at its returns.
+static void offloadGlobals(IRRewriter &rewriter, func::FuncOp func) {
+  SmallVector<memref::GetGlobalOp> globals;
+  func.walk([&](memref::GetGlobalOp op) {
+    if (!op->getParentOfType<gpu::LaunchOp>())
+      globals.push_back(op);
+  });
+  Type tokenTy = gpu::AsyncTokenType::get(rewriter.getContext());
+  for (memref::GetGlobalOp global : globals) {
+    Location loc = global.getLoc();
+    rewriter.setInsertionPointToStart(&func.getBody().front());
+    auto host = cast<memref::GetGlobalOp>(rewriter.clone(*global));
+    Value token = newStream(rewriter, loc);
+    auto device = gpu::AllocOp::create(rewriter, loc, host.getType(), tokenTy,
+                                       ValueRange{token}, ValueRange{},
+                                       ValueRange{});
+    auto copy = gpu::MemcpyOp::create(rewriter, loc, tokenTy,
+                                      ValueRange{device.getAsyncToken()},
+                                      device.getMemref(), host);
+    await(rewriter, loc, copy.getAsyncToken());
+    rewriter.replaceOp(global, device.getMemref());
+    func.walk([&](func::ReturnOp ret) {
+      if (llvm::is_contained(ret.getOperands(), device.getMemref()))
+        return; // The caller owns it.
+      rewriter.setInsertionPoint(ret);
+      Value t = newStream(rewriter, ret.getLoc());
+      auto free = gpu::DeallocOp::create(rewriter, ret.getLoc(), tokenTy,
+                                         ValueRange{t}, device.getMemref());
+      await(rewriter, ret.getLoc(), free.getAsyncToken());
+    });
+  }
+}
+
 /// Ops that may stay on the host of a program whose memory is on the
 /// device: they do not touch the elements of a buffer (or, for MPI and
 /// bpt.hold, hand device buffers to a device-aware transport).
@@ -264,7 +299,9 @@ static bool allowedOnHost(Operation *op) {
   if (isa<memref::CastOp, memref::SubViewOp, memref::ExpandShapeOp,
           memref::CollapseShapeOp, memref::ReinterpretCastOp, memref::ViewOp,
           memref::DimOp, memref::ExtractStridedMetadataOp,
-          memref::ExtractAlignedPointerAsIndexOp, bpt::HoldOp>(op))
+          memref::ExtractAlignedPointerAsIndexOp, memref::GetGlobalOp,
+          arith::SelectOp,
+          bpt::HoldOp>(op))
     return true;
   // Control flow passes buffers along without reading them.
   if (isa<RegionBranchOpInterface, RegionBranchTerminatorOpInterface,
@@ -311,6 +348,7 @@ void BPTGPUOffloadPass::runOnOperation() {
     finalizeParallelLoopToGPUConversion(func);
 
     offloadAllocations(rewriter, func);
+    offloadGlobals(rewriter, func);
 
     WalkResult walk = func.walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (isa<gpu::LaunchOp>(op))

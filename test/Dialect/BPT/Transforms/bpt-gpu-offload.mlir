@@ -100,3 +100,33 @@ func.func @left_alone(%a: memref<8x8xf32>, %p: i1, %x: f32) -> memref<4x4xf32, s
   mpi.wait(%req) : !mpi.request
   return %r : memref<4x4xf32, strided<[8, 1], offset: ?>>
 }
+
+// -----
+
+// A constant buffer (host memory) becomes a device copy made once at the
+// function's entry and freed before the return; the kernel reads the copy.
+// A select between buffers stays on the host (it picks a pointer).
+
+// CHECK-LABEL: func.func @constant
+//       CHECK:   %[[HOST:.+]] = memref.get_global @table : memref<4xf32>
+//       CHECK:   %[[T0:.+]] = gpu.wait async
+//       CHECK:   %[[DEV:.+]], %[[T1:.+]] = gpu.alloc async [%[[T0]]] () : memref<4xf32>
+//       CHECK:   %[[T2:.+]] = gpu.memcpy async [%[[T1]]] %[[DEV]], %[[HOST]]
+//       CHECK:   gpu.wait [%[[T2]]]
+//       CHECK:   %[[PICK:.+]] = arith.select %{{.+}}, %[[DEV]], %{{.+}} : memref<4xf32>
+//       CHECK:   gpu.launch
+//       CHECK:     memref.load %[[PICK]]
+//       CHECK:   gpu.dealloc async [%{{.+}}] %[[DEV]]
+//       CHECK:   return
+memref.global "private" constant @table : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+#id1 = affine_map<(d0) -> (d0)>
+func.func @constant(%a: memref<4xf32>, %p: i1) {
+  %t = memref.get_global @table : memref<4xf32>
+  %s = arith.select %p, %t, %a : memref<4xf32>
+  linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]} ins(%s : memref<4xf32>) outs(%a : memref<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -328,7 +328,9 @@ def BPTGPUOffload : Pass<"bpt-gpu-offload", "::mlir::ModuleOp"> {
     after --bpt-gpu-attention, bufferization and deallocation): every
     `memref.alloc` / `memref.dealloc` of a host function becomes
     `gpu.alloc` / `gpu.dealloc`, every `memref.copy` a `gpu.memcpy` (or a
-    copy kernel when a side is strided), and every linalg op a plain GPU
+    copy kernel when a side is strided), every constant buffer
+    (`memref.get_global`) a device copy made at the function's entry and
+    freed at its returns, and every linalg op a plain GPU
     kernel: its loop nest (linalgOpToParallelLoops) with all parallel
     dimensions collapsed into one, tiled by 256 threads per block and
     converted by SCFToGPU. This is the log-sum-exp merge of ring attention,
