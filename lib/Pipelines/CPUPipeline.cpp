@@ -99,12 +99,17 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+void mlir::bpt::addRingPass(OpPassManager &pm, int64_t devices,
+                            StringRef order) {
+  bpt::BPTRingOptions ring;
+  ring.devices = devices;
+  ring.order = order.str();
+  pm.addPass(bpt::createBPTRing(ring));
+}
+
 void mlir::bpt::buildRingCPUPipeline(OpPassManager &pm,
                                      const RingCPUPipelineOptions &options) {
-  bpt::BPTRingOptions ring;
-  ring.devices = options.devices;
-  ring.order = options.order;
-  pm.addPass(bpt::createBPTRing(ring));
+  addRingPass(pm, options.devices, options.order);
   bpt::BPTBlockwiseOptions blockwise;
   blockwise.qBlock = options.qBlock;
   blockwise.kvBlock = options.kvBlock;

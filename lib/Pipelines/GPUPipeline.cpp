@@ -61,10 +61,7 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
 
 void mlir::bpt::buildRingGPUPipeline(OpPassManager &pm,
                                      const RingGPUPipelineOptions &options) {
-  bpt::BPTRingOptions ring;
-  ring.devices = options.devices;
-  ring.order = options.order;
-  pm.addPass(bpt::createBPTRing(ring));
+  addRingPass(pm, options.devices, options.order);
   GPUPipelineOptions gpu;
   gpu.chip = options.chip;
   gpu.format = options.format;

@@ -143,6 +143,9 @@ struct RingGPUPipelineOptions
 void buildRingGPUPipeline(OpPassManager &pm,
                           const RingGPUPipelineOptions &options);
 
+/// Adds --bpt-ring{devices order} (the first step of both ring pipelines).
+void addRingPass(OpPassManager &pm, int64_t devices, StringRef order);
+
 /// Registers the named pipelines with the pass registry (bpt-opt flags).
 void registerPipelines();
 

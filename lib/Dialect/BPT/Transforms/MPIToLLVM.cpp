@@ -131,11 +131,15 @@ struct OpenMPIPattern : public ConvertOpToLLVMPattern<Op> {
 };
 
 /// mpi.isend / mpi.irecv: MPI_Isend / MPI_Irecv(buf, count, MPI_BYTE, peer,
-/// tag, comm, &request).
+/// tag, comm, &request); with NCCL (device buffers) bptNcclIsend /
+/// bptNcclIrecv(buf, bytes, peer) -> request, inside the NCCL group around
+/// its run.
 template <typename Op>
 struct NonBlockingLowering : public OpenMPIPattern<Op> {
-  using OpenMPIPattern<Op>::OpenMPIPattern;
   static constexpr bool isSend = std::is_same_v<Op, mpi::ISendOp>;
+
+  NonBlockingLowering(const LLVMTypeConverter &converter, bool nccl)
+      : OpenMPIPattern<Op>(converter), nccl(nccl) {}
 
   LogicalResult
   matchAndRewrite(Op op, typename Op::Adaptor adaptor,
@@ -145,30 +149,46 @@ struct NonBlockingLowering : public OpenMPIPattern<Op> {
     if (failed(this->bytes(rewriter, op, op.getRef().getType(),
                            adaptor.getRef(), ptr, count)))
       return failure();
-    count = LLVM::TruncOp::create(rewriter, loc, this->i32(), count);
-    Value byte = openMPIGlobal(rewriter, op, "ompi_mpi_byte",
-                               "ompi_predefined_datatype_t");
-    Value request = stackSlot(rewriter, loc, this->ptrType());
-    Type p = this->ptrType(), i = this->i32();
-    auto fnType = LLVM::LLVMFunctionType::get(i, {p, i, p, i, i, p, p});
-    LLVM::LLVMFuncOp fn = declareFunction(
-        rewriter, op, isSend ? "MPI_Isend" : "MPI_Irecv", fnType);
     Value peer;
     if constexpr (isSend)
       peer = adaptor.getDest();
     else
       peer = adaptor.getSource();
+    Type p = this->ptrType(), i = this->i32();
+    SmallVector<Value> results;
+    if (nccl) {
+      auto fnType =
+          LLVM::LLVMFunctionType::get(p, {p, rewriter.getI64Type(), i});
+      LLVM::LLVMFuncOp fn = declareFunction(
+          rewriter, op, isSend ? "bptNcclIsend" : "bptNcclIrecv", fnType);
+      auto call = LLVM::CallOp::create(rewriter, loc, fn,
+                                       ValueRange{ptr, count, peer});
+      if (op.getRetval()) // NCCL errors end the process: success here.
+        results.push_back(LLVM::ConstantOp::create(
+            rewriter, loc, i, rewriter.getI32IntegerAttr(0)));
+      results.push_back(call.getResult());
+      rewriter.replaceOp(op, results);
+      return success();
+    }
+    count = LLVM::TruncOp::create(rewriter, loc, i, count);
+    Value byte = openMPIGlobal(rewriter, op, "ompi_mpi_byte",
+                               "ompi_predefined_datatype_t");
+    Value request = stackSlot(rewriter, loc, p);
+    auto fnType = LLVM::LLVMFunctionType::get(i, {p, i, p, i, i, p, p});
+    LLVM::LLVMFuncOp fn = declareFunction(
+        rewriter, op, isSend ? "MPI_Isend" : "MPI_Irecv", fnType);
     auto call = LLVM::CallOp::create(
         rewriter, loc, fn,
         ValueRange{ptr, count, byte, peer, adaptor.getTag(),
                    this->comm(rewriter, loc, adaptor.getComm()), request});
-    SmallVector<Value> results;
     if (op.getRetval())
       results.push_back(call.getResult());
     results.push_back(request);
     rewriter.replaceOp(op, results);
     return success();
   }
+
+  bool nccl;
 };
 
 /// mpi.wait: MPI_Wait(&request, MPI_STATUS_IGNORE).
@@ -214,43 +234,6 @@ struct CommSizeLowering : public OpenMPIPattern<mpi::CommSizeOp> {
     if (op.getRetval())
       results.push_back(call.getResult());
     results.push_back(size);
-    rewriter.replaceOp(op, results);
-    return success();
-  }
-};
-
-/// mpi.isend / mpi.irecv of a device buffer: bptNcclIsend / bptNcclIrecv
-/// (buf, bytes, peer) -> request, inside the NCCL group around its run.
-template <typename Op>
-struct NcclNonBlockingLowering : public OpenMPIPattern<Op> {
-  using OpenMPIPattern<Op>::OpenMPIPattern;
-  static constexpr bool isSend = std::is_same_v<Op, mpi::ISendOp>;
-
-  LogicalResult
-  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value ptr, count;
-    if (failed(this->bytes(rewriter, op, op.getRef().getType(),
-                           adaptor.getRef(), ptr, count)))
-      return failure();
-    Type p = this->ptrType(), i = this->i32();
-    auto fnType =
-        LLVM::LLVMFunctionType::get(p, {p, rewriter.getI64Type(), i});
-    LLVM::LLVMFuncOp fn = declareFunction(
-        rewriter, op, isSend ? "bptNcclIsend" : "bptNcclIrecv", fnType);
-    Value peer;
-    if constexpr (isSend)
-      peer = adaptor.getDest();
-    else
-      peer = adaptor.getSource();
-    auto call =
-        LLVM::CallOp::create(rewriter, loc, fn, ValueRange{ptr, count, peer});
-    SmallVector<Value> results;
-    if (op.getRetval()) // NCCL errors end the process: success here.
-      results.push_back(LLVM::ConstantOp::create(
-          rewriter, loc, i, rewriter.getI32IntegerAttr(0)));
-    results.push_back(call.getResult());
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -365,13 +348,13 @@ struct BPTConvertMPIToLLVMPass
     });
     RewritePatternSet patterns(ctx);
     mpi::populateMPIToLLVMConversionPatterns(converter, patterns);
-    if (nccl)
-      patterns.add<NcclNonBlockingLowering<mpi::ISendOp>,
-                   NcclNonBlockingLowering<mpi::IRecvOp>, NcclWaitLowering>(
-          converter, /*benefit=*/2);
     patterns.add<NonBlockingLowering<mpi::ISendOp>,
-                 NonBlockingLowering<mpi::IRecvOp>, WaitLowering,
-                 CommSizeLowering>(converter);
+                 NonBlockingLowering<mpi::IRecvOp>>(converter, nccl);
+    if (nccl)
+      patterns.add<NcclWaitLowering>(converter);
+    else
+      patterns.add<WaitLowering>(converter);
+    patterns.add<CommSizeLowering>(converter);
     ConversionTarget target(*ctx);
     target.addLegalDialect<LLVM::LLVMDialect>();
     target.addIllegalDialect<mpi::MPIDialect>();
