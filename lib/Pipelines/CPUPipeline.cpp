@@ -30,18 +30,7 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(createCSEPass());
   }
 
-  // Tensors to buffers. Function arguments and results become plain
-  // identity-layout memrefs, so callers can pass dense arrays.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // A tile written into its own place in a shared output bufferizes to a
-  // copy between two identical subviews: CSE makes them one value and the
-  // canonicalizer drops the self-copy.
-  pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
+  addBufferization(pm);
   // The ownership-based deallocation does not free buffers allocated in
   // the body of an scf.forall (one leak per iteration): as scf.parallel the
   // bodies get their deallocations.
@@ -96,6 +85,21 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::bpt::addBufferization(OpPassManager &pm) {
+  // Tensors to buffers. Function arguments and results become plain
+  // identity-layout memrefs, so callers can pass dense arrays.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // A tile written into its own place in a shared output bufferizes to a
+  // copy between two identical subviews: CSE makes them one value and the
+  // canonicalizer drops the self-copy.
+  pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -23,13 +23,7 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
   }
   pm.addPass(bpt::createBPTDecompose());
   pm.addPass(createCanonicalizerPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
+  addBufferization(pm);
   // Upstream's deallocation pipeline, with the deallocations lowered by
   // --bpt-expand-deallocs: upstream's lowering would keep pointer lists in
   // host buffers, which this program must not have.

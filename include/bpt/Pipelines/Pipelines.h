@@ -143,6 +143,11 @@ struct RingGPUPipelineOptions
 void buildRingGPUPipeline(OpPassManager &pm,
                           const RingGPUPipelineOptions &options);
 
+/// Adds one-shot bufferization with function boundaries bufferized to
+/// identity-layout memrefs (callers pass dense arrays or device buffers),
+/// then CSE and canonicalization: the CPU and GPU pipelines' shared step.
+void addBufferization(OpPassManager &pm);
+
 /// Adds --bpt-ring{devices order} (the first step of both ring pipelines).
 void addRingPass(OpPassManager &pm, int64_t devices, StringRef order);
 

@@ -267,6 +267,13 @@ void mlir::bpt::inlineBlock(RewriterBase &rewriter, BlockOp block) {
   rewriter.replaceOp(block, results);
 }
 
+void mlir::bpt::inlineBlocks(RewriterBase &rewriter, Operation *root) {
+  SmallVector<BlockOp> blocks;
+  root->walk([&](BlockOp block) { blocks.push_back(block); });
+  for (BlockOp block : blocks)
+    inlineBlock(rewriter, block);
+}
+
 void mlir::bpt::populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns) {
   patterns.add<DecomposeFFN>(patterns.getContext());
 }

@@ -710,10 +710,7 @@ void BPTGPUAttentionPass::runOnOperation() {
   // A bpt.block's attention becomes a kernel; the rest of its body is left
   // to the pipeline.
   IRRewriter rewriter(ctx);
-  SmallVector<BlockOp> blocks;
-  module.walk([&](BlockOp block) { blocks.push_back(block); });
-  for (BlockOp block : blocks)
-    inlineBlock(rewriter, block);
+  inlineBlocks(rewriter, module);
   SmallVector<AttentionOp> ops;
   module.walk([&](AttentionOp op) { ops.push_back(op); });
 

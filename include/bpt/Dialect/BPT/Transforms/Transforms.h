@@ -20,6 +20,10 @@ namespace bpt {
 /// arguments become the block's inputs, and its results the yielded values.
 void inlineBlock(RewriterBase &rewriter, BlockOp block);
 
+/// Inlines every bpt.block nested in `root` (for passes that work on the
+/// block's ops one by one).
+void inlineBlocks(RewriterBase &rewriter, Operation *root);
+
 /// Replaces `op` by the online-softmax loop over key/value blocks of
 /// `kvBlock` keys (the inner loop of FlashAttention and of the Blockwise
 /// Parallel Transformer): an scf.for carrying the running row max m, the
