@@ -185,6 +185,10 @@ LogicalResult RingRewriter::check() {
     if (qTy.getDimSize(2) != kTy.getDimSize(2))
       return op.emitError("bpt-ring: zigzag order needs as many queries as "
                           "keys per rank (self-attention)");
+    if (qTy.getDimSize(2) == 0)
+      return op.emitError("bpt-ring: zigzag order splits each rank's rows "
+                          "into two chunks, and this rank has none (an "
+                          "empty local sequence)");
     if (qTy.getDimSize(2) % 2)
       return op.emitError("bpt-ring: zigzag order splits each rank's ")
              << qTy.getDimSize(2)
@@ -445,13 +449,10 @@ struct BPTRingPass : public bpt::impl::BPTRingBase<BPTRingPass> {
       return signalPassFailure();
     }
     IRRewriter rewriter(&getContext());
-    SmallVector<BlockOp> blocks;
-    module.walk([&](BlockOp block) { blocks.push_back(block); });
     // The ring splits a block's attention into steps, which a block (one
     // attention) cannot hold: the block gives way to its body, whose
     // row-wise parts --bpt-blockwise still fuses op by op.
-    for (BlockOp block : blocks)
-      inlineBlock(rewriter, block);
+    inlineBlocks(rewriter, module);
 
     SmallVector<AttentionOp> ops;
     module.walk([&](AttentionOp op) { ops.push_back(op); });

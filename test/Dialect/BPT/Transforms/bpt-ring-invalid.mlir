@@ -40,6 +40,15 @@ func.func @odd(%q: tensor<1x2x7x4xf32>) -> tensor<1x2x7x4xf32> {
 
 // -----
 
+func.func @empty(%q: tensor<1x2x0x4xf32>) -> tensor<1x2x0x4xf32> {
+  %e = tensor.empty() : tensor<1x2x0x4xf32>
+  // expected-error @+1 {{bpt-ring: zigzag order splits each rank's rows into two chunks, and this rank has none (an empty local sequence)}}
+  %o = bpt.attention causal ins(%q, %q, %q : tensor<1x2x0x4xf32>, tensor<1x2x0x4xf32>, tensor<1x2x0x4xf32>) outs(%e : tensor<1x2x0x4xf32>) -> tensor<1x2x0x4xf32>
+  return %o : tensor<1x2x0x4xf32>
+}
+
+// -----
+
 func.func @cross(%q: tensor<1x2x4x4xf32>, %k: tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32> {
   %e = tensor.empty() : tensor<1x2x4x4xf32>
   // expected-error @+1 {{bpt-ring: zigzag order needs as many queries as keys per rank}}
