@@ -158,6 +158,14 @@ static void await(OpBuilder &b, Location loc, Value token) {
   gpu::WaitOp::create(b, loc, Type(), ValueRange{token});
 }
 
+/// Frees a device buffer; the host waits for it.
+static void deviceFree(OpBuilder &b, Location loc, Value memref) {
+  auto free = gpu::DeallocOp::create(b, loc,
+                                     gpu::AsyncTokenType::get(b.getContext()),
+                                     ValueRange{newStream(b, loc)}, memref);
+  await(b, loc, free.getAsyncToken());
+}
+
 /// memref.copy as gpu.memcpy, or as a linalg.copy kernel when a side is
 /// strided.
 static void offloadCopy(IRRewriter &rewriter, memref::CopyOp copy) {
@@ -246,18 +254,14 @@ static void offloadAllocations(IRRewriter &rewriter, func::FuncOp func) {
     rewriter.replaceOp(alloc, device.getMemref());
   });
   func.walk([&](memref::DeallocOp dealloc) {
-    Location loc = dealloc.getLoc();
     rewriter.setInsertionPoint(dealloc);
-    Value token = newStream(rewriter, loc);
-    auto device = gpu::DeallocOp::create(rewriter, loc, tokenTy,
-                                         ValueRange{token}, dealloc.getMemref());
-    await(rewriter, loc, device.getAsyncToken());
+    deviceFree(rewriter, dealloc.getLoc(), dealloc.getMemref());
     rewriter.eraseOp(dealloc);
   });
 }
 
 /// Constant buffers (memref.get_global, host memory) as device copies made
-/// once at the function's entry and freed at its returns.
+/// once per global at the function's entry and freed at its returns.
 static void offloadGlobals(IRRewriter &rewriter, func::FuncOp func) {
   SmallVector<memref::GetGlobalOp> globals;
   func.walk([&](memref::GetGlobalOp op) {
@@ -265,7 +269,12 @@ static void offloadGlobals(IRRewriter &rewriter, func::FuncOp func) {
       globals.push_back(op);
   });
   Type tokenTy = gpu::AsyncTokenType::get(rewriter.getContext());
+  llvm::DenseMap<Attribute, Value> copies;
   for (memref::GetGlobalOp global : globals) {
+    if (Value copy = copies.lookup(global.getNameAttr())) {
+      rewriter.replaceOp(global, copy);
+      continue;
+    }
     Location loc = global.getLoc();
     rewriter.setInsertionPointToStart(&func.getBody().front());
     auto host = cast<memref::GetGlobalOp>(rewriter.clone(*global));
@@ -277,15 +286,13 @@ static void offloadGlobals(IRRewriter &rewriter, func::FuncOp func) {
                                       ValueRange{device.getAsyncToken()},
                                       device.getMemref(), host);
     await(rewriter, loc, copy.getAsyncToken());
+    copies[global.getNameAttr()] = device.getMemref();
     rewriter.replaceOp(global, device.getMemref());
     func.walk([&](func::ReturnOp ret) {
       if (llvm::is_contained(ret.getOperands(), device.getMemref()))
         return; // The caller owns it.
       rewriter.setInsertionPoint(ret);
-      Value t = newStream(rewriter, ret.getLoc());
-      auto free = gpu::DeallocOp::create(rewriter, ret.getLoc(), tokenTy,
-                                         ValueRange{t}, device.getMemref());
-      await(rewriter, ret.getLoc(), free.getAsyncToken());
+      deviceFree(rewriter, ret.getLoc(), device.getMemref());
     });
   }
 }

@@ -130,3 +130,40 @@ func.func @constant(%a: memref<4xf32>, %p: i1) {
   }
   return
 }
+
+// -----
+
+// The same constant read twice (here in two branches) is copied to the
+// device once.
+
+// CHECK-LABEL: func.func @constant_twice
+//       CHECK:   memref.get_global @table
+//       CHECK:   %[[DEV:.+]], %{{.+}} = gpu.alloc async
+//   CHECK-NOT:   gpu.alloc
+//       CHECK:   scf.if
+//       CHECK:     gpu.launch
+//       CHECK:       memref.load %[[DEV]]
+//       CHECK:   } else {
+//       CHECK:     gpu.launch
+//       CHECK:       memref.load %[[DEV]]
+//   CHECK-NOT:   gpu.alloc
+memref.global "private" constant @table : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+#id1 = affine_map<(d0) -> (d0)>
+func.func @constant_twice(%a: memref<4xf32>, %p: i1) {
+  scf.if %p {
+    %t = memref.get_global @table : memref<4xf32>
+    linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]} ins(%t : memref<4xf32>) outs(%a : memref<4xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %r = arith.addf %in, %out : f32
+      linalg.yield %r : f32
+    }
+  } else {
+    %t = memref.get_global @table : memref<4xf32>
+    linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]} ins(%t : memref<4xf32>) outs(%a : memref<4xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %r = arith.mulf %in, %out : f32
+      linalg.yield %r : f32
+    }
+  }
+  return
+}
