@@ -8,6 +8,16 @@
 // RUN:   mlir-runner -e main -entry-point-result=void \
 // RUN:     -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s --check-prefix=EXEC
 
+// Negative: plain deallocations and other ops are left as they are.
+
+// CHECK-LABEL: func.func @plain
+//  CHECK-NEXT:   memref.dealloc %{{.+}} : memref<2xf32>
+//  CHECK-NEXT:   return
+func.func @plain(%a: memref<2xf32>) {
+  memref.dealloc %a : memref<2xf32>
+  return
+}
+
 // Two memrefs, one retained: pointer comparisons on the host, one scf.if
 // around each memref.dealloc, no helper function and no host buffer.
 
