@@ -36,7 +36,9 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(bpt::createBPTDeallocAfterLastUse());
   // Every buffer on the device, every remaining op a kernel.
-  pm.addPass(bpt::createBPTGPUOffload());
+  bpt::BPTGPUOffloadOptions offload;
+  offload.tensorCores = options.tensorCores;
+  pm.addPass(bpt::createBPTGPUOffload(offload));
   pm.addPass(createCanonicalizerPass());
   // Ring attention's transfers (there are none elsewhere) through NCCL.
   bpt::BPTConvertMPIToLLVMOptions mpi;

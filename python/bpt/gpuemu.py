@@ -1,4 +1,6 @@
-"""Runs a gpu.func built by --bpt-gpu-attention on the CPU, thread by thread.
+"""Runs a gpu.func built by --bpt-gpu-attention (the attention kernel) or
+--bpt-gpu-offload (the tensor-core contraction kernels) on the CPU, thread
+by thread.
 
 This is how the kernel's semantics are tested on machines without a GPU
 (CI): the kernel as MLIR (generic form, before any lowering), every thread
@@ -14,6 +16,10 @@ builder emits. What it models:
 - `gpu.shuffle xor` within a warp; `gpu.barrier` is implicit in lockstep
   execution; `scf.if` masks the stores of the threads whose condition is
   false;
+- shared memory with hazard checks: a read of data another warp wrote (by
+  a store or a landed cp.async) since the last barrier, a write of data
+  another warp read since then, or a read while a cp.async into it is in
+  flight raise RaceError;
 - ex2.approx / lg2.approx as exact exp2 / log2; f16 and bf16 values are
   carried as f32 rounded to their type (round to nearest even).
 
@@ -114,14 +120,14 @@ def _parse_op(lines, i):
 
 def parse_kernels(generic_mlir):
     """The gpu.func ops of a module printed with --mlir-print-op-generic:
-    {name: (entry block, argument types)}."""
+    {name: (entry block, the line that declares its arguments)}."""
     lines = generic_mlir.splitlines()
     kernels = {}
     for i, line in enumerate(lines):
         if '"gpu.func"()' in line:
             op, _ = _parse_op(lines, i)
             name = re.search(r'sym_name = "([\w]+)"', op.rest).group(1)
-            kernels[name] = op.regions[0][0]
+            kernels[name] = (op.regions[0][0], lines[i + 1])
     return kernels
 
 
@@ -283,6 +289,10 @@ class Emulator:
             mem, idx = ins[0], ins[1:]
             n = _vector_shape(rt[0])
             if name == "memref.load":
+                if isinstance(mem, View):
+                    ids = mem.ids[tuple(idx)]
+                    for w in range(T // WARP):
+                        self._read_check(mem, ids[w * WARP:(w + 1) * WARP], w)
                 return mem[tuple(idx)]
             lead = tuple(i for i in idx[:-1])
             cols = idx[-1][:, None] + np.arange(n[0])[None, :]
@@ -290,7 +300,23 @@ class Emulator:
         if name in ("vector.store", "memref.store"):
             val, mem, idx = ins[0], ins[1], ins[2:]
             sel = np.nonzero(mask)[0]
-            if name == "memref.store":
+            if name == "memref.store" and isinstance(mem, View):
+                # A thread's store to shared memory: ordered against other
+                # warps' reads and writes by barriers only.
+                pos = tuple(i[sel] for i in idx)
+                ids = mem.ids[pos]
+                warps = sel // WARP
+                self._write_check(mem, ids, warps)
+                sh = mem.shared
+                other = (sh.write_epoch[ids] == self.epoch) & \
+                    (sh.write_warp[ids] != warps)
+                if other.any():
+                    raise RaceError("two warps write the same shared memory "
+                                    "with no barrier between")
+                mem.values[pos] = val[sel]
+                sh.write_epoch[ids] = self.epoch
+                sh.write_warp[ids] = warps
+            elif name == "memref.store":
                 mem[tuple(i[sel] for i in idx)] = val[sel]
             else:
                 n = val.shape[1]
@@ -443,7 +469,7 @@ class Emulator:
         read_now = sh.read_epoch[ids] == self.epoch
         others = sh.readers[ids] & ~(np.int64(1) << warps)
         if (read_now & (others != 0)).any():
-            raise RaceError("shared memory written (cp.async issued) while "
+            raise RaceError("shared memory written (a store or cp.async) while "
                             "another warp may still read it: no barrier "
                             "since the read")
 
@@ -508,16 +534,18 @@ class Emulator:
         return d
 
 
-def run_kernel(generic_mlir, args, grid, threads=128):
-    """Runs the only kernel of a module (generic form) over `grid`."""
+def run_kernel(generic_mlir, args, grid, threads=128, name=None):
+    """Runs kernel `name` of a module (generic form), by default its only
+    one, over `grid`."""
     kernels = parse_kernels(generic_mlir)
-    if len(kernels) != 1:
-        raise ValueError(f"expected one kernel, found {len(kernels)}")
-    (block,) = kernels.values()
+    if name is None:
+        if len(kernels) != 1:
+            raise ValueError(f"expected one kernel, found {len(kernels)}")
+        (name,) = kernels
+    block, header = kernels[name]
     shared = []
     # Shared-memory attributions: their shapes from the entry block types.
-    text = generic_mlir[generic_mlir.index('"gpu.func"'):]
-    bb = _BB.match(text.splitlines()[1])
+    bb = _BB.match(header)
     types = [a.split(":", 1)[1].strip() for a in _split_top(bb.group(1))]
     for ty in types[len(args):]:
         dims = tuple(int(d) for d in re.match(r"memref<((?:\d+x)+)", ty)

@@ -106,13 +106,20 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Rows of a bpt.ffn computed at a time (its hidden "
                      "activation is ffn-chunk x d_ff); 0 computes it whole"),
       llvm::cl::init(256)};
+  PassOptions::Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Run the 2-D f16/bf16 contractions outside attention "
+                     "(projections, FFN) as tensor-core kernels; else as "
+                     "plain kernels"),
+      llvm::cl::init(true)};
 };
 
 /// A program on the GPU: --bpt-gpu-attention (bpt.attention as tensor-core
 /// kernels; bpt.block dissolved), bpt.ffn chunked by rows (--bpt-blockwise)
 /// and the rest decomposed, one-shot bufferization with identity-layout
 /// function boundaries, buffer deallocation, --bpt-gpu-offload (allocations,
-/// copies and the remaining linalg ops on the device), ring transfers
+/// copies and the remaining linalg ops on the device, 2-D f16/bf16
+/// contractions on tensor cores), ring transfers
 /// through NCCL, then MLIR's own NVVM pipeline (gpu-lower-to-nvvm-pipeline:
 /// nvgpu/gpu to NVVM, gpu-module-to-binary, host code to LLVM calling the
 /// mgpu* entry points of runtime/cuda).

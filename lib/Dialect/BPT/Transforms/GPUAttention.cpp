@@ -37,6 +37,8 @@
 #include "bpt/Dialect/BPT/Transforms/RaiseUtils.h"
 #include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
+#include "TensorCoreBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -206,23 +208,14 @@ static FailureOr<KernelSpec> specify(AttentionOp op, const Operands &operands,
 }
 
 /// Emits the body of the kernel of `spec` into `func`.
-class KernelBuilder {
+class KernelBuilder : public TensorCoreBuilder {
 public:
   KernelBuilder(OpBuilder &b, Location loc, const KernelSpec &spec)
-      : b(b), loc(loc), s(spec), f32(b.getF32Type()) {}
+      : TensorCoreBuilder(b, loc, spec.in), s(spec) {}
 
   void build(gpu::GPUFuncOp func);
 
 private:
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f(double v) {
-    return arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(v));
-  }
-  Value minIdx(Value a, Value c) {
-    return arith::MinSIOp::create(b, loc, a, c);
-  }
-  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
-  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
   /// ex2.approx / lg2.approx, as FlashAttention uses them (the upstream
   /// lowering would route math.exp2 to libdevice).
   Value intrinsic(StringRef name, Value x) {
@@ -239,110 +232,9 @@ private:
     return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
         .getShuffleResult();
   }
-  /// The shared-memory column of 16-byte chunk `col` / 8 of tile row `row`:
-  /// chunk XOR (row mod 8), so that the 8 rows one ldmatrix reads at the
-  /// same column fall in different banks (a row of 64 or more halves is a
-  /// multiple of 128 bytes: unswizzled, all 8 would hit the same banks).
-  /// Rows of a number of chunks that is not a power of two stay unswizzled.
-  Value swizzle(Value row, Value col, int64_t width) {
-    int64_t chunks = width / 8;
-    if (chunks < 2 || !llvm::isPowerOf2_64(chunks))
-      return col;
-    int64_t m = std::min<int64_t>(chunks, 8);
-    Value chunk = arith::DivUIOp::create(b, loc, col, idx(8));
-    Value r = arith::RemUIOp::create(b, loc, row, idx(m));
-    return mul(arith::XOrIOp::create(b, loc, chunk, r), idx(8));
-  }
-  /// A 16x8x16 MMA: a (vector<4x2xT>) times bm (vector<2x2xT>) plus c
-  /// (vector<2x2xf32>).
-  Value mma(Value a, Value bm, Value c);
-  /// vector<NxM x T> from N vectors of M elements.
-  Value stack(ArrayRef<Value> rows);
-  /// B fragments (vector<2x2xT>) of `tiles` / 2 MMAs, loaded from a shared
-  /// tile by one ldmatrix of `tiles` 8x8 matrices; (row, col) is this lane's
-  /// row address.
-  SmallVector<Value> ldmatrix(Value tile, Value row, Value col, bool transpose,
-                              int64_t tiles);
 
-  OpBuilder &b;
-  Location loc;
   const KernelSpec &s;
-  Type f32;
 };
-
-Value KernelBuilder::stack(ArrayRef<Value> rows) {
-  auto rowTy = cast<VectorType>(rows[0].getType());
-  auto ty =
-      VectorType::get({static_cast<int64_t>(rows.size()), rowTy.getDimSize(0)},
-                      rowTy.getElementType());
-  Value acc = arith::ConstantOp::create(b, loc, ty, b.getZeroAttr(ty));
-  for (auto [i, r] : llvm::enumerate(rows))
-    acc = vector::InsertOp::create(b, loc, r, acc,
-                                   ArrayRef<int64_t>{static_cast<int64_t>(i)});
-  return acc;
-}
-
-SmallVector<Value> KernelBuilder::ldmatrix(Value tile, Value row, Value col,
-                                           bool transpose, int64_t tiles) {
-  // The tiles hold 16-bit containers typed f16 (nvgpu.ldmatrix of LLVM 22
-  // lowers f16 only); bf16 data is reinterpreted after the load.
-  auto containerTy = VectorType::get({tiles, 2}, b.getF16Type());
-  Value m = nvgpu::LdMatrixOp::create(
-      b, loc, containerTy, tile, ValueRange{row, col}, b.getBoolAttr(transpose),
-      b.getI32IntegerAttr(tiles));
-  auto pairTy = VectorType::get({2}, s.in);
-  SmallVector<Value> rows;
-  for (int64_t i = 0; i < tiles; ++i) {
-    Value r = vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i});
-    if (s.in != b.getF16Type())
-      r = vector::BitCastOp::create(b, loc, pairTy, r);
-    rows.push_back(r);
-  }
-  SmallVector<Value> frags;
-  for (int64_t i = 0; i + 1 < tiles; i += 2)
-    frags.push_back(stack({rows[i], rows[i + 1]}));
-  return frags;
-}
-
-Value KernelBuilder::mma(Value a, Value bm, Value c) {
-  if (s.in.isF16())
-    return nvgpu::MmaSyncOp::create(b, loc, a, bm, c,
-                                    ArrayRef<int64_t>{16, 8, 16});
-  // bf16: nvvm.mma.sync on the registers as i32 pairs.
-  auto i32 = b.getI32Type();
-  auto one = VectorType::get({1}, i32);
-  auto regs = [&](Value m, int64_t n) {
-    SmallVector<Value> out;
-    for (int64_t i = 0; i < n; ++i) {
-      Value row = vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i});
-      Value cast = vector::BitCastOp::create(b, loc, one, row);
-      out.push_back(
-          vector::ExtractOp::create(b, loc, cast, ArrayRef<int64_t>{0}));
-    }
-    return out;
-  };
-  SmallVector<Value> av = regs(a, 4), bv = regs(bm, 2), cv;
-  for (int64_t i = 0; i < 2; ++i)
-    for (int64_t j = 0; j < 2; ++j)
-      cv.push_back(
-          vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{i, j}));
-  auto resTy =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-  Value d = NVVM::MmaOp::create(
-      b, loc, resTy, av, bv, cv, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
-      std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  Value out = arith::ConstantOp::create(b, loc, c.getType(),
-                                        b.getZeroAttr(c.getType()));
-  for (int64_t i = 0; i < 4; ++i) {
-    Value e = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i});
-    out = vector::InsertOp::create(b, loc, e, out,
-                                   ArrayRef<int64_t>{i / 2, i % 2});
-  }
-  return out;
-}
 
 void KernelBuilder::build(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();

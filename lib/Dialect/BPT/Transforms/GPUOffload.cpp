@@ -17,8 +17,10 @@
 //                               (SCFToGPU); reductions stay sequential
 //                               loops inside each thread
 //
-// These kernels are plain (one element per thread, no tensor cores): right
-// for the elementwise work around attention, slow for large contractions.
+// These kernels are plain (one element per thread): right for the
+// elementwise work around attention. 2-D f16/bf16 contractions (the
+// projections, the FFN) run instead as tensor-core kernels
+// (GPUContraction.cpp) unless `tensor-cores` is off.
 // Anything else that would read or write device memory on the host
 // (memref.load, memref.store, a call, an op this pass does not know) is an
 // error naming the op.
@@ -27,6 +29,7 @@
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
+#include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
 #include "mlir/Conversion/SCFToGPU/SCFToGPU.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -35,13 +38,17 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MPI/IR/MPI.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -65,6 +72,7 @@ static constexpr int64_t kThreads = 256;
 namespace {
 struct BPTGPUOffloadPass
     : public bpt::impl::BPTGPUOffloadBase<BPTGPUOffloadPass> {
+  using Base::Base;
   void runOnOperation() override;
 };
 
@@ -84,8 +92,7 @@ struct ExpandDealloc : public OpRewritePattern<bufferization::DeallocOp> {
     Location loc = op.getLoc();
     auto pointers = [&](ValueRange memrefs) {
       return llvm::map_to_vector(memrefs, [&](Value m) -> Value {
-        return memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc,
-                                                              m);
+        return memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, m);
       });
     };
     SmallVector<Value> owned = pointers(op.getMemrefs());
@@ -94,8 +101,8 @@ struct ExpandDealloc : public OpRewritePattern<bufferization::DeallocOp> {
       return arith::ConstantIntOp::create(rewriter, loc, v, 1).getResult();
     };
     auto same = [&](Value a, Value b) {
-      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
-                                   a, b)
+      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, a,
+                                   b)
           .getResult();
     };
     auto both = [&](Value a, Value b) {
@@ -160,9 +167,9 @@ static void await(OpBuilder &b, Location loc, Value token) {
 
 /// Frees a device buffer; the host waits for it.
 static void deviceFree(OpBuilder &b, Location loc, Value memref) {
-  auto free = gpu::DeallocOp::create(b, loc,
-                                     gpu::AsyncTokenType::get(b.getContext()),
-                                     ValueRange{newStream(b, loc)}, memref);
+  auto free =
+      gpu::DeallocOp::create(b, loc, gpu::AsyncTokenType::get(b.getContext()),
+                             ValueRange{newStream(b, loc)}, memref);
   await(b, loc, free.getAsyncToken());
 }
 
@@ -279,9 +286,9 @@ static void offloadGlobals(IRRewriter &rewriter, func::FuncOp func) {
     rewriter.setInsertionPointToStart(&func.getBody().front());
     auto host = cast<memref::GetGlobalOp>(rewriter.clone(*global));
     Value token = newStream(rewriter, loc);
-    auto device = gpu::AllocOp::create(rewriter, loc, host.getType(), tokenTy,
-                                       ValueRange{token}, ValueRange{},
-                                       ValueRange{});
+    auto device =
+        gpu::AllocOp::create(rewriter, loc, host.getType(), tokenTy,
+                             ValueRange{token}, ValueRange{}, ValueRange{});
     auto copy = gpu::MemcpyOp::create(rewriter, loc, tokenTy,
                                       ValueRange{device.getAsyncToken()},
                                       device.getMemref(), host);
@@ -305,10 +312,9 @@ static bool allowedOnHost(Operation *op) {
     return true;
   if (isa<memref::CastOp, memref::SubViewOp, memref::ExpandShapeOp,
           memref::CollapseShapeOp, memref::ReinterpretCastOp, memref::ViewOp,
-          memref::DimOp, memref::ExtractStridedMetadataOp,
+          memref::TransposeOp, memref::DimOp, memref::ExtractStridedMetadataOp,
           memref::ExtractAlignedPointerAsIndexOp, memref::GetGlobalOp,
-          arith::SelectOp,
-          bpt::HoldOp>(op))
+          arith::SelectOp, bpt::HoldOp>(op))
     return true;
   // Control flow passes buffers along without reading them.
   if (isa<RegionBranchOpInterface, RegionBranchTerminatorOpInterface,
@@ -336,9 +342,19 @@ void BPTGPUOffloadPass::runOnOperation() {
 
     SmallVector<linalg::LinalgOp> linalgOps;
     func.walk([&](linalg::LinalgOp op) { linalgOps.push_back(op); });
-    for (linalg::LinalgOp op : linalgOps)
+    for (linalg::LinalgOp op : linalgOps) {
+      if (tensorCores && op.hasPureBufferSemantics()) {
+        std::string why;
+        if (succeeded(bpt::launchContractionOnTensorCores(rewriter, op, why)))
+          continue;
+        if (!why.empty())
+          op->emitRemark() << "bpt-gpu-offload: runs as a plain kernel, not "
+                              "on tensor cores: "
+                           << why;
+      }
       if (failed(toParallelLoops(rewriter, op)))
         return signalPassFailure();
+    }
 
     for (scf::ParallelOp loop : outermostParallelLoops(func))
       mapToBlocksAndThreads(rewriter, loop);

@@ -338,11 +338,27 @@ def BPTGPUOffload : Pass<"bpt-gpu-offload", "::mlir::ModuleOp"> {
     element per thread (correct, not fast). Anything else that would read
     or write device memory on the host (memref.load / store, calls, a full
     reduction with no parallel dimension) is an error naming the op.
+
+    With `tensor-cores` (the default), each 2-D contraction (linalg.matmul,
+    or a generic multiply-add over one M, N and K dimension; operands
+    possibly stored transposed) with f16/bf16 operands, or one f16/bf16 and
+    one f32 operand rounded to it, runs instead as a tensor-core kernel
+    (64 x 64 tiles of C per block of 4 warps, K in steps of 64 staged in
+    shared memory, ldmatrix and m16n8k16 MMAs, f32 accumulation, C = C +
+    A B rounded once). A contraction that cannot (f32 x f32, mixed f16 and
+    bf16, batched, dynamic sizes) gets a remark saying why and runs as a
+    plain kernel.
   }];
+  let options = [
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "Run 2-D f16/bf16 contractions as tensor-core kernels">
+  ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
+    "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::NVVM::NVVMDialect", "::mlir::LLVM::LLVMDialect"
   ];
 }
 

@@ -10,6 +10,8 @@
 #define BPT_DIALECT_BPT_TRANSFORMS_TRANSFORMS_H
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -83,6 +85,16 @@ FailureOr<FFNOp> raiseFFN(RewriterBase &rewriter, Operation *downProjection,
 /// changed and `whyNot`, when given, says why.
 FailureOr<BlockOp> formBlock(RewriterBase &rewriter, FFNOp ffn,
                              std::string *whyNot = nullptr);
+
+/// Replaces the 2-D contraction `op` on buffers (C[M, N] += A[M, K]
+/// B[K, N], operands possibly stored transposed; f16/bf16 operands, or one
+/// of them f32 and rounded; f32 accumulation) by a launch of a tensor-core
+/// kernel in the module's gpu.module @bpt_kernels. Failure leaves `op`
+/// unchanged; `why` is then empty when `op` is no contraction at all, else
+/// the reason it does not run on tensor cores.
+FailureOr<gpu::LaunchFuncOp>
+launchContractionOnTensorCores(RewriterBase &rewriter, linalg::LinalgOp op,
+                               std::string &why);
 
 } // namespace bpt
 } // namespace mlir

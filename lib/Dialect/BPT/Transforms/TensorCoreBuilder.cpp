@@ -1,0 +1,102 @@
+//===- TensorCoreBuilder.cpp - Pieces of tensor-core kernels -------------===//
+
+#include "TensorCoreBuilder.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::bpt;
+
+Value TensorCoreBuilder::swizzle(Value row, Value col, int64_t width) {
+  int64_t chunks = width / 8;
+  if (chunks < 2 || !llvm::isPowerOf2_64(chunks))
+    return col;
+  int64_t m = std::min<int64_t>(chunks, 8);
+  Value chunk = arith::DivUIOp::create(b, loc, col, idx(8));
+  Value r = arith::RemUIOp::create(b, loc, row, idx(m));
+  return mul(arith::XOrIOp::create(b, loc, chunk, r), idx(8));
+}
+
+Value TensorCoreBuilder::stack(ArrayRef<Value> rows) {
+  auto rowTy = cast<VectorType>(rows[0].getType());
+  auto ty =
+      VectorType::get({static_cast<int64_t>(rows.size()), rowTy.getDimSize(0)},
+                      rowTy.getElementType());
+  Value acc = arith::ConstantOp::create(b, loc, ty, b.getZeroAttr(ty));
+  for (auto [i, r] : llvm::enumerate(rows))
+    acc = vector::InsertOp::create(b, loc, r, acc,
+                                   ArrayRef<int64_t>{static_cast<int64_t>(i)});
+  return acc;
+}
+
+SmallVector<Value> TensorCoreBuilder::ldmatrixRows(Value tile, Value row,
+                                                   Value col, bool transpose,
+                                                   int64_t tiles) {
+  // The tiles hold 16-bit containers typed f16 (nvgpu.ldmatrix of LLVM 22
+  // lowers f16 only); bf16 data is reinterpreted after the load.
+  auto containerTy = VectorType::get({tiles, 2}, b.getF16Type());
+  Value m = nvgpu::LdMatrixOp::create(
+      b, loc, containerTy, tile, ValueRange{row, col}, b.getBoolAttr(transpose),
+      b.getI32IntegerAttr(tiles));
+  auto pairTy = VectorType::get({2}, in);
+  SmallVector<Value> rows;
+  for (int64_t i = 0; i < tiles; ++i) {
+    Value r = vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i});
+    if (in != b.getF16Type())
+      r = vector::BitCastOp::create(b, loc, pairTy, r);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+SmallVector<Value> TensorCoreBuilder::ldmatrix(Value tile, Value row, Value col,
+                                               bool transpose, int64_t tiles) {
+  SmallVector<Value> rows = ldmatrixRows(tile, row, col, transpose, tiles);
+  SmallVector<Value> frags;
+  for (int64_t i = 0; i + 1 < tiles; i += 2)
+    frags.push_back(stack({rows[i], rows[i + 1]}));
+  return frags;
+}
+
+Value TensorCoreBuilder::mma(Value a, Value bm, Value c) {
+  if (in.isF16())
+    return nvgpu::MmaSyncOp::create(b, loc, a, bm, c,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  // bf16: nvvm.mma.sync on the registers as i32 pairs.
+  auto i32 = b.getI32Type();
+  auto one = VectorType::get({1}, i32);
+  auto regs = [&](Value m, int64_t n) {
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < n; ++i) {
+      Value row = vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i});
+      Value cast = vector::BitCastOp::create(b, loc, one, row);
+      out.push_back(
+          vector::ExtractOp::create(b, loc, cast, ArrayRef<int64_t>{0}));
+    }
+    return out;
+  };
+  SmallVector<Value> av = regs(a, 4), bv = regs(bm, 2), cv;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      cv.push_back(
+          vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{i, j}));
+  auto resTy =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  Value d = NVVM::MmaOp::create(
+      b, loc, resTy, av, bv, cv, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
+      std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  Value out = arith::ConstantOp::create(b, loc, c.getType(),
+                                        b.getZeroAttr(c.getType()));
+  for (int64_t i = 0; i < 4; ++i) {
+    Value e = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i});
+    out = vector::InsertOp::create(b, loc, e, out,
+                                   ArrayRef<int64_t>{i / 2, i % 2});
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+//===- TensorCoreBuilder.h - Pieces of tensor-core kernels ------*- C++ -*-===//
+//
+// What the attention kernel (--bpt-gpu-attention) and the contraction
+// kernel (--bpt-gpu-offload) build alike: index arithmetic, the swizzled
+// shared-memory column of a 16-byte chunk, ldmatrix loads of MMA B / A
+// fragments from 16-bit shared tiles, and the m16n8k16 MMA itself for f16
+// (nvgpu.mma.sync) and bf16 (nvvm.mma.sync, which nvgpu of LLVM 22 cannot
+// type). Fragments follow the PTX ISA's register layout: A vector<4x2xT>,
+// B vector<2x2xT>, C/D vector<2x2xf32>.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BPT_LIB_DIALECT_BPT_TRANSFORMS_TENSORCOREBUILDER_H
+#define BPT_LIB_DIALECT_BPT_TRANSFORMS_TENSORCOREBUILDER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir {
+namespace bpt {
+
+class TensorCoreBuilder {
+public:
+  /// `in`: the 16-bit type of the MMA operands (f16 or bf16).
+  TensorCoreBuilder(OpBuilder &b, Location loc, Type in)
+      : b(b), loc(loc), in(in), f32(b.getF32Type()) {}
+
+protected:
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f(double v) {
+    return arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(v));
+  }
+  Value minIdx(Value a, Value c) {
+    return arith::MinSIOp::create(b, loc, a, c);
+  }
+  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
+  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
+  Value divui(Value a, int64_t c) {
+    return arith::DivUIOp::create(b, loc, a, idx(c));
+  }
+  Value remui(Value a, int64_t c) {
+    return arith::RemUIOp::create(b, loc, a, idx(c));
+  }
+  Value lessThan(Value a, Value c) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a, c);
+  }
+  /// The shared-memory column of 16-byte chunk `col` / 8 of tile row `row`:
+  /// chunk XOR (row mod 8), so that the 8 rows one ldmatrix reads at the
+  /// same column fall in different banks (a row of 64 or more halves is a
+  /// multiple of 128 bytes: unswizzled, all 8 would hit the same banks).
+  /// Rows of a number of chunks that is not a power of two stay unswizzled.
+  Value swizzle(Value row, Value col, int64_t width);
+  /// vector<NxM x T> from N vectors of M elements.
+  Value stack(ArrayRef<Value> rows);
+  /// The `tiles` rows (vector<2xT>) this lane receives from one ldmatrix
+  /// of `tiles` 8x8 matrices of a shared tile of 16-bit containers typed
+  /// f16; (row, col) is this lane's row address. (LLVM 22 lowers
+  /// nvgpu.ldmatrix for f16 only: bf16 data is reinterpreted after the
+  /// load.)
+  SmallVector<Value> ldmatrixRows(Value tile, Value row, Value col,
+                                  bool transpose, int64_t tiles);
+  /// `tiles` / 2 fragments of two 8x8 matrices each (vector<2x2xT>),
+  /// the rows of ldmatrixRows taken two by two (MMA B operands).
+  SmallVector<Value> ldmatrix(Value tile, Value row, Value col, bool transpose,
+                              int64_t tiles);
+  /// A 16x8x16 MMA: a (vector<4x2xT>) times bm (vector<2x2xT>) plus c
+  /// (vector<2x2xf32>).
+  Value mma(Value a, Value bm, Value c);
+
+  OpBuilder &b;
+  Location loc;
+  Type in;
+  Type f32;
+};
+
+} // namespace bpt
+} // namespace mlir
+
+#endif // BPT_LIB_DIALECT_BPT_TRANSFORMS_TENSORCOREBUILDER_H

@@ -1,0 +1,146 @@
+// RUN: bpt-opt %s --bpt-gpu-offload --split-input-file -verify-diagnostics | FileCheck %s
+// RUN: bpt-opt %s --bpt-gpu-offload="tensor-cores=false" --split-input-file | FileCheck %s --check-prefix=PLAIN
+
+// 2-D f16/bf16 contractions run as tensor-core kernels: the operands as
+// views with dynamic strides (transposed first when stored transposed), one
+// launch of a 64 x 64-tile kernel per contraction (grid ceil(N / 64) x
+// ceil(M / 64), 128 threads); two contractions of the same shapes and types
+// share one kernel. Those the kernel does not take get a remark and run as
+// plain kernels.
+
+// CHECK-LABEL: func.func @matmuls
+//  CHECK-SAME:   (%[[A:.+]]: memref<100x70xf16>, %[[B:.+]]: memref<70x50xf16>, %[[C:.+]]: memref<100x50xf32>, %[[D:.+]]: memref<100x50xf32>)
+//   CHECK-DAG:   %[[AV:.+]] = memref.cast %[[A]] : memref<100x70xf16> to memref<100x70xf16, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[BV:.+]] = memref.cast %[[B]] : memref<70x50xf16> to memref<70x50xf16, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[CV:.+]] = memref.cast %[[C]] : memref<100x50xf32> to memref<100x50xf32, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[C1:.+]] = arith.constant 1 : index
+//   CHECK-DAG:   %[[C2:.+]] = arith.constant 2 : index
+//   CHECK-DAG:   %[[C128:.+]] = arith.constant 128 : index
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m100_n50_k70_f16xf16_f32 blocks in (%[[C1]], %[[C2]], %{{.+}}) threads in (%[[C128]], %{{.+}}, %{{.+}}) args(%[[AV]] : {{.+}}, %[[BV]] : {{.+}}, %[[CV]] : {{.+}})
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m100_n50_k70_f16xf16_f32
+//   CHECK-NOT:   gpu.launch
+//       CHECK:   return
+// The kernel: A and B tiles staged through shared memory (64 x 64 halves
+// each), K in steps of 64 (2 steps for K = 70, the second zero past K),
+// per k16 step one ldmatrix.x4 of A, four transposed ones of B, eight
+// m16n8k16 MMAs; C = C + acc stored inside C only.
+//       CHECK: gpu.module @bpt_kernels
+//       CHECK:   gpu.func @bpt_matmul_m100_n50_k70_f16xf16_f32(%[[KA:.+]]: memref<100x70xf16, strided<[?, ?], offset: ?>>, %[[KB:.+]]: memref<70x50xf16, strided<[?, ?], offset: ?>>, %[[KC:.+]]: memref<100x50xf32, strided<[?, ?], offset: ?>>) workgroup(%[[SM:.+]] : memref<16384xi8, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+//       CHECK:     %[[AS:.+]] = memref.view %[[SM]][%{{.+}}][] : {{.+}} to memref<64x64xf16, #gpu.address_space<workgroup>>
+//       CHECK:     %[[BS:.+]] = memref.view %[[SM]][%{{.+}}][] : {{.+}} to memref<64x64xf16, #gpu.address_space<workgroup>>
+//       CHECK:     scf.for %{{.+}} = %{{.+}} to %[[C2]] step %{{.+}} iter_args
+//   CHECK-COUNT-32: memref.store %{{.+}}, %[[AS]]
+//   CHECK-COUNT-32: memref.store %{{.+}}, %[[BS]]
+//       CHECK:       gpu.barrier
+//       CHECK:       nvgpu.ldmatrix %[[AS]][{{.+}}] {numTiles = 4 : i32, transpose = false} : memref<64x64xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+//       CHECK:       nvgpu.ldmatrix %[[BS]][{{.+}}] {numTiles = 4 : i32, transpose = true}
+//       CHECK:       nvgpu.mma.sync({{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+//       CHECK:       gpu.barrier
+//       CHECK:       scf.yield
+//       CHECK:     scf.if
+//       CHECK:       memref.store %{{.+}}, %[[KC]]
+//   CHECK-NOT:   gpu.func
+// Without tensor cores, plain kernels.
+// PLAIN-LABEL: func.func @matmuls
+//   PLAIN-NOT:   gpu.launch_func
+//       PLAIN:   gpu.launch
+//       PLAIN:   gpu.launch
+//   PLAIN-NOT:   gpu.module
+func.func @matmuls(%a: memref<100x70xf16>, %b: memref<70x50xf16>, %c: memref<100x50xf32>, %d: memref<100x50xf32>) {
+  linalg.matmul ins(%a, %b : memref<100x70xf16>, memref<70x50xf16>) outs(%c : memref<100x50xf32>)
+  linalg.matmul ins(%a, %b : memref<100x70xf16>, memref<70x50xf16>) outs(%d : memref<100x50xf32>)
+  return
+}
+
+// -----
+
+// The FFN of --bpt-blockwise: an f32 chunk of the hidden activation times
+// a strided f16 slice of the down projection, into an f32 accumulator; B
+// stored (n, k) is passed transposed. bf16 uses nvvm.mma.sync. Whole tiles
+// need no bounds checks.
+#a = affine_map<(m, n, k) -> (m, k)>
+#bt = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @ffn_down
+//  CHECK-SAME:   (%[[H:.+]]: memref<64x64xf32>, %[[W:.+]]: memref<128x64xbf16, strided<[512, 1], offset: ?>>, %[[O:.+]]: memref<64x128xf32>)
+//       CHECK:   %[[WT:.+]] = memref.transpose %[[W]] (d0, d1) -> (d1, d0) : memref<128x64xbf16, strided<[512, 1], offset: ?>> to memref<64x128xbf16, strided<[1, 512], offset: ?>>
+//       CHECK:   %[[WV:.+]] = memref.cast %[[WT]] : memref<64x128xbf16, strided<[1, 512], offset: ?>> to memref<64x128xbf16, strided<[?, ?], offset: ?>>
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n128_k64_f32xbf16_f32 {{.+}} args(%{{.+}} : memref<64x64xf32, strided<[?, ?], offset: ?>>, %[[WV]] : {{.+}}, %{{.+}} : memref<64x128xf32, strided<[?, ?], offset: ?>>)
+//       CHECK: gpu.func @bpt_matmul_m64_n128_k64_f32xbf16_f32
+//       CHECK:   %[[V:.+]] = memref.load %{{.+}} : memref<64x64xf32, strided<[?, ?], offset: ?>>
+//       CHECK:   arith.truncf %[[V]] : f32 to bf16
+//   CHECK-NOT:   arith.select
+//       CHECK:   nvvm.mma.sync {{.+}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+//   CHECK-NOT:   scf.if
+//       CHECK:   gpu.return
+func.func @ffn_down(%h: memref<64x64xf32>, %w: memref<128x64xbf16, strided<[512, 1], offset: ?>>, %o: memref<64x128xf32>) {
+  linalg.generic {indexing_maps = [#a, #bt, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %w : memref<64x64xf32>, memref<128x64xbf16, strided<[512, 1], offset: ?>>) outs(%o : memref<64x128xf32>) {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %yw = arith.extf %y : bf16 to f32
+    %p = arith.mulf %x, %yw : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Contractions the kernel does not take run as plain kernels, each with a
+// remark saying why.
+// CHECK-LABEL: func.func @not_on_tensor_cores
+//   CHECK-NOT:   gpu.launch_func
+//   CHECK-NOT:   gpu.module
+func.func @not_on_tensor_cores(%a: memref<32x32xf32>, %c: memref<32x32xf32>,
+                               %h: memref<32x32xf16>, %g: memref<32x32xbf16>,
+                               %ba: memref<2x32x32xf16>, %bc: memref<2x32x32xf32>,
+                               %da: memref<?x32xf16>, %dc: memref<?x32xf16>) {
+  // expected-remark @below {{bpt-gpu-offload: runs as a plain kernel, not on tensor cores: both operands are f32 (tensor cores multiply f16 or bf16)}}
+  linalg.matmul ins(%a, %a : memref<32x32xf32>, memref<32x32xf32>) outs(%c : memref<32x32xf32>)
+  // expected-remark @below {{bpt-gpu-offload: runs as a plain kernel, not on tensor cores: the operands mix f16 and bf16}}
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %g : memref<32x32xf16>, memref<32x32xbf16>) outs(%c : memref<32x32xf32>) {
+  ^bb0(%x: f16, %y: bf16, %acc: f32):
+    %xw = arith.extf %x : f16 to f32
+    %yw = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xw, %yw : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  // expected-remark @below {{bpt-gpu-offload: runs as a plain kernel, not on tensor cores: only 2-D contractions (one M, N and K dimension, no batch) run on tensor cores}}
+  linalg.batch_matmul ins(%ba, %ba : memref<2x32x32xf16>, memref<2x32x32xf16>) outs(%bc : memref<2x32x32xf32>)
+  // expected-remark @below {{bpt-gpu-offload: runs as a plain kernel, not on tensor cores: dynamic sizes are not supported by the tensor-core kernel}}
+  linalg.matmul ins(%da, %h : memref<?x32xf16>, memref<32x32xf16>) outs(%dc : memref<?x32xf16>)
+  return
+}
+
+// -----
+
+// Not contractions: a max-reduction and a product without the
+// accumulation; neither is touched nor remarked.
+// CHECK-LABEL: func.func @not_contractions
+//   CHECK-NOT:   gpu.launch_func
+//       CHECK:   gpu.launch
+//       CHECK:   arith.maximumf
+//       CHECK:   gpu.launch
+//   CHECK-NOT:   gpu.module
+func.func @not_contractions(%h: memref<32x32xf16>, %c: memref<32x32xf16>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %h : memref<32x32xf16>, memref<32x32xf16>) outs(%c : memref<32x32xf16>) {
+  ^bb0(%x: f16, %y: f16, %acc: f16):
+    %p = arith.mulf %x, %y : f16
+    %s = arith.maximumf %acc, %p : f16
+    linalg.yield %s : f16
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (n, m)>, affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%h, %h : memref<32x32xf16>, memref<32x32xf16>) outs(%c : memref<32x32xf16>) {
+  ^bb0(%x: f16, %y: f16, %acc: f16):
+    %p = arith.mulf %x, %y : f16
+    linalg.yield %p : f16
+  }
+  return
+}

@@ -1,0 +1,130 @@
+# The tensor-core contraction kernels of --bpt-gpu-offload (projections and
+# FFN of a GPU program), executed on the CPU by bpt.gpuemu and compared with
+# an f64 NumPy model: C = C0 + A B over ragged M, N, K (1 to 3 tiles of 64),
+# operands stored transposed, f16 and bf16 operands, an f32 operand rounded
+# to the other's type (the blockwise FFN's hidden activation), f32, f16 and
+# bf16 results accumulated onto a non-zero C0. The emulator fails the test
+# when a warp reads a shared tile before a barrier orders it after the
+# writes, or overwrites it while another warp may still read it; the test
+# also removes each barrier in turn and requires that failure, and requires
+# conflict-free ldmatrix reads.
+# Tolerances: the kernel accumulates exact products in f32, so the f32
+# result is within 1e-5 relative of the model with A and B rounded as the
+# kernel rounds them; 16-bit results within one rounding (2^-10 f16,
+# 2^-7 bf16, relative).
+#
+# RUN: %python %s
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+from bpt import gpuemu
+from bpt.tools import tool
+
+# (M, N, K, A type, B type, C type, A stored (k, m), B stored (n, k),
+#  C stored (n, m))
+CASES = [
+    (100, 50, 70, "f16", "f16", "f32", False, False, False),
+    (64, 128, 64, "f16", "f16", "f16", False, False, False),
+    (70, 64, 130, "f32", "bf16", "f32", False, False, False),
+    (33, 96, 48, "f16", "f16", "f32", False, True, False),
+    (1, 1, 1, "bf16", "bf16", "bf16", True, False, False),
+    (40, 24, 16, "f16", "f16", "f16", False, False, True),
+    (50, 70, 90, "f16", "f32", "f32", False, False, True),
+    (65, 65, 200, "bf16", "bf16", "f32", True, True, False),
+]
+RTOL = {"f32": 1e-5, "f16": 2.0 ** -10, "bf16": 2.0 ** -7}
+
+
+def memref(shape, elem):
+    return "memref<" + "x".join(str(d) for d in shape) + f"x{elem}>"
+
+
+def case_mlir(m, n, k, ea, eb, ec, ta, tb, tc):
+    a_shape, b_shape = ((k, m) if ta else (m, k)), ((n, k) if tb else (k, n))
+    c_shape = (n, m) if tc else (m, n)
+    amap = "(d2, d0)" if ta else "(d0, d2)"
+    bmap = "(d1, d2)" if tb else "(d2, d1)"
+    cmap = "(d1, d0)" if tc else "(d0, d1)"
+    wide = lambda e, v: (v, "") if e == ec else (
+        f"%{v}w", f"%{v}w = arith.extf %{v} : {e} to {ec}\n      ")
+    (xa, exta), (xb, extb) = wide(ea, "a"), wide(eb, "b")
+    xa = xa if xa.startswith("%") else "%" + xa
+    xb = xb if xb.startswith("%") else "%" + xb
+    if ea == "f32" and ec != "f32" or eb == "f32" and ec != "f32":
+        raise ValueError("an f32 operand needs an f32 result here")
+    text = f"""
+func.func @mm(%A: {memref(a_shape, ea)}, %B: {memref(b_shape, eb)}, %C: {memref(c_shape, ec)}) {{
+  linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> {amap}>,
+                                    affine_map<(d0, d1, d2) -> {bmap}>,
+                                    affine_map<(d0, d1, d2) -> {cmap}>],
+                   iterator_types = ["parallel", "parallel", "reduction"]}}
+      ins(%A, %B : {memref(a_shape, ea)}, {memref(b_shape, eb)}) outs(%C : {memref(c_shape, ec)}) {{
+    ^bb0(%a: {ea}, %b: {eb}, %c: {ec}):
+      {exta}{extb}%p = arith.mulf {xa}, {xb} : {ec}
+      %s = arith.addf %c, %p : {ec}
+      linalg.yield %s : {ec}
+  }}
+  return
+}}
+"""
+    return text, a_shape, b_shape, c_shape
+
+
+def mma_type(ea, eb):
+    return eb if ea == "f32" else ea
+
+
+failures = 0
+rng = np.random.default_rng(0)
+for i, (m, n, k, ea, eb, ec, ta, tb, tc) in enumerate(CASES):
+    text, a_shape, b_shape, c_shape = case_mlir(m, n, k, ea, eb, ec, ta, tb, tc)
+    generic = subprocess.run(
+        [tool("bpt-opt"), "--bpt-gpu-offload", "--mlir-print-op-generic"],
+        input=text, capture_output=True, text=True, check=True).stdout
+    if '"gpu.launch_func"' not in generic or '"nvgpu.ldmatrix"' not in generic:
+        print(f"case {i}: not offloaded to the tensor-core kernel")
+        failures += 1
+        continue
+    A = gpuemu.round_to(rng.standard_normal(a_shape), ea)
+    B = gpuemu.round_to(rng.standard_normal(b_shape), eb)
+    C0 = gpuemu.round_to(rng.standard_normal(c_shape), ec)
+    # The kernel's views: [M, K], [K, N], [M, N] (transposes are views).
+    Ak = A.T if ta else A
+    Bk = B.T if tb else B
+    C = C0.copy()
+    Ck = C.T if tc else C
+    grid = ((n + 63) // 64, (m + 63) // 64, 1)
+    emu = gpuemu.run_kernel(generic, [Ak, Bk, Ck], grid)
+    t = mma_type(ea, eb)
+    ref = (C0.T if tc else C0).astype(np.float64) + \
+        gpuemu.round_to(Ak, t).astype(np.float64) @ \
+        gpuemu.round_to(Bk, t).astype(np.float64)
+    bound = RTOL[ec] * np.maximum(np.abs(ref), 1.0)
+    err = np.abs(Ck.astype(np.float64) - ref)
+    ok = np.isfinite(Ck).all() and (err <= bound).all()
+    ways = max(emu.ldmatrix_ways)
+    print(f"case {i}: {m}x{n}x{k} {ea}x{eb}->{ec} ta={ta} tb={tb} tc={tc}: "
+          f"max |err| {err.max():.3g} (bound {bound.max():.3g}), "
+          f"ldmatrix {ways}-way")
+    if not ok or ways != 1:
+        failures += 1
+    # Each barrier is needed: without it the emulator reports a race.
+    if k > 64:
+        lines = generic.splitlines()
+        barriers = [j for j, l in enumerate(lines) if '"gpu.barrier"' in l]
+        for j in barriers:
+            mutant = "\n".join(lines[:j] + lines[j + 1:])
+            try:
+                gpuemu.run_kernel(mutant, [Ak, Bk, Ck.copy()], grid)
+            except gpuemu.RaceError as e:
+                print(f"  without barrier {barriers.index(j)}: RaceError ({e})")
+            else:
+                print(f"  without barrier {barriers.index(j)}: no race found")
+                failures += 1
+
+print("FAILURES", failures)
+sys.exit(1 if failures else 0)
