@@ -14,10 +14,13 @@ using namespace mlir;
 void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
   pm.addPass(bpt::createBPTGPUAttention());
-  // The FFN in row chunks (BPT's bound on its hidden activation), then
-  // anything else of the bpt dialect as linalg.
-  if (options.ffnChunk > 0) {
+  // The FFN in tiles of rows x hidden units (BPT's bound on its hidden
+  // activation; large tiles, so that each contraction fills the GPU), then
+  // anything else of the bpt dialect as linalg. Attention has become
+  // kernels already: q-block tiles only the FFN here.
+  if (options.ffnChunk > 0 && options.ffnRows > 0) {
     bpt::BPTBlockwiseOptions blockwise;
+    blockwise.qBlock = options.ffnRows;
     blockwise.ffnChunk = options.ffnChunk;
     pm.addPass(bpt::createBPTBlockwise(blockwise));
   }

@@ -246,6 +246,10 @@ class Emulator:
             if _elem(typ) in ("index", "i32", "i64"):
                 return np.full(T, int(val), dtype=np.int64)
             return np.full(T, float(val), dtype=np.float32)
+        if name == "memref.dim":
+            return np.full(T, ins[0].shape[int(ins[1][0])], dtype=np.int64)
+        if name == "arith.ceildivui":
+            return -(-ins[0] // ins[1])
         if name == "gpu.thread_id":
             return np.arange(T, dtype=np.int64)
         if name == "gpu.block_id":

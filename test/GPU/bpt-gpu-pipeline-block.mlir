@@ -3,15 +3,15 @@
 // launch; the four contractions (QKV and out-projections, the FFN's up and
 // down projections per chunk) are tensor-core contraction kernels; layer
 // norms, biases, GELU, the residuals and the head reshuffles are plain
-// device kernels (--bpt-gpu-offload); the FFN runs in chunks of 64 rows x
+// device kernels (--bpt-gpu-offload); the FFN runs in tiles of 64 rows x
 // 64 hidden units, so neither the S x S scores nor the S x d_ff hidden
 // activation is ever allocated. Every buffer is a device allocation.
-// RUN: bpt-opt %S/Inputs/gpt2-block-f16.mlir --bpt-raise --bpt-gpu-pipeline="format=isa ffn-chunk=64" --mlir-print-ir-after=bpt-gpu-offload -o %t.ll.mlir 2>&1 | FileCheck %s
+// RUN: bpt-opt %S/Inputs/gpt2-block-f16.mlir --bpt-raise --bpt-gpu-pipeline="format=isa ffn-rows=64 ffn-chunk=64" --mlir-print-ir-after=bpt-gpu-offload -o %t.ll.mlir 2>&1 | FileCheck %s
 // RUN: mlir-translate --mlir-to-llvmir %t.ll.mlir | FileCheck %s --check-prefix=LLVM
 // RUN: FileCheck %s --input-file=%t.ll.mlir --check-prefix=PTX --dump-input=never
 // ptxas accepts the kernels for sm_80 and sm_90a:
-// RUN: bpt-opt %S/Inputs/gpt2-block-f16.mlir --bpt-raise --bpt-gpu-pipeline="chip=sm_80 ffn-chunk=64" | FileCheck %s --check-prefix=BIN --dump-input=never
-// RUN: bpt-opt %S/Inputs/gpt2-block-f16.mlir --bpt-raise --bpt-gpu-pipeline="chip=sm_90a ffn-chunk=64" | FileCheck %s --check-prefix=BIN --dump-input=never
+// RUN: bpt-opt %S/Inputs/gpt2-block-f16.mlir --bpt-raise --bpt-gpu-pipeline="chip=sm_80 ffn-rows=64 ffn-chunk=64" | FileCheck %s --check-prefix=BIN --dump-input=never
+// RUN: bpt-opt %S/Inputs/gpt2-block-f16.mlir --bpt-raise --bpt-gpu-pipeline="chip=sm_90a ffn-rows=64 ffn-chunk=64" | FileCheck %s --check-prefix=BIN --dump-input=never
 
 // CHECK-LABEL: func.func @gpt2_block
 //   CHECK-NOT:   memref.alloc

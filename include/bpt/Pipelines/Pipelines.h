@@ -101,11 +101,17 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Emit the _mlir_ciface_ entry point of every public "
                      "function"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> ffnRows{
+      *this, "ffn-rows",
+      llvm::cl::desc("Rows of a bpt.ffn computed at a time (with ffn-chunk: "
+                     "its hidden activation lives as ffn-rows x ffn-chunk "
+                     "f32 tiles); 0 computes the FFN whole"),
+      llvm::cl::init(2048)};
   PassOptions::Option<int64_t> ffnChunk{
       *this, "ffn-chunk",
-      llvm::cl::desc("Rows of a bpt.ffn computed at a time (its hidden "
-                     "activation is ffn-chunk x d_ff); 0 computes it whole"),
-      llvm::cl::init(256)};
+      llvm::cl::desc("Hidden units of a bpt.ffn per chunk (see ffn-rows); "
+                     "0 computes the FFN whole"),
+      llvm::cl::init(1024)};
   PassOptions::Option<bool> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Run the 2-D f16/bf16 contractions outside attention "

@@ -19,7 +19,9 @@
 //
 // The operands are passed as views with dynamic strides and offset
 // (memref.transpose first for a transposed operand), so chunks and
-// subviews of larger buffers need no copy. One kernel per (M, N, K, types).
+// subviews of larger buffers need no copy. One kernel per (M, N, K, types);
+// a dynamic size (the last chunk of an FFN whose hidden size the chunk
+// does not divide) is read from the operands at run time.
 //
 // The accumulation is in f32 whatever C's type (linalg.matmul on f16
 // buffers accumulates in f16 when taken literally; cuBLAS and PyTorch do as
@@ -59,8 +61,19 @@ struct ContractionSpec {
   std::string name() const {
     std::string s;
     llvm::raw_string_ostream os(s);
-    os << "bpt_matmul_m" << m << "_n" << n << "_k" << k << "_" << a << "x" << b
-       << "_" << c;
+    auto size = [&](int64_t v) {
+      if (ShapedType::isDynamic(v))
+        os << "d";
+      else
+        os << v;
+    };
+    os << "bpt_matmul_m";
+    size(m);
+    os << "_n";
+    size(n);
+    os << "_k";
+    size(k);
+    os << "_" << a << "x" << b << "_" << c;
     return s;
   }
 };
@@ -151,11 +164,6 @@ static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
     return failure();
   }
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (ShapedType::isDynamic(ranges[m]) || ShapedType::isDynamic(ranges[n]) ||
-      ShapedType::isDynamic(ranges[k])) {
-    why = "dynamic sizes are not supported by the tensor-core kernel";
-    return failure();
-  }
   if (ranges[m] == 0 || ranges[n] == 0 || ranges[k] == 0) {
     why = "empty contraction";
     return failure();
@@ -204,16 +212,27 @@ private:
   /// Stages the kTile x kTile tile of `src` at (row0, col0) into `dst`
   /// (element (r, c) of the tile at row r, swizzled column c): each thread
   /// copies column tid % 64 of every other row; elements past `rows` or
-  /// `cols` read the last ones, and those past `zeroRows` / `zeroCols` (the
-  /// K edge) are zero.
+  /// `cols` read the last ones, and with `zeroRows` / `zeroCols` (the K
+  /// edge) are zero.
   void stage(Value src, Type elem, Value dst, Value row0, Value col0,
-             int64_t rows, int64_t cols, bool zeroRows, bool zeroCols);
+             Value rows, Value cols, bool zeroRows, bool zeroCols);
+  /// Dimension `dim` of `memref`: a constant when static.
+  Value size(Value memref, unsigned dim, int64_t v) {
+    if (!ShapedType::isDynamic(v))
+      return idx(v);
+    return memref::DimOp::create(b, loc, memref, dim);
+  }
+  Value last(Value v) { return arith::SubIOp::create(b, loc, v, idx(1)); }
+  /// Whether a size may leave a partial tile.
+  static bool ragged(int64_t v) {
+    return ShapedType::isDynamic(v) || v % kTile != 0;
+  }
 
   const ContractionSpec &s;
 };
 
 void ContractionBuilder::stage(Value src, Type elem, Value dst, Value row0,
-                               Value col0, int64_t rows, int64_t cols,
+                               Value col0, Value rows, Value cols,
                                bool zeroRows, bool zeroCols) {
   Value tid =
       gpu::ThreadIdOp::create(b, loc, b.getIndexType(), gpu::Dimension::x);
@@ -221,20 +240,20 @@ void ContractionBuilder::stage(Value src, Type elem, Value dst, Value row0,
   Value c = remui(tid, kTile);
   Value chunkCol = mul(divui(c, 8), idx(8)), inChunk = remui(c, 8);
   Value gc = add(col0, c);
-  Value srcCol = minIdx(gc, idx(cols - 1));
+  Value srcCol = minIdx(gc, last(cols));
   Value zero = arith::ConstantOp::create(b, loc, s.in, b.getZeroAttr(s.in));
   for (int64_t pass = 0; pass < kTile / rowsPerPass; ++pass) {
     Value r = add(divui(tid, kTile), idx(pass * rowsPerPass));
     Value gr = add(row0, r);
     Value v = memref::LoadOp::create(
-        b, loc, src, ValueRange{minIdx(gr, idx(rows - 1)), srcCol});
+        b, loc, src, ValueRange{minIdx(gr, last(rows)), srcCol});
     if (elem != s.in)
       v = arith::TruncFOp::create(b, loc, s.in, v);
     Value inside;
     if (zeroRows)
-      inside = lessThan(gr, idx(rows));
+      inside = lessThan(gr, rows);
     if (zeroCols) {
-      Value ok = lessThan(gc, idx(cols));
+      Value ok = lessThan(gc, cols);
       inside = inside ? arith::AndIOp::create(b, loc, inside, ok) : ok;
     }
     if (inside)
@@ -273,6 +292,7 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
       mul(gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::y), idx(kTile));
   Value warp = divui(tid, 32), lane = remui(tid, 32);
   Value g = divui(lane, 4), tig = remui(lane, 4);
+  Value m = size(aG, 0, s.m), k = size(aG, 1, s.k), n = size(bG, 1, s.n);
   // Lane l of ldmatrix.x4 addresses row l % 8 of 8x8 matrix l / 8.
   Value laneRow = remui(lane, 8), laneMat = divui(lane, 8);
 
@@ -281,17 +301,19 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
       arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
   constexpr int64_t nTiles = kTile / 8;
   SmallVector<Value> init(nTiles, accZero);
-  bool raggedK = s.k % kTile != 0;
-  auto loop = scf::ForOp::create(b, loc, idx(0), idx((s.k + kTile - 1) / kTile),
-                                 idx(1), init);
+  bool raggedK = ragged(s.k);
+  Value kSteps = ShapedType::isDynamic(s.k)
+                     ? arith::CeilDivUIOp::create(b, loc, k, idx(kTile))
+                     : idx((s.k + kTile - 1) / kTile);
+  auto loop = scf::ForOp::create(b, loc, idx(0), kSteps, idx(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value k0 = mul(loop.getInductionVar(), idx(kTile));
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    stage(aG, s.a, aIn, m0, k0, s.m, s.k, /*zeroRows=*/false,
+    stage(aG, s.a, aIn, m0, k0, m, k, /*zeroRows=*/false,
           /*zeroCols=*/raggedK);
-    stage(bG, s.b, bIn, k0, n0, s.k, s.n, /*zeroRows=*/raggedK,
+    stage(bG, s.b, bIn, k0, n0, k, n, /*zeroRows=*/raggedK,
           /*zeroCols=*/false);
     gpu::BarrierOp::create(b, loc);
     for (int64_t ks = 0; ks < kTile / 16; ++ks) {
@@ -323,7 +345,7 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
 
   // C = C + acc: lane (g, tig) holds rows g and g + 8 of the warp, columns
   // 2 tig + {0, 1} of each n8 tile.
-  bool ragged = s.m % kTile != 0 || s.n % kTile != 0;
+  bool partial = ragged(s.m) || ragged(s.n);
   Value row0 = add(add(m0, mul(warp, idx(16))), g);
   for (int64_t nt = 0; nt < nTiles; ++nt) {
     for (int64_t r = 0; r < 2; ++r) {
@@ -334,17 +356,16 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
                                             ArrayRef<int64_t>{r, cc});
         // Threads outside C read its last element (never stored).
         Value old = memref::LoadOp::create(
-            b, loc, cG,
-            ValueRange{minIdx(row, idx(s.m - 1)), minIdx(col, idx(s.n - 1))});
+            b, loc, cG, ValueRange{minIdx(row, last(m)), minIdx(col, last(n))});
         if (s.c != f32)
           old = arith::ExtFOp::create(b, loc, f32, old);
         x = arith::AddFOp::create(b, loc, old, x);
         if (s.c != f32)
           x = arith::TruncFOp::create(b, loc, s.c, x);
         OpBuilder::InsertionGuard guard(b);
-        if (ragged) {
-          Value inside = arith::AndIOp::create(b, loc, lessThan(row, idx(s.m)),
-                                               lessThan(col, idx(s.n)));
+        if (partial) {
+          Value inside =
+              arith::AndIOp::create(b, loc, lessThan(row, m), lessThan(col, n));
           auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
           b.setInsertionPointToStart(ifOp.thenBlock());
         }
@@ -427,9 +448,29 @@ FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
   auto c = [&](int64_t v) {
     return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
   };
-  gpu::KernelDim3 grid{c((spec.n + kTile - 1) / kTile),
-                       c((spec.m + kTile - 1) / kTile), c(1)};
+  auto tiles = [&](Value memref, unsigned dim, int64_t v) -> Value {
+    if (!ShapedType::isDynamic(v))
+      return c((v + kTile - 1) / kTile);
+    Value size = memref::DimOp::create(rewriter, loc, memref, dim);
+    return arith::CeilDivUIOp::create(rewriter, loc, size, c(kTile));
+  };
+  gpu::KernelDim3 grid{tiles(args[1], 1, spec.n), tiles(args[0], 0, spec.m),
+                       c(1)};
   gpu::KernelDim3 block{c(kThreads), c(1), c(1)};
+  // An empty grid is no launch (CUDA refuses it): a dynamic M or N of 0
+  // skips the kernel.
+  OpBuilder::InsertionGuard guard(rewriter);
+  if (ShapedType::isDynamic(spec.m) || ShapedType::isDynamic(spec.n)) {
+    auto positive = [&](Value v) {
+      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt, v,
+                                   c(0))
+          .getResult();
+    };
+    Value any = arith::AndIOp::create(rewriter, loc, positive(grid.x),
+                                      positive(grid.y));
+    auto ifOp = scf::IfOp::create(rewriter, loc, any, /*withElse=*/false);
+    rewriter.setInsertionPointToStart(ifOp.thenBlock());
+  }
   // Synchronous, like the other kernels of the program.
   auto launch = gpu::LaunchFuncOp::create(rewriter, loc, kernel, grid, block,
                                           Value(), args);

@@ -346,8 +346,8 @@ def BPTGPUOffload : Pass<"bpt-gpu-offload", "::mlir::ModuleOp"> {
     (64 x 64 tiles of C per block of 4 warps, K in steps of 64 staged in
     shared memory, ldmatrix and m16n8k16 MMAs, f32 accumulation, C = C +
     A B rounded once). A contraction that cannot (f32 x f32, mixed f16 and
-    bf16, batched, dynamic sizes) gets a remark saying why and runs as a
-    plain kernel.
+    bf16, batched) gets a remark saying why and runs as a plain kernel.
+    Dynamic sizes are read at run time.
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
