@@ -7,7 +7,10 @@ that has only a driver, PyTorch and NumPy (bench/gpu/run.py runs it there).
 Correctness cases (the emulator's, and larger ones) and benchmark
 configurations (S in {1K, 4K, 16K}, D in {64, 128}, bf16, causal or not,
 B * S = 16K tokens, 16 heads) each become a shared object holding the host
-code and the cubin; manifest.json lists them.
+code and the cubin; so do whole transformer blocks (small ones checked
+against the NumPy model; a GPT-2-shaped bf16 block, d_model 1024, 16 heads,
+d_ff 4096, causal, at S = 4K and 16K, timed and measured against PyTorch);
+manifest.json lists them.
 """
 
 import argparse
@@ -17,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
-from bpt import gpu, gpuemu  # noqa: E402
+from bpt import gpu, gpuemu, models  # noqa: E402
 
 CHECKS = [
     dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="f16", causal=True,
@@ -37,6 +40,24 @@ CHECKS = [
     dict(b=1, hq=2, hkv=2, sq=300, sk=900, d=64, elem="bf16",
          mask=("f32", (1, 2, 1, 900)), causal=True),
 ]
+
+
+# Whole blocks checked against bpt.models.reference: (config, pipeline
+# options); the tiles make the FFN's last hidden chunk partial.
+BLOCK_CHECKS = [
+    (dict(model="gpt2", seq=200, d_model=128, heads=4, d_ff=512,
+          elem="f16"), "ffn-rows=64 ffn-chunk=192"),
+    (dict(model="llama", seq=130, d_model=128, heads=4, kv_heads=2, d_ff=352,
+          elem="bf16"), "ffn-rows=128 ffn-chunk=128"),
+    (dict(model="bert", seq=100, d_model=256, heads=4, d_ff=1024,
+          elem="bf16"), ""),
+]
+
+
+def block_bench_configs(quick):
+    for s in ([4096] if quick else [4096, 16384]):
+        yield (dict(model="gpt2", seq=s, d_model=1024, heads=16, d_ff=4096,
+                    elem="bf16"), "")
 
 
 def bench_configs(quick):
@@ -66,10 +87,22 @@ def main():
             gpu.build(mlir, out, name, chip=args.chip)
             manifest.append(dict(kind=kind, name=name, case=kw))
             print(f"[prepare] {name}: {kw}", flush=True)
+    for kind, cases in (("block-check", BLOCK_CHECKS),
+                        ("block-bench", list(block_bench_configs(args.quick)))):
+        for i, (kw, options) in enumerate(cases):
+            name = f"{kind.replace('-', '_')}{i}"
+            kw = dict(kw)
+            cfg = models.config(kw.pop("model"), **kw)
+            gpu.build(models.block(cfg), out, name, chip=args.chip,
+                      options=options)
+            manifest.append(dict(kind=kind, name=name, case=dict(
+                model=cfg.model, **kw), options=options,
+                function=models.function_name(cfg)))
+            print(f"[prepare] {name}: {cfg} {options}", flush=True)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     # What run.py needs on the GPU machine, next to the modules.
     for f in ("gpu.py", "gpuemu.py", "compiler.py", "errors.py", "tools.py",
-              "dtypes.py"):
+              "dtypes.py", "models.py", "reference.py"):
         src = Path(gpu.__file__).with_name(f)
         (out / "bpt").mkdir(exist_ok=True)
         (out / "bpt" / f).write_text(src.read_text())

@@ -10,6 +10,15 @@ TFLOP/s counts 4 S^2 D H B flops (half for causal). The bpt time is the
 wall time of the compiled function per call on device-resident inputs: it
 includes the output allocation, stream creation and synchronisation that the
 compiled host code does on every call (see docs/gpu.md).
+
+Whole blocks: small ones are checked against the f64 NumPy model
+(bpt.models.reference); the GPT-2-shaped bf16 blocks are timed against the
+same block in eager PyTorch (attention materialising the S x S scores,
+softmax in f32) and in PyTorch with SDPA (flash) attention, all with cuBLAS
+projections, and their activation memory compared: for PyTorch the peak of
+torch.cuda.max_memory_allocated above what the inputs and weights hold, for
+bpt the peak of the device pool its allocations come from (its buffers and
+its result; the inputs are PyTorch's).
 """
 
 import argparse
@@ -142,6 +151,7 @@ def main():
         print(f"{s:>6} {d:>4} {str(causal):>6} | {tf['bpt']:7.1f} "
               f"{tf['flash']:7.1f} {tf['cudnn']:7.1f} {tf['effic.']:7.1f} "
               f"{tf['eager']:7.1f} | {ratio:9.2f}x", flush=True)
+    failures += run_blocks(root, manifest, args.iters)
     if args.plot and rows:
         import matplotlib
         matplotlib.use("Agg")
@@ -157,6 +167,147 @@ def main():
         fig.tight_layout()
         fig.savefig(args.plot)
     return 1 if failures else 0
+
+
+def torch_gpt2_block(cfg, x, params, attention):
+    """The GPT-2 block of bpt.models in PyTorch, with `attention(q, k, v)`
+    on [1, H, S, D] tensors."""
+    import torch.nn.functional as F
+    (ln1_g, ln1_b, w_qkv, b_qkv, w_o, b_o, ln2_g, ln2_b, w_up, b_up, w_down,
+     b_down) = params
+    s, d, h = x.shape[0], cfg.d_model, cfg.heads
+    a = F.layer_norm(x, (d,), ln1_g, ln1_b, cfg.eps)
+    qkv = a @ w_qkv + b_qkv
+    q, k, v = (qkv[:, i * d:(i + 1) * d].reshape(s, h, d // h)
+               .transpose(0, 1)[None] for i in range(3))
+    o = attention(q, k, v)[0].transpose(0, 1).reshape(s, d)
+    h1 = o @ w_o + b_o + x
+    f = F.layer_norm(h1, (d,), ln2_g, ln2_b, cfg.eps)
+    return F.gelu(f @ w_up + b_up, approximate="tanh") @ w_down + b_down + h1
+
+
+def run_blocks(root, manifest, iters):
+    """Whole blocks: correctness, then time and activation memory against
+    PyTorch. Returns the number of failed checks."""
+    from bpt import dtypes, gpu, models
+
+    failures = 0
+    checks = [e for e in manifest if e["kind"] == "block-check"]
+    if checks:
+        print("\n== whole blocks (f64 NumPy model; |err| / max(1, |ref|) <= "
+              "1e-2 f16, 3e-2 bf16)")
+    for entry in checks:
+        kw = dict(entry["case"])
+        cfg = models.config(kw.pop("model"), **kw)
+        inputs = models.random_inputs(cfg, np.random.default_rng(0))
+        mod = gpu.load(root / f"{entry['name']}.so")
+        out = dtypes.to_float(getattr(mod, entry["function"])(*inputs),
+                              cfg.elem)
+        ref = models.reference(cfg, *inputs)
+        scale = max(1.0, float(np.abs(ref).max()))
+        err = float(np.abs(out - ref).max()) / scale
+        ok = bool(np.isfinite(out).all()) and \
+            err <= (1e-2 if cfg.elem == "f16" else 3e-2)
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {cfg.model} {cfg.elem} S={cfg.seq} "
+              f"{entry['options'] or '(default tiles)'}  |err| {err:.2e}",
+              flush=True)
+
+    benches = [e for e in manifest if e["kind"] == "block-bench"]
+    if not benches:
+        return failures
+    import torch
+    import torch.nn.functional as F
+
+    def eager(q, k, v):
+        s, d = q.shape[-2], q.shape[-1]
+        sc = (q @ k.transpose(-1, -2)) / math.sqrt(d)
+        sc = sc.masked_fill(torch.ones(s, s, device="cuda", dtype=torch.bool)
+                            .triu(1), float("-inf"))
+        return torch.softmax(sc.float(), -1).to(q.dtype) @ v
+
+    def sdpa(q, k, v):
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    print("\n== whole GPT-2-shaped block, bf16, causal (d_model 1024, 16 "
+          "heads, d_ff 4096): ms per call; activation MiB")
+    print(f"{'S':>6} | {'bpt':>8} {'eager':>8} {'sdpa':>8} | {'bpt':>8} "
+          f"{'eager':>8} {'sdpa':>8} | {'eager/bpt mem':>13} "
+          f"{'sdpa/bpt time':>13}")
+    for entry in benches:
+        kw = dict(entry["case"])
+        cfg = models.config(kw.pop("model"), **kw)
+        torch.manual_seed(0)
+        shapes = models.param_shapes(cfg)
+        x = torch.randn(cfg.seq, cfg.d_model, device="cuda",
+                        dtype=torch.bfloat16)
+        params = []
+        for name, shape in shapes.items():
+            if name.endswith("_g"):
+                t = 1 + 0.1 * torch.randn(shape, device="cuda")
+            elif len(shape) == 1:
+                t = 0.02 * torch.randn(shape, device="cuda")
+            else:
+                t = torch.randn(shape, device="cuda") / math.sqrt(shape[0])
+            params.append(t.to(torch.bfloat16).contiguous())
+        mod = gpu.load(root / f"{entry['name']}.so")
+        lib = mod._lib
+        fn = getattr(lib, "_mlir_ciface_" + entry["function"])
+        fn.restype = None
+        lib.bptCudaPeakBytes.restype = ctypes.c_uint64
+        from bpt.compiler import _descriptor, make_descriptor
+        descs = [make_descriptor(t.data_ptr(), t.shape, t.stride())
+                 for t in [x, *params]]
+        result = _descriptor(2)()
+
+        def run_bpt():
+            fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
+            lib.bptCudaFree(ctypes.c_void_p(result.allocated))
+
+        def timed(f, n):
+            f()
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            torch.cuda.synchronize()
+            return (time.perf_counter() - t0) / n * 1e3
+
+        lib.bptCudaResetPeak()
+        ms = {"bpt": timed(run_bpt, iters)}
+        mem = {"bpt": lib.bptCudaPeakBytes() / 2**20}
+        # The same result as PyTorch's, within bf16 rounding.
+        fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
+        out = torch.empty_like(x)
+        lib.bptCudaCopyToHost.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                          ctypes.c_uint64]
+        host = np.empty(x.shape, dtype=np.uint16)
+        lib.bptCudaCopyToHost(host.ctypes.data, result.allocated, host.nbytes)
+        lib.bptCudaFree(ctypes.c_void_p(result.allocated))
+        out.copy_(torch.from_numpy(host.view(np.int16)).view(torch.bfloat16))
+        for name, attn in (("eager", eager), ("sdpa", sdpa)):
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
+            try:
+                ms[name] = timed(lambda: torch_gpt2_block(cfg, x, params,
+                                                          attn), iters)
+                mem[name] = (torch.cuda.max_memory_allocated() - base) / 2**20
+            except torch.OutOfMemoryError:
+                ms[name] = mem[name] = float("nan")
+        ref = torch_gpt2_block(cfg, x, params, sdpa).float()
+        rel = float((out.float() - ref).abs().max() /
+                    ref.abs().max().clamp(min=1))
+        print(f"{cfg.seq:>6} | {ms['bpt']:8.2f} {ms['eager']:8.2f} "
+              f"{ms['sdpa']:8.2f} | {mem['bpt']:8.1f} {mem['eager']:8.1f} "
+              f"{mem['sdpa']:8.1f} | {mem['eager'] / mem['bpt']:12.1f}x "
+              f"{ms['sdpa'] / ms['bpt']:12.2f}x  (|bpt - torch| {rel:.1e})",
+              flush=True)
+        if not rel <= 3e-2:
+            failures += 1
+    return failures
 
 
 if __name__ == "__main__":

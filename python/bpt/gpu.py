@@ -61,14 +61,19 @@ def _mpi_flags(which):
 
 
 def build(mlir, out_dir, name="module", chip="sm_90a", fmt="bin",
-          passes=(), ring=None):
+          passes=(), ring=None, options=""):
     """Compiles MLIR text to OUT_DIR/NAME.so (+ NAME.json); returns the .so
-    path. `passes` run before --bpt-gpu-pipeline (e.g. ["--bpt-raise"]).
+    path. `passes` run before --bpt-gpu-pipeline (e.g. ["--bpt-raise"]);
+    `options` are more of its options (e.g. "ffn-rows=1024 ffn-chunk=512
+    tensor-cores=false").
     With `ring=(devices, order)` the text is the program of one rank and
     --bpt-ring-gpu-pipeline compiles it: the module then also links
     runtime/nccl, NCCL and OpenMPI, and runs under mpirun, one rank per
     GPU (bpt.ring.run with engine="gpu")."""
-    pipeline = f"--bpt-gpu-pipeline=chip={chip} format={fmt}"
+    pipeline = f"--bpt-gpu-pipeline=chip={chip} format={fmt} {options}".strip()
+    if ring and options:
+        raise BPTError("options are --bpt-gpu-pipeline's; a ring module "
+                       "takes none")
     check = [f"--bpt-ring=devices={ring[0]} order={ring[1]}"] if ring else []
     if ring:
         pipeline = (f"--bpt-ring-gpu-pipeline=devices={ring[0]} "

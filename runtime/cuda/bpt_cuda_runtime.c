@@ -12,7 +12,8 @@
  * recover, and a silent failure would read garbage results.
  *
  * Also exported for hosts and benchmarks: bptCudaDeviceCount, bptCudaAlloc /
- * bptCudaFree / bptCudaCopyToDevice / bptCudaCopyToHost, and event timing.
+ * bptCudaFree / bptCudaCopyToDevice / bptCudaCopyToHost, event timing, and
+ * the peak of the device pool's use (bptCudaPeakBytes / bptCudaResetPeak).
  *===----------------------------------------------------------------------===*/
 
 #include <cuda.h>
@@ -315,6 +316,32 @@ BPT_EXPORT void bptCudaCopyToDevice(void *dst, const void *src,
 BPT_EXPORT void bptCudaCopyToHost(void *dst, const void *src, uint64_t size) {
   bptInit();
   CHECK(cuMemcpyDtoH(dst, (CUdeviceptr)src, size));
+}
+
+/* The device pool every compiled allocation comes from. */
+static CUmemoryPool bptPool(void) {
+  bptInit();
+  CUdevice device;
+  CHECK(cuCtxGetDevice(&device));
+  CUmemoryPool pool;
+  CHECK(cuDeviceGetDefaultMemPool(&pool, device));
+  return pool;
+}
+
+/* The most bytes the compiled program's allocations (gpu.alloc: buffers,
+ * results, staged constants) held at once since the last reset: its
+ * device-memory footprint beyond the inputs the caller allocated. */
+BPT_EXPORT uint64_t bptCudaPeakBytes(void) {
+  cuuint64_t high = 0;
+  CHECK(cuMemPoolGetAttribute(bptPool(), CU_MEMPOOL_ATTR_USED_MEM_HIGH,
+                              &high));
+  return high;
+}
+
+BPT_EXPORT void bptCudaResetPeak(void) {
+  cuuint64_t zero = 0;
+  CHECK(cuMemPoolSetAttribute(bptPool(), CU_MEMPOOL_ATTR_USED_MEM_HIGH,
+                              &zero));
 }
 
 BPT_EXPORT void bptCudaSynchronize(void) {
