@@ -5,7 +5,9 @@
 
 #include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -27,6 +29,12 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(bpt::createBPTDecompose());
   pm.addPass(createCanonicalizerPass());
   addBufferization(pm);
+  // The ownership-based deallocation does not free buffers allocated in
+  // the body of an scf.forall (one leak per iteration, found by the dry-run
+  // runtime): the host loops over FFN row tiles become scf.for, whose
+  // bodies get their deallocations (each iteration launches kernels; the
+  // loop itself stays sequential on the host).
+  pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
   // Upstream's deallocation pipeline, with the deallocations lowered by
   // --bpt-expand-deallocs: upstream's lowering would keep pointer lists in
   // host buffers, which this program must not have.

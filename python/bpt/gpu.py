@@ -17,6 +17,7 @@ buffers.
 
     python -m bpt.gpu build FILE.mlir -o DIR [--chip sm_90a]
                                     [--ring N [--order zigzag]]
+                                    [--options '...'] [--dry-run]
 """
 
 import argparse
@@ -38,6 +39,7 @@ from .tools import run, tool
 
 _REPO = Path(__file__).resolve().parents[2]
 RUNTIME_SRC = _REPO / "runtime" / "cuda" / "bpt_cuda_runtime.c"
+DRY_RUN_SRC = _REPO / "runtime" / "cuda" / "bpt_cuda_dryrun.c"
 NCCL_RUNTIME_SRC = _REPO / "runtime" / "nccl" / "bpt_nccl_runtime.c"
 _TRIPLE = "x86_64-unknown-linux-gnu"
 
@@ -61,16 +63,23 @@ def _mpi_flags(which):
 
 
 def build(mlir, out_dir, name="module", chip="sm_90a", fmt="bin",
-          passes=(), ring=None, options=""):
+          passes=(), ring=None, options="", dry_run=False):
     """Compiles MLIR text to OUT_DIR/NAME.so (+ NAME.json); returns the .so
     path. `passes` run before --bpt-gpu-pipeline (e.g. ["--bpt-raise"]);
     `options` are more of its options (e.g. "ffn-rows=1024 ffn-chunk=512
-    tensor-cores=false").
+    tensor-cores=false"). With `dry_run`, the module links
+    runtime/cuda/bpt_cuda_dryrun.c instead of the CUDA runtime: it loads
+    and runs on a machine without a GPU, launches no kernel and returns
+    zeros, but allocates, frees and launches as the program does, so its
+    device-memory peak (bptCudaPeakBytes) and launch count
+    (bptCudaLaunches) are the real program's.
     With `ring=(devices, order)` the text is the program of one rank and
     --bpt-ring-gpu-pipeline compiles it: the module then also links
     runtime/nccl, NCCL and OpenMPI, and runs under mpirun, one rank per
     GPU (bpt.ring.run with engine="gpu")."""
     pipeline = f"--bpt-gpu-pipeline=chip={chip} format={fmt} {options}".strip()
+    if ring and dry_run:
+        raise BPTError("a ring module cannot be dry-run (it needs NCCL)")
     if ring and options:
         raise BPTError("options are --bpt-gpu-pipeline's; a ring module "
                        "takes none")
@@ -99,14 +108,15 @@ def build(mlir, out_dir, name="module", chip="sm_90a", fmt="bin",
         if "@bptNccl" in ll:
             nccl = [str(NCCL_RUNTIME_SRC), *_mpi_flags("compile"),
                     f"-L{home / 'lib'}", "-lnccl", *_mpi_flags("link")]
+        runtime = [str(DRY_RUN_SRC)] if dry_run else [
+            str(RUNTIME_SRC), f"-I{home / 'include'}", *nccl,
+            f"-L{home / 'lib64' / 'stubs'}", "-lcuda"]
         run(["cc", "-O2", "-shared", "-fPIC", "-o", str(so), str(obj),
-             str(RUNTIME_SRC), f"-I{home / 'include'}", *nccl,
-             f"-L{home / 'lib64' / 'stubs'}", "-lcuda"],
-            "linking the GPU module")
+             *runtime], "linking the GPU module")
     sigs = {fn: ([repr(t) for t in a], [repr(t) for t in r])
             for fn, (a, r) in parse_signatures(mlir).items()}
     (out_dir / f"{name}.json").write_text(json.dumps(
-        {"chip": chip, "signatures": sigs,
+        {"chip": chip, "signatures": sigs, "dry_run": dry_run,
          "ring": list(ring) if ring else None}, indent=1))
     return so
 
@@ -232,10 +242,17 @@ def main(argv=None):
                    "compile it for ring attention over N GPUs (NCCL)")
     b.add_argument("--order", default="contiguous",
                    choices=["contiguous", "zigzag"])
+    b.add_argument("--options", default="",
+                   help="more --bpt-gpu-pipeline options, e.g. "
+                   "'ffn-rows=1024 ffn-chunk=512'")
+    b.add_argument("--dry-run", action="store_true",
+                   help="link the dry-run runtime: runs without a GPU, "
+                   "computes nothing, measures allocations and launches")
     args = p.parse_args(argv)
     text = Path(args.mlir).read_text()
     so = build(text, args.out, args.name or Path(args.mlir).stem, args.chip,
-               args.format, ring=(args.ring, args.order) if args.ring else None)
+               args.format, ring=(args.ring, args.order) if args.ring else None,
+               options=args.options, dry_run=args.dry_run)
     print(so)
     return 0
 

@@ -1,0 +1,181 @@
+/*===- bpt_cuda_dryrun.c - The GPU entry points, without a GPU -----------===*
+ *
+ * The same `mgpu*` and `bptCuda*` entry points as bpt_cuda_runtime.c, for
+ * running a compiled GPU program's host code on a machine with no GPU: no
+ * kernel runs and no device memory exists (allocations are addresses that
+ * are never dereferenced; copies and launches are counted and dropped), so
+ * the results are meaningless, but every allocation, free, copy and launch
+ * happens in the order and with the sizes the program makes them. What it
+ * measures: the peak of device memory the program's own allocations hold
+ * at once (the inputs, allocated through bptCudaAlloc, are not counted) and
+ * the number of kernel launches. `bpt.gpu.build(..., dry_run=True)` links
+ * it instead of the real runtime; bench/gpu/memory.py uses it.
+ * BPT_DRYRUN_TRACE=1 prints every allocation, free and launch.
+ *===----------------------------------------------------------------------===*/
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define BPT_EXPORT __attribute__((visibility("default")))
+
+/* Live allocations: address -> size (linear search; programs hold few). */
+typedef struct {
+  uintptr_t address;
+  uint64_t size;
+  bool counted;
+} Allocation;
+
+static Allocation *live;
+static size_t liveCount, liveCapacity;
+static uintptr_t nextAddress = 0x100000000ull;
+static uint64_t used, high, launches;
+
+/* BPT_DRYRUN_TRACE=1 prints every allocation, free and launch. */
+static bool tracing(void) {
+  static int on = -1;
+  if (on < 0) {
+    const char *env = getenv("BPT_DRYRUN_TRACE");
+    on = env && *env && *env != '0';
+  }
+  return on;
+}
+
+static void *allocate(uint64_t size, bool counted) {
+  if (liveCount == liveCapacity) {
+    liveCapacity = liveCapacity ? 2 * liveCapacity : 64;
+    live = realloc(live, liveCapacity * sizeof *live);
+    if (!live) {
+      fprintf(stderr, "bpt-cuda-dryrun: out of host memory\n");
+      exit(3);
+    }
+  }
+  uintptr_t address = nextAddress;
+  nextAddress += (size + 511) / 256 * 256; /* aligned, never adjacent */
+  live[liveCount++] = (Allocation){address, size, counted};
+  if (tracing())
+    fprintf(stderr, "bpt-cuda-dryrun: alloc %#lx %llu%s\n",
+            (unsigned long)address, (unsigned long long)size,
+            counted ? "" : " (input)");
+  if (counted) {
+    used += size;
+    if (used > high)
+      high = used;
+  }
+  return (void *)address;
+}
+
+static void release(void *ptr) {
+  if (!ptr)
+    return;
+  for (size_t i = 0; i < liveCount; ++i)
+    if (live[i].address == (uintptr_t)ptr) {
+      if (tracing())
+        fprintf(stderr, "bpt-cuda-dryrun: free %p %llu\n", ptr,
+                (unsigned long long)live[i].size);
+      if (live[i].counted)
+        used -= live[i].size;
+      live[i] = live[--liveCount];
+      return;
+    }
+  fprintf(stderr, "bpt-cuda-dryrun: free of %p, which is not allocated\n",
+          ptr);
+  exit(3);
+}
+
+BPT_EXPORT void *mgpuModuleLoad(void *data, size_t size) {
+  (void)data, (void)size;
+  return (void *)1;
+}
+BPT_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  (void)data, (void)optLevel;
+  return (void *)1;
+}
+BPT_EXPORT void mgpuModuleUnload(void *module) { (void)module; }
+BPT_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+  (void)module, (void)name;
+  return (void *)1;
+}
+BPT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                 intptr_t gridY, intptr_t gridZ,
+                                 intptr_t blockX, intptr_t blockY,
+                                 intptr_t blockZ, int32_t smem, void *stream,
+                                 void **params, void **extra,
+                                 size_t paramsCount) {
+  (void)function, (void)blockX, (void)blockY, (void)blockZ, (void)smem;
+  (void)stream, (void)params, (void)extra, (void)paramsCount;
+  if (gridX <= 0 || gridY <= 0 || gridZ <= 0) {
+    fprintf(stderr, "bpt-cuda-dryrun: launch of an empty grid (%ld, %ld, "
+                    "%ld), which CUDA refuses\n",
+            (long)gridX, (long)gridY, (long)gridZ);
+    exit(3);
+  }
+  ++launches;
+  if (tracing())
+    fprintf(stderr, "bpt-cuda-dryrun: launch (%ld, %ld, %ld)\n", (long)gridX,
+            (long)gridY, (long)gridZ);
+}
+BPT_EXPORT void mgpuLaunchClusterKernel(
+    void *function, intptr_t clusterX, intptr_t clusterY, intptr_t clusterZ,
+    intptr_t gridX, intptr_t gridY, intptr_t gridZ, intptr_t blockX,
+    intptr_t blockY, intptr_t blockZ, int32_t smem, void *stream,
+    void **params, void **extra, size_t paramsCount) {
+  (void)clusterX, (void)clusterY, (void)clusterZ;
+  mgpuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                   smem, stream, params, extra, paramsCount);
+}
+BPT_EXPORT void *mgpuStreamCreate(void) { return (void *)1; }
+BPT_EXPORT void mgpuStreamDestroy(void *stream) { (void)stream; }
+BPT_EXPORT void mgpuStreamSynchronize(void *stream) { (void)stream; }
+BPT_EXPORT void mgpuStreamWaitEvent(void *stream, void *event) {
+  (void)stream, (void)event;
+}
+BPT_EXPORT void *mgpuEventCreate(void) { return (void *)1; }
+BPT_EXPORT void mgpuEventDestroy(void *event) { (void)event; }
+BPT_EXPORT void mgpuEventSynchronize(void *event) { (void)event; }
+BPT_EXPORT void mgpuEventRecord(void *event, void *stream) {
+  (void)event, (void)stream;
+}
+BPT_EXPORT void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared) {
+  (void)stream, (void)hostShared;
+  return allocate(size, true);
+}
+BPT_EXPORT void mgpuMemFree(void *ptr, void *stream) {
+  (void)stream;
+  release(ptr);
+}
+BPT_EXPORT void mgpuMemcpy(void *dst, void *src, size_t size, void *stream) {
+  (void)dst, (void)src, (void)size, (void)stream;
+}
+BPT_EXPORT void mgpuMemset32(void *dst, unsigned value, size_t count,
+                             void *stream) {
+  (void)dst, (void)value, (void)count, (void)stream;
+}
+BPT_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                             void *stream) {
+  (void)dst, (void)value, (void)count, (void)stream;
+}
+
+BPT_EXPORT int bptCudaDeviceCount(void) { return 1; }
+BPT_EXPORT void *bptCudaAlloc(uint64_t size) { return allocate(size, false); }
+BPT_EXPORT void bptCudaFree(void *ptr) { release(ptr); }
+BPT_EXPORT void bptCudaCopyToDevice(void *dst, const void *src,
+                                    uint64_t size) {
+  (void)dst, (void)src, (void)size;
+}
+/* The results of a dry run are zeros. */
+BPT_EXPORT void bptCudaCopyToHost(void *dst, const void *src, uint64_t size) {
+  (void)src;
+  for (uint64_t i = 0; i < size; ++i)
+    ((char *)dst)[i] = 0;
+}
+BPT_EXPORT void bptCudaSynchronize(void) {}
+BPT_EXPORT uint64_t bptCudaPeakBytes(void) { return high; }
+BPT_EXPORT void bptCudaResetPeak(void) { high = used; }
+/* Kernel launches since the process started. */
+BPT_EXPORT uint64_t bptCudaLaunches(void) { return launches; }
+/* Bytes the program's allocations hold now (0 after a call that freed
+ * everything but its results, once those are freed). */
+BPT_EXPORT uint64_t bptCudaUsedBytes(void) { return used; }

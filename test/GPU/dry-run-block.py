@@ -1,0 +1,52 @@
+# Whole blocks compiled for the GPU and run without one, on the dry-run
+# runtime (runtime/cuda/bpt_cuda_dryrun.c: the host code allocates, frees
+# and launches as on a GPU; nothing is computed): every buffer the program
+# allocates is freed by the end of the call (the FFN's row-tile loop once
+# leaked one tile accumulator per iteration), no launch has an empty grid
+# (the runtime ends the process on one), and the device-memory peak stays
+# below what the S x d_ff hidden activation alone would take (the FFN runs
+# in tiles of rows x hidden units; attention never holds S x S scores).
+#
+# REQUIRES: cuda
+# RUN: %python %s
+
+import ctypes
+import sys
+import tempfile
+
+import numpy as np
+
+from bpt import gpu, models
+
+CASES = [
+    (dict(model="gpt2", seq=300, d_model=128, heads=4, d_ff=1024,
+          elem="f16"), "ffn-rows=128 ffn-chunk=192"),
+    (dict(model="llama", seq=260, d_model=128, heads=4, kv_heads=2, d_ff=704,
+          elem="bf16"), "ffn-rows=64 ffn-chunk=256"),
+]
+
+failures = 0
+with tempfile.TemporaryDirectory() as tmp:
+    for i, (kw, options) in enumerate(CASES):
+        kw = dict(kw)
+        cfg = models.config(kw.pop("model"), **kw)
+        so = gpu.build(models.block(cfg), tmp, f"block{i}", chip="sm_80",
+                       options=options, dry_run=True)
+        mod = gpu.load(so)
+        lib = mod._lib
+        for f in (lib.bptCudaPeakBytes, lib.bptCudaLaunches,
+                  lib.bptCudaUsedBytes):
+            f.restype = ctypes.c_uint64
+        name = models.function_name(cfg)
+        args, _ = mod.signatures[name]
+        lib.bptCudaResetPeak()
+        getattr(mod, name)(*[np.zeros(t.shape, t.dtype) for t in args])
+        peak, used = lib.bptCudaPeakBytes(), lib.bptCudaUsedBytes()
+        launches = lib.bptCudaLaunches()
+        hidden = cfg.seq * cfg.d_ff * 4  # the whole hidden activation, f32
+        ok = used == 0 and 0 < peak < hidden and launches > 0
+        print("ok  " if ok else "FAIL", cfg.model, options,
+              f"peak {peak} bytes (S x d_ff f32: {hidden}), left {used}, "
+              f"{launches} launches")
+        failures += not ok
+sys.exit(1 if failures else 0)
