@@ -22,12 +22,19 @@
 //       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_attention_b1_h4x4_q256_k256_d16x16_f16_f16_causal
 //       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_matmul_m256_n64_k64_f16xf16_f16
 //   CHECK-NOT:   memref<256x512x
-//       CHECK:   scf.forall (%{{.+}}) = (0) to (256) step (64)
+// The host loop over row tiles (0 to 256 step 64) holds the tile's f32
+// accumulator, freed at the end of each iteration; the loop over hidden
+// chunks (0 to 512 step 64) the chunk's hidden activation.
+//       CHECK:   scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} {
+//       CHECK:     %[[ACC:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] () : memref<64x64xf32>
 //       CHECK:     scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} {
 //       CHECK:       gpu.alloc async [%{{.+}}] () : memref<64x64xf32>
 //       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32
 //       CHECK:       gpu.launch
 //       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f32xf16_f32
+//       CHECK:     }
+//       CHECK:     gpu.dealloc async [%{{.+}}] %[[ACC]] : memref<64x64xf32>
+//       CHECK:   }
 //   CHECK-NOT:   memref<256x512x
 //   CHECK-NOT:   memref.alloc
 //       CHECK:   return

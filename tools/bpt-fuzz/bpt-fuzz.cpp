@@ -53,6 +53,7 @@ const char *const kPipelines[] = {
     "bpt-approximate-math)",
     "builtin.module(bpt-inline-alloca-scopes,bpt-convert-mpi-to-llvm)",
     "builtin.module(bpt-raise,bpt-gpu-attention)",
+    "builtin.module(bpt-expand-deallocs,bpt-gpu-offload)",
     "builtin.module(bpt-raise,bpt-blockwise{q-block=8 kv-block=8 "
     "ffn-chunk=8},bpt-decompose)",
 };
@@ -65,6 +66,16 @@ const char *const kFullPipelines[] = {
     "ffn-chunk=8},bpt-cpu-pipeline{vectorize=true})",
     "builtin.module(bpt-raise,bpt-ring-cpu-pipeline{devices=2 q-block=8 "
     "kv-block=8 ffn-chunk=8})",
+    // The GPU pipeline up to --bpt-gpu-offload (NVVM code generation would
+    // add time, not coverage of our passes).
+    "builtin.module(bpt-raise,bpt-gpu-attention,bpt-blockwise{q-block=8 "
+    "kv-block=8 ffn-chunk=8},bpt-decompose,one-shot-bufferize{"
+    "bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "scf-forall-to-for,ownership-based-buffer-deallocation,canonicalize,"
+    "buffer-deallocation-simplification,bpt-expand-deallocs,"
+    "convert-bufferization-to-memref,bpt-dealloc-after-last-use,"
+    "bpt-gpu-offload)",
 };
 constexpr uint64_t kFullEvery = 8;
 

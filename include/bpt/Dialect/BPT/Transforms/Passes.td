@@ -334,8 +334,9 @@ def BPTGPUOffload : Pass<"bpt-gpu-offload", "::mlir::ModuleOp"> {
     kernel: its loop nest (linalgOpToParallelLoops) with all parallel
     dimensions collapsed into one, tiled by 256 threads per block and
     converted by SCFToGPU. This is the log-sum-exp merge of ring attention,
-    fills, dtype casts and copies; contractions also run, one output
-    element per thread (correct, not fast). Anything else that would read
+    fills, dtype casts, copies, norms and activations (contractions the
+    tensor-core kernel below does not take run this way too, one output
+    element per thread: correct, not fast). Anything else that would read
     or write device memory on the host (memref.load / store, calls, a full
     reduction with no parallel dimension) is an error naming the op.
 
