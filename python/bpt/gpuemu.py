@@ -53,11 +53,13 @@ def round_to(x, elem):
 
 
 class Op:
-    __slots__ = ("results", "nres", "name", "operands", "rest", "regions")
+    __slots__ = ("results", "nres", "name", "operands", "rest", "regions",
+                 "line")
 
-    def __init__(self, results, nres, name, operands, rest):
+    def __init__(self, results, nres, name, operands, rest, line=None):
         self.results, self.nres, self.name = results, nres, name
         self.operands, self.rest, self.regions = operands, rest, []
+        self.line = line  # index of its first line in the parsed text
 
 
 class Block:
@@ -102,7 +104,7 @@ def _parse_op(lines, i):
         raise ValueError(f"cannot parse: {line.strip()[:120]}")
     res, nres, name, operands, rest = m.groups()
     op = Op(res, int(nres) if nres else (1 if res else 0), name,
-            _split_operands(operands), rest)
+            _split_operands(operands), rest, i)
     i += 1
     if rest.rstrip().endswith("({"):
         while True:
@@ -190,6 +192,8 @@ class Emulator:
         self.entry = block
         self.T = threads
         self.ldmatrix_ways = []  # bank-conflict degree of each 8x8 matrix
+        self.async_copies = 0  # cp.async chunks issued (all threads)
+        self.barriers_run = set()  # text lines of the barriers executed
 
     # -- values -----------------------------------------------------------
     def run(self, grid, args, shared_shapes):
@@ -246,6 +250,15 @@ class Emulator:
             if _elem(typ) in ("index", "i32", "i64"):
                 return np.full(T, int(val), dtype=np.int64)
             return np.full(T, float(val), dtype=np.float32)
+        if name == "memref.extract_aligned_pointer_as_index":
+            # NumPy views: the address of the first element (offset 0).
+            return np.full(T, ins[0].ctypes.data, dtype=np.int64)
+        if name == "memref.extract_strided_metadata":
+            a = ins[0]
+            return [a, np.zeros(T, dtype=np.int64)] + \
+                [np.full(T, d, dtype=np.int64) for d in a.shape] + \
+                [np.full(T, st // a.itemsize, dtype=np.int64)
+                 for st in a.strides]
         if name == "memref.dim":
             return np.full(T, ins[0].shape[int(ins[1][0])], dtype=np.int64)
         if name == "arith.ceildivui":
@@ -381,7 +394,13 @@ class Emulator:
             n = int(re.search(r"dstElements = (\d+)", op.rest).group(1))
             sel = np.nonzero(mask)[0]
             scols = sidx[-1][sel, None] + np.arange(n)[None, :]
+            # With srcElements, only that many are read; the rest are zero.
+            count = rest[seg[3]][sel] if len(seg) > 4 and seg[4] else \
+                np.full(len(sel), n)
+            valid = np.arange(n)[None, :] < count[:, None]
+            scols = np.where(valid, scols, sidx[-1][sel, None])
             vals = src[tuple(i[sel, None] for i in sidx[:-1]) + (scols,)]
+            vals = np.where(valid, vals, 0).astype(np.float32)
             dcols = didx[-1][sel, None] + np.arange(n)[None, :]
             dpos = tuple(i[sel, None] for i in didx[:-1]) + (dcols,)
             # In flight until a wait lets its group land: a read of the
@@ -389,6 +408,7 @@ class Emulator:
             warps = np.broadcast_to((sel // WARP)[:, None], dcols.shape)
             self._write_check(dst, dst.ids[dpos], warps)
             dst.shared.in_flight[dst.ids[dpos]] += 1
+            self.async_copies += len(sel)
             self.uncommitted.append((dst, dpos, vals.copy(), warps))
             return None
         if name == "nvgpu.device_async_create_group":
@@ -425,6 +445,7 @@ class Emulator:
             d = self._mma(a, b, c).reshape(T, 4)
             return [d[:, i] for i in range(4)]
         if name == "gpu.barrier":
+            self.barriers_run.add(op.line)
             self.epoch += 1
             return None
         if name == "scf.for":
@@ -441,13 +462,22 @@ class Emulator:
             return carried if op.nres != 1 else carried[0]
         if name == "scf.if":
             cond = ins[0] & mask
+            then = other = None
             if cond.any():
-                self._run_ops(op.regions[0][0].ops, env, cond)
+                then = self._run_ops(op.regions[0][0].ops, env, cond)
             if len(op.regions) > 1 and op.regions[1]:
-                other = ~ins[0] & mask
-                if other.any():
-                    self._run_ops(op.regions[1][0].ops, env, other)
-            return None
+                rest = ~ins[0] & mask
+                if rest.any():
+                    other = self._run_ops(op.regions[1][0].ops, env, rest)
+            if not op.nres:
+                return None
+            # Results: each thread's from the branch it took.
+            if then is None or other is None:
+                out = then if other is None else other
+            else:
+                out = [np.where(ins[0].reshape((T,) + (1,) * (t.ndim - 1)),
+                                t, e) for t, e in zip(then, other)]
+            return out if op.nres != 1 else out[0]
         if name == "scf.yield":
             return ins
         if name == "gpu.return":

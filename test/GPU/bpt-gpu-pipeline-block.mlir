@@ -18,7 +18,7 @@
 //   CHECK-NOT:   memref<256x256x
 //   CHECK-NOT:   memref<1x4x256x256x
 //   CHECK-NOT:   memref<256x512x
-//       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_matmul_m256_n192_k64_f16xf16_f16
+//       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_matmul_m256_n192_k64_f16xf16_f16_async
 //       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_attention_b1_h4x4_q256_k256_d16x16_f16_f16_causal
 //       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_matmul_m256_n64_k64_f16xf16_f16
 //   CHECK-NOT:   memref<256x512x
@@ -47,12 +47,18 @@
 // LLVM-NOT: call ptr @malloc
 
 // The contraction kernels in PTX form use shared tiles, ldmatrix (B
-// transposed), f16 MMAs with f32 accumulators.
+// transposed), f16 MMAs with f32 accumulators; those whose operands are
+// f16 with unit-stride rows also have the two-stage cp.async loop (taken
+// when the rows are 16-byte aligned at run time).
 //      PTX: gpu.binary @bpt_kernels
-// PTX-SAME:   .entry bpt_matmul_m256_n192_k64_f16xf16_f16
+// PTX-SAME:   .entry bpt_matmul_m256_n192_k64_f16xf16_f16_async
 // PTX-SAME:   bar.sync
 // PTX-SAME:   ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX-SAME:   ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// PTX-SAME:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX-SAME:   cp.async.cg.shared.global [{{[^]]+}}], [{{[^]]+}}], 16
+// PTX-SAME:   cp.async.commit_group
+// PTX-SAME:   cp.async.wait_group {{(\\09)?}}1
 // PTX-SAME:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // PTX-SAME:   .entry bpt_matmul_m64_n64_k64_f32xf16_f32
 // PTX-SAME:   cvt.rn.f16.f32

@@ -5,9 +5,12 @@
 # to the other's type (the blockwise FFN's hidden activation), f32, f16 and
 # bf16 results accumulated onto a non-zero C0. The emulator fails the test
 # when a warp reads a shared tile before a barrier orders it after the
-# writes, or overwrites it while another warp may still read it; the test
-# also removes each barrier in turn and requires that failure, and requires
-# conflict-free ldmatrix reads.
+# writes, or overwrites it while another warp may still read it, or reads
+# it while a cp.async into it is in flight; the test also removes each
+# barrier the case runs in turn, and makes the cp.async loop wait for one
+# group too few, and requires that failure; and it requires conflict-free
+# ldmatrix reads and the staging path (cp.async or plain loads) the
+# operands' types and alignment call for.
 # Tolerances: the kernel accumulates exact products in f32, so the f32
 # result is within 1e-5 relative of the model with A and B rounded as the
 # kernel rounds them; 16-bit results within one rounding (2^-10 f16,
@@ -25,8 +28,13 @@ from bpt import gpuemu
 from bpt.tools import tool
 
 # (M, N, K, A type, B type, C type, A stored (k, m), B stored (n, k),
-#  C stored (n, m)); a negative size is dynamic in the IR (the last chunk of
-#  an FFN whose hidden size the chunk does not divide).
+#  C stored (n, m)[, layout]); a negative size is dynamic in the IR (the last
+#  chunk of an FFN whose hidden size the chunk does not divide). Layout of A
+#  and B in memory: "dense" (rows of their own length), "padded" (views of
+#  rows padded to a multiple of 8 elements: 16-byte aligned, so 16-bit
+#  operands with unit-stride rows take the cp.async path, ragged edges
+#  zero-filled by cp.async itself), "shifted" (views starting one element
+#  in: misaligned, so the plain path runs).
 CASES = [
     (100, 50, 70, "f16", "f16", "f32", False, False, False),
     (64, 128, 64, "f16", "f16", "f16", False, False, False),
@@ -38,6 +46,11 @@ CASES = [
     (65, 65, 200, "bf16", "bf16", "f32", True, True, False),
     (100, -70, 64, "bf16", "bf16", "f32", False, False, False),
     (-64, 64, -130, "f32", "f16", "f32", False, False, False),
+    (100, 72, 130, "f16", "f16", "f32", False, False, False, "padded"),
+    (64, 128, 64, "bf16", "bf16", "bf16", False, False, False, "dense"),
+    (70, 50, 200, "f16", "f16", "f16", False, False, False, "padded"),
+    (-33, 40, -72, "bf16", "bf16", "f32", False, False, False, "padded"),
+    (100, 72, 130, "f16", "f16", "f32", False, False, False, "shifted"),
 ]
 RTOL = {"f32": 1e-5, "f16": 2.0 ** -10, "bf16": 2.0 ** -7}
 
@@ -84,7 +97,21 @@ def mma_type(ea, eb):
 
 failures = 0
 rng = np.random.default_rng(0)
-for i, (m, n, k, ea, eb, ec, ta, tb, tc) in enumerate(CASES):
+def laid_out(a, layout):
+    """`a` in memory as `layout` says (a view with the same values)."""
+    if layout == "dense":
+        return a
+    rows, cols = a.shape
+    wide = -(-cols // 8) * 8 + 8
+    store = np.full((rows, wide), np.nan, dtype=a.dtype)
+    start = 1 if layout == "shifted" else 0
+    store[:, start:start + cols] = a
+    return store[:, start:start + cols]
+
+
+for i, case in enumerate(CASES):
+    m, n, k, ea, eb, ec, ta, tb, tc = case[:9]
+    layout = case[9] if len(case) > 9 else "dense"
     text, a_shape, b_shape, c_shape = case_mlir(m, n, k, ea, eb, ec, ta, tb, tc)
     m, n, k = abs(m), abs(n), abs(k)
     a_shape, b_shape, c_shape = (tuple(abs(d) for d in sh)
@@ -100,6 +127,7 @@ for i, (m, n, k, ea, eb, ec, ta, tb, tc) in enumerate(CASES):
     B = gpuemu.round_to(rng.standard_normal(b_shape), eb)
     C0 = gpuemu.round_to(rng.standard_normal(c_shape), ec)
     # The kernel's views: [M, K], [K, N], [M, N] (transposes are views).
+    A, B = laid_out(A, layout), laid_out(B, layout)
     Ak = A.T if ta else A
     Bk = B.T if tb else B
     C = C0.copy()
@@ -114,15 +142,26 @@ for i, (m, n, k, ea, eb, ec, ta, tb, tc) in enumerate(CASES):
     err = np.abs(Ck.astype(np.float64) - ref)
     ok = np.isfinite(Ck).all() and (err <= bound).all()
     ways = max(emu.ldmatrix_ways)
-    print(f"case {i}: {m}x{n}x{k} {ea}x{eb}->{ec} ta={ta} tb={tb} tc={tc}: "
-          f"max |err| {err.max():.3g} (bound {bound.max():.3g}), "
-          f"ldmatrix {ways}-way")
-    if not ok or ways != 1:
+    # cp.async when both operands are of the MMA type with unit-stride rows
+    # (known to the compiler) and 16-byte aligned (known at run time).
+    # (The emulator holds 16-bit values in f32 arrays: rows count in
+    # elements, the first element's address in bytes.)
+    def aligned(x):
+        return x.strides[1] == x.itemsize and \
+            (x.strides[0] // x.itemsize) % 8 == 0 and x.ctypes.data % 16 == 0
+    unit = ea != "f32" and eb != "f32" and not ta and not tb
+    want_async = unit and aligned(A) and aligned(B)
+    path = "cp.async" if emu.async_copies else "plain"
+    print(f"case {i}: {m}x{n}x{k} {ea}x{eb}->{ec} ta={ta} tb={tb} tc={tc} "
+          f"{layout}: max |err| {err.max():.3g} (bound {bound.max():.3g}), "
+          f"ldmatrix {ways}-way, {path} staging")
+    if not ok or ways != 1 or bool(emu.async_copies) != want_async:
         failures += 1
-    # Each barrier is needed: without it the emulator reports a race.
+    # Each barrier the case runs is needed: without it the emulator reports
+    # a race.
     if k > 64:
         lines = generic.splitlines()
-        barriers = [j for j, l in enumerate(lines) if '"gpu.barrier"' in l]
+        barriers = sorted(emu.barriers_run)
         for j in barriers:
             mutant = "\n".join(lines[:j] + lines[j + 1:])
             try:
@@ -132,6 +171,16 @@ for i, (m, n, k, ea, eb, ec, ta, tb, tc) in enumerate(CASES):
             else:
                 print(f"  without barrier {barriers.index(j)}: no race found")
                 failures += 1
+    # Waiting for one cp.async group too few reads a tile still in flight.
+    if emu.async_copies:
+        mutant = generic.replace("numGroups = 1 : i32", "numGroups = 2 : i32")
+        try:
+            gpuemu.run_kernel(mutant, [Ak, Bk, Ck.copy()], grid)
+        except gpuemu.RaceError as e:
+            print(f"  waiting for one group too few: RaceError ({e})")
+        else:
+            print("  waiting for one group too few: no race found")
+            failures += 1
 
 print("FAILURES", failures)
 sys.exit(1 if failures else 0)

@@ -39,6 +39,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -57,6 +58,9 @@ struct ContractionSpec {
   int64_t m, n, k;
   Type a, b, c; // element types as stored
   Type in;      // the MMA's operand type (f16 or bf16)
+  // A and B are of the MMA type with unit-stride rows: their tiles may
+  // arrive by cp.async (when aligned at run time).
+  bool async = false;
 
   std::string name() const {
     std::string s;
@@ -73,7 +77,7 @@ struct ContractionSpec {
     size(n);
     os << "_k";
     size(k);
-    os << "_" << a << "x" << b << "_" << c;
+    os << "_" << a << "x" << b << "_" << c << (async ? "_async" : "");
     return s;
   }
 };
@@ -216,6 +220,27 @@ private:
   /// edge) are zero.
   void stage(Value src, Type elem, Value dst, Value row0, Value col0,
              Value rows, Value cols, bool zeroRows, bool zeroCols);
+  /// Issues the cp.async copies of the kTile x kTile tile of `src` at
+  /// (row0, col0) into `dst` (16-byte chunks, swizzled): chunks past `cols`
+  /// are zero-filled (partly for the one that straddles it), rows past
+  /// `rows` read the last one or, with `zeroRows` (B's K edge), are zero.
+  /// Returns the copies' tokens.
+  SmallVector<Value> stageAsync(Value src, Value dst, Value row0, Value col0,
+                                Value rows, Value cols, bool raggedRows,
+                                bool raggedCols, bool zeroRows);
+  /// Whether `memref` (16-bit elements, unit-stride rows) has 16-byte
+  /// aligned rows: its first element and its row stride.
+  Value aligned16(Value memref);
+  /// The MMAs of one K step from the shared tiles `aS` and `bS` into `acc`.
+  void multiply(Value aS, Value bS, SmallVectorImpl<Value> &acc);
+  /// The loop over K steps, single-stage, the tiles staged by plain loads;
+  /// returns the accumulators.
+  SmallVector<Value> plainLoop(Value smem);
+  /// The loop over K steps with two stages, the tiles copied by cp.async
+  /// one step ahead; returns the accumulators.
+  SmallVector<Value> asyncLoop(Value smem);
+  /// A 64 x 64 tile view of `smem` at `byteShift`.
+  Value view(Value smem, Type elem, Value byteShift);
   /// Dimension `dim` of `memref`: a constant when static.
   Value size(Value memref, unsigned dim, int64_t v) {
     if (!ShapedType::isDynamic(v))
@@ -229,6 +254,8 @@ private:
   }
 
   const ContractionSpec &s;
+  // Set up by build() for the loops.
+  Value aG, bG, m, n, k, m0, n0, tid, warp, laneRow, laneMat, kSteps;
 };
 
 void ContractionBuilder::stage(Value src, Type elem, Value dst, Value row0,
@@ -264,83 +291,209 @@ void ContractionBuilder::stage(Value src, Type elem, Value dst, Value row0,
   }
 }
 
-void ContractionBuilder::build(gpu::GPUFuncOp func) {
-  Block &entry = func.getBody().front();
-  b.setInsertionPointToStart(&entry);
-  Value aG = entry.getArgument(0), bG = entry.getArgument(1),
-        cG = entry.getArgument(2);
-  // One shared buffer holds the A and B tiles: written through views of
-  // the MMA type, read by ldmatrix through f16 views.
-  Value smem = func.getWorkgroupAttributions()[0];
+Value ContractionBuilder::view(Value smem, Type elem, Value byteShift) {
   auto wg =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  auto view = [&](Type elem, int64_t byteShift) -> Value {
-    auto ty = MemRefType::get({kTile, kTile}, elem, AffineMap(), wg);
-    return memref::ViewOp::create(b, loc, ty, smem, idx(byteShift),
-                                  ValueRange{});
+  auto ty = MemRefType::get({kTile, kTile}, elem, AffineMap(), wg);
+  return memref::ViewOp::create(b, loc, ty, smem, byteShift, ValueRange{});
+}
+
+SmallVector<Value>
+ContractionBuilder::stageAsync(Value src, Value dst, Value row0, Value col0,
+                               Value rows, Value cols, bool raggedRows,
+                               bool raggedCols, bool zeroRows) {
+  Type tokenTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  constexpr int64_t chunksPerRow = kTile / 8;
+  SmallVector<Value> tokens;
+  // The last 16-byte aligned column: the source of chunks past the edge
+  // (which copy no byte of it).
+  Value lastChunk = raggedCols ? mul(divui(last(cols), 8), idx(8)) : Value();
+  for (int64_t it = 0; it < kTile * chunksPerRow / kThreads; ++it) {
+    Value chunk = add(tid, idx(it * kThreads));
+    Value r = divui(chunk, chunksPerRow);
+    Value c = mul(remui(chunk, chunksPerRow), idx(8));
+    Value gr = add(row0, r), gc = add(col0, c);
+    Value srcRow = raggedRows ? minIdx(gr, last(rows)) : gr;
+    Value srcCol = raggedCols ? minIdx(gc, lastChunk) : gc;
+    // Elements copied from the source; the rest of the 16 bytes are zero.
+    Value count;
+    if (raggedCols) {
+      Value left = arith::SubIOp::create(b, loc, cols, gc);
+      count = arith::MaxSIOp::create(b, loc, minIdx(left, idx(8)), idx(0));
+    }
+    if (zeroRows && raggedRows)
+      count = arith::SelectOp::create(b, loc, lessThan(gr, rows),
+                                      count ? count : idx(8), idx(0));
+    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, tokenTy, dst, ValueRange{r, swizzle(r, c, kTile)}, src,
+        ValueRange{srcRow, srcCol}, b.getIndexAttr(8), count, b.getUnitAttr()));
+  }
+  return tokens;
+}
+
+Value ContractionBuilder::aligned16(Value memref) {
+  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  Value first = add(ptr, mul(meta.getOffset(), idx(2)));
+  auto zero = [&](Value v, int64_t mod) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                 remui(v, mod), idx(0))
+        .getResult();
   };
-  int64_t bShift = kTile * kTile * 2;
-  Value aS = view(b.getF16Type(), 0), bS = view(b.getF16Type(), bShift);
-  Value aIn = s.in.isF16() ? aS : view(s.in, 0);
-  Value bIn = s.in.isF16() ? bS : view(s.in, bShift);
+  return arith::AndIOp::create(b, loc, zero(first, 16),
+                               zero(meta.getStrides()[0], 8));
+}
 
-  Type idxTy = b.getIndexType();
-  Value tid = gpu::ThreadIdOp::create(b, loc, idxTy, gpu::Dimension::x);
-  Value n0 =
-      mul(gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::x), idx(kTile));
-  Value m0 =
-      mul(gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::y), idx(kTile));
-  Value warp = divui(tid, 32), lane = remui(tid, 32);
-  Value g = divui(lane, 4), tig = remui(lane, 4);
-  Value m = size(aG, 0, s.m), k = size(aG, 1, s.k), n = size(bG, 1, s.n);
-  // Lane l of ldmatrix.x4 addresses row l % 8 of 8x8 matrix l / 8.
-  Value laneRow = remui(lane, 8), laneMat = divui(lane, 8);
-
-  auto accTy = VectorType::get({2, 2}, f32);
-  Value accZero =
-      arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
+void ContractionBuilder::multiply(Value aS, Value bS,
+                                  SmallVectorImpl<Value> &acc) {
   constexpr int64_t nTiles = kTile / 8;
-  SmallVector<Value> init(nTiles, accZero);
+  for (int64_t ks = 0; ks < kTile / 16; ++ks) {
+    // A: matrices (rows 8 (m % 2), k 8 (m / 2)) of the warp's 16 x 16
+    // block, in the order of the fragment's registers.
+    Value aRow =
+        add(add(laneRow, mul(remui(laneMat, 2), idx(8))), mul(warp, idx(16)));
+    Value aCol = add(mul(divui(laneMat, 2), idx(8)), idx(16 * ks));
+    Value aFrag = stack(ldmatrixRows(aS, aRow, swizzle(aRow, aCol, kTile),
+                                     /*transpose=*/false, 4));
+    // B (stored k-major) with .trans: matrices (k 16 ks + 8 (m % 2),
+    // columns 8 (n + m / 2)), two n8 tiles per x4.
+    Value bRow =
+        add(add(laneRow, mul(remui(laneMat, 2), idx(8))), idx(16 * ks));
+    for (int64_t nt = 0; nt < nTiles; nt += 2) {
+      Value bCol = add(mul(divui(laneMat, 2), idx(8)), idx(8 * nt));
+      SmallVector<Value> frags = ldmatrix(bS, bRow, swizzle(bRow, bCol, kTile),
+                                          /*transpose=*/true, 4);
+      acc[nt] = mma(aFrag, frags[0], acc[nt]);
+      acc[nt + 1] = mma(aFrag, frags[1], acc[nt + 1]);
+    }
+  }
+}
+
+static SmallVector<Value> zeroAccumulators(OpBuilder &b, Location loc) {
+  auto accTy = VectorType::get({2, 2}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
+  return SmallVector<Value>(kTile / 8, zero);
+}
+
+SmallVector<Value> ContractionBuilder::plainLoop(Value smem) {
+  Value aS = view(smem, b.getF16Type(), idx(0));
+  Value bS = view(smem, b.getF16Type(), idx(kTile * kTile * 2));
+  Value aIn = s.in.isF16() ? aS : view(smem, s.in, idx(0));
+  Value bIn = s.in.isF16() ? bS : view(smem, s.in, idx(kTile * kTile * 2));
   bool raggedK = ragged(s.k);
-  Value kSteps = ShapedType::isDynamic(s.k)
-                     ? arith::CeilDivUIOp::create(b, loc, k, idx(kTile))
-                     : idx((s.k + kTile - 1) / kTile);
-  auto loop = scf::ForOp::create(b, loc, idx(0), kSteps, idx(1), init);
+  auto loop = scf::ForOp::create(b, loc, idx(0), kSteps, idx(1),
+                                 zeroAccumulators(b, loc));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value k0 = mul(loop.getInductionVar(), idx(kTile));
+  SmallVector<Value> acc(loop.getRegionIterArgs());
+  stage(aG, s.a, aIn, m0, k0, m, k, /*zeroRows=*/false,
+        /*zeroCols=*/raggedK);
+  stage(bG, s.b, bIn, k0, n0, k, n, /*zeroRows=*/raggedK,
+        /*zeroCols=*/false);
+  gpu::BarrierOp::create(b, loc);
+  multiply(aS, bS, acc);
+  // Every warp is done with the tiles before the next step overwrites
+  // them.
+  gpu::BarrierOp::create(b, loc);
+  scf::YieldOp::create(b, loc, acc);
+  return SmallVector<Value>(loop.getResults());
+}
+
+SmallVector<Value> ContractionBuilder::asyncLoop(Value smem) {
+  // Stage st holds A at st * 16 KiB and B 8 KiB after it; cp.async writes
+  // them through views of the MMA type, ldmatrix reads f16 views.
+  constexpr int64_t stageBytes = 2 * kTile * kTile * 2;
+  auto tiles = [&](Value st, Type elem) {
+    Value base = mul(st, idx(stageBytes));
+    return std::make_pair(view(smem, elem, base),
+                          view(smem, elem, add(base, idx(stageBytes / 2))));
+  };
+  Type tokenTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  auto copyStep = [&](Value step, Value st) {
+    auto [aIn, bIn] = tiles(st, s.in);
+    Value k0 = mul(step, idx(kTile));
+    SmallVector<Value> tokens =
+        stageAsync(aG, aIn, m0, k0, m, k, ragged(s.m), ragged(s.k),
+                   /*zeroRows=*/false);
+    tokens.append(stageAsync(bG, bIn, k0, n0, k, n, ragged(s.k), ragged(s.n),
+                             /*zeroRows=*/true));
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenTy, tokens)
+        .getResult();
+  };
+  // Prologue: step 0 into stage 0.
+  Value first = copyStep(idx(0), idx(0));
+  auto loop = scf::ForOp::create(b, loc, idx(0), kSteps, idx(1),
+                                 zeroAccumulators(b, loc));
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value k0 = mul(loop.getInductionVar(), idx(kTile));
+    Value t = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    stage(aG, s.a, aIn, m0, k0, m, k, /*zeroRows=*/false,
-          /*zeroCols=*/raggedK);
-    stage(bG, s.b, bIn, k0, n0, k, n, /*zeroRows=*/raggedK,
-          /*zeroCols=*/false);
+    // Step t + 1 flies into the other stage while step t is multiplied
+    // (the last step copies itself again there, so that every step commits
+    // one group and waiting for all but one means the same thing).
+    Value next = minIdx(add(t, idx(1)), last(kSteps));
+    Value group = copyStep(next, remui(add(t, idx(1)), 2));
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(1));
     gpu::BarrierOp::create(b, loc);
-    for (int64_t ks = 0; ks < kTile / 16; ++ks) {
-      // A: matrices (rows 8 (m % 2), k 8 (m / 2)) of the warp's 16 x 16
-      // block, in the order of the fragment's registers.
-      Value aRow =
-          add(add(laneRow, mul(remui(laneMat, 2), idx(8))), mul(warp, idx(16)));
-      Value aCol = add(mul(divui(laneMat, 2), idx(8)), idx(16 * ks));
-      Value aFrag = stack(ldmatrixRows(aS, aRow, swizzle(aRow, aCol, kTile),
-                                       /*transpose=*/false, 4));
-      // B (stored k-major) with .trans: matrices (k 16 ks + 8 (m % 2),
-      // columns 8 (n + m / 2)), two n8 tiles per x4.
-      Value bRow =
-          add(add(laneRow, mul(remui(laneMat, 2), idx(8))), idx(16 * ks));
-      for (int64_t nt = 0; nt < nTiles; nt += 2) {
-        Value bCol = add(mul(divui(laneMat, 2), idx(8)), idx(8 * nt));
-        SmallVector<Value> frags =
-            ldmatrix(bS, bRow, swizzle(bRow, bCol, kTile),
-                     /*transpose=*/true, 4);
-        acc[nt] = mma(aFrag, frags[0], acc[nt]);
-        acc[nt + 1] = mma(aFrag, frags[1], acc[nt + 1]);
-      }
-    }
-    // Every warp is done with the tiles before the next step overwrites
-    // them.
+    auto [aS, bS] = tiles(remui(t, 2), b.getF16Type());
+    multiply(aS, bS, acc);
+    // Every warp is done with stage t % 2 before step t + 2 lands there.
     gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, acc);
+  }
+  // The extra copy of the last step lands before the block exits.
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, first, b.getI32IntegerAttr(0));
+  return SmallVector<Value>(loop.getResults());
+}
+
+void ContractionBuilder::build(gpu::GPUFuncOp func) {
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  aG = entry.getArgument(0);
+  bG = entry.getArgument(1);
+  Value cG = entry.getArgument(2);
+  Value smem = func.getWorkgroupAttributions()[0];
+
+  Type idxTy = b.getIndexType();
+  tid = gpu::ThreadIdOp::create(b, loc, idxTy, gpu::Dimension::x);
+  n0 =
+      mul(gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::x), idx(kTile));
+  m0 =
+      mul(gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::y), idx(kTile));
+  warp = divui(tid, 32);
+  Value lane = remui(tid, 32);
+  Value g = divui(lane, 4), tig = remui(lane, 4);
+  m = size(aG, 0, s.m);
+  k = size(aG, 1, s.k);
+  n = size(bG, 1, s.n);
+  // Lane l of ldmatrix.x4 addresses row l % 8 of 8x8 matrix l / 8.
+  laneRow = remui(lane, 8);
+  laneMat = divui(lane, 8);
+  kSteps = ShapedType::isDynamic(s.k)
+               ? arith::CeilDivUIOp::create(b, loc, k, idx(kTile)).getResult()
+               : idx((s.k + kTile - 1) / kTile);
+
+  constexpr int64_t nTiles = kTile / 8;
+  SmallVector<Value> results;
+  if (s.async) {
+    // cp.async moves 16-byte chunks: rows of A and B must start 16-byte
+    // aligned (known only at run time for views of larger buffers);
+    // otherwise the plain loop runs.
+    Value ok = arith::AndIOp::create(b, loc, aligned16(aG), aligned16(bG));
+    SmallVector<Type> types(nTiles, VectorType::get({2, 2}, f32));
+    auto ifOp = scf::IfOp::create(b, loc, types, ok, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, loc, asyncLoop(smem));
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, plainLoop(smem));
+    }
+    results.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+  } else {
+    results = plainLoop(smem);
   }
 
   // C = C + acc: lane (g, tig) holds rows g and g + 8 of the warp, columns
@@ -352,7 +505,7 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
       Value row = add(row0, idx(8 * r));
       for (int64_t cc = 0; cc < 2; ++cc) {
         Value col = add(add(n0, mul(tig, idx(2))), idx(8 * nt + cc));
-        Value x = vector::ExtractOp::create(b, loc, loop.getResult(nt),
+        Value x = vector::ExtractOp::create(b, loc, results[nt],
                                             ArrayRef<int64_t>{r, cc});
         // Threads outside C read its last element (never stored).
         Value old = memref::LoadOp::create(
@@ -388,8 +541,10 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   Location loc = kernels.getLoc();
   auto wg =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  Type tiles =
-      MemRefType::get({2 * kTile * kTile * 2}, b.getI8Type(), AffineMap(), wg);
+  // The A and B tiles; two stages of them for the cp.async loop.
+  int64_t stages = spec.async ? 2 : 1;
+  Type tiles = MemRefType::get({stages * 2 * kTile * kTile * 2}, b.getI8Type(),
+                               AffineMap(), wg);
   auto func = gpu::GPUFuncOp::create(
       b, loc, name, b.getFunctionType(argTypes, {}), TypeRange{tiles});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
@@ -417,53 +572,68 @@ FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
   FailureOr<Contraction> match = matchContraction(op, why);
   if (failed(match))
     return failure();
-  const ContractionSpec &spec = match->spec;
+  ContractionSpec spec = match->spec;
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   // Views with dynamic strides and offset, transposed where the operand is
-  // stored that way: [M, K], [K, N], [M, N].
-  auto operand = [&](Value v, bool transpose, int64_t rows, int64_t cols,
-                     Type elem) -> Value {
-    if (transpose) {
-      AffineMap swap = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0},
-                                                    rewriter.getContext());
-      v = memref::TransposeOp::create(rewriter, loc, v,
-                                      AffineMapAttr::get(swap));
-    }
+  // stored that way: [M, K], [K, N], [M, N]. Unit-stride rows stay known
+  // as such for A and B of the MMA type (the cp.async path).
+  auto transposed = [&](Value v, bool transpose) -> Value {
+    if (!transpose)
+      return v;
+    AffineMap swap = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0},
+                                                  rewriter.getContext());
+    return memref::TransposeOp::create(rewriter, loc, v,
+                                       AffineMapAttr::get(swap))
+        .getResult();
+  };
+  auto unitRows = [&](Value v, Type elem) {
+    auto type = cast<MemRefType>(v.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    return elem == spec.in &&
+           succeeded(type.getStridesAndOffset(strides, offset)) &&
+           strides.back() == 1;
+  };
+  auto view = [&](Value v, int64_t rows, int64_t cols, Type elem,
+                  bool unit) -> Value {
     int64_t dyn = ShapedType::kDynamic;
-    auto layout =
-        StridedLayoutAttr::get(rewriter.getContext(), dyn, {dyn, dyn});
+    auto layout = StridedLayoutAttr::get(rewriter.getContext(), dyn,
+                                         {dyn, unit ? 1 : dyn});
     auto ty = MemRefType::get({rows, cols}, elem, layout,
                               cast<MemRefType>(v.getType()).getMemorySpace());
     return memref::CastOp::create(rewriter, loc, ty, v);
   };
-  SmallVector<Value> args = {
-      operand(match->a, match->transposeA, spec.m, spec.k, spec.a),
-      operand(match->b, match->transposeB, spec.k, spec.n, spec.b),
-      operand(match->c, match->transposeC, spec.m, spec.n, spec.c)};
+  Value a = transposed(match->a, match->transposeA);
+  Value b = transposed(match->b, match->transposeB);
+  Value c = transposed(match->c, match->transposeC);
+  spec.async = unitRows(a, spec.a) && unitRows(b, spec.b);
+  SmallVector<Value> args = {view(a, spec.m, spec.k, spec.a, spec.async),
+                             view(b, spec.k, spec.n, spec.b, spec.async),
+                             view(c, spec.m, spec.n, spec.c, false)};
   gpu::GPUModuleOp kernels =
       getOrCreateKernelModule(op->getParentOfType<ModuleOp>());
   gpu::GPUFuncOp kernel = getOrBuildKernel(
       kernels, spec, llvm::to_vector(ValueRange(args).getTypes()));
-  auto c = [&](int64_t v) {
+  auto cst = [&](int64_t v) {
     return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
   };
   auto tiles = [&](Value memref, unsigned dim, int64_t v) -> Value {
     if (!ShapedType::isDynamic(v))
-      return c((v + kTile - 1) / kTile);
+      return cst((v + kTile - 1) / kTile);
     Value size = memref::DimOp::create(rewriter, loc, memref, dim);
-    return arith::CeilDivUIOp::create(rewriter, loc, size, c(kTile));
+    return arith::CeilDivUIOp::create(rewriter, loc, size, cst(kTile));
   };
   gpu::KernelDim3 grid{tiles(args[1], 1, spec.n), tiles(args[0], 0, spec.m),
-                       c(1)};
-  gpu::KernelDim3 block{c(kThreads), c(1), c(1)};
+                       cst(1)};
+  gpu::KernelDim3 block{cst(kThreads), cst(1), cst(1)};
   // An empty grid is no launch (CUDA refuses it): a dynamic M or N of 0
   // skips the kernel.
   OpBuilder::InsertionGuard guard(rewriter);
   if (ShapedType::isDynamic(spec.m) || ShapedType::isDynamic(spec.n)) {
     auto positive = [&](Value v) {
       return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt, v,
-                                   c(0))
+                                   cst(0))
           .getResult();
     };
     Value any = arith::AndIOp::create(rewriter, loc, positive(grid.x),

@@ -10,33 +10,51 @@
 
 // CHECK-LABEL: func.func @matmuls
 //  CHECK-SAME:   (%[[A:.+]]: memref<100x70xf16>, %[[B:.+]]: memref<70x50xf16>, %[[C:.+]]: memref<100x50xf32>, %[[D:.+]]: memref<100x50xf32>)
-//   CHECK-DAG:   %[[AV:.+]] = memref.cast %[[A]] : memref<100x70xf16> to memref<100x70xf16, strided<[?, ?], offset: ?>>
-//   CHECK-DAG:   %[[BV:.+]] = memref.cast %[[B]] : memref<70x50xf16> to memref<70x50xf16, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[AV:.+]] = memref.cast %[[A]] : memref<100x70xf16> to memref<100x70xf16, strided<[?, 1], offset: ?>>
+//   CHECK-DAG:   %[[BV:.+]] = memref.cast %[[B]] : memref<70x50xf16> to memref<70x50xf16, strided<[?, 1], offset: ?>>
 //   CHECK-DAG:   %[[CV:.+]] = memref.cast %[[C]] : memref<100x50xf32> to memref<100x50xf32, strided<[?, ?], offset: ?>>
 //   CHECK-DAG:   %[[C1:.+]] = arith.constant 1 : index
 //   CHECK-DAG:   %[[C2:.+]] = arith.constant 2 : index
 //   CHECK-DAG:   %[[C128:.+]] = arith.constant 128 : index
-//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m100_n50_k70_f16xf16_f32 blocks in (%[[C1]], %[[C2]], %{{.+}}) threads in (%[[C128]], %{{.+}}, %{{.+}}) args(%[[AV]] : {{.+}}, %[[BV]] : {{.+}}, %[[CV]] : {{.+}})
-//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m100_n50_k70_f16xf16_f32
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m100_n50_k70_f16xf16_f32_async blocks in (%[[C1]], %[[C2]], %{{.+}}) threads in (%[[C128]], %{{.+}}, %{{.+}}) args(%[[AV]] : {{.+}}, %[[BV]] : {{.+}}, %[[CV]] : {{.+}})
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m100_n50_k70_f16xf16_f32_async
 //   CHECK-NOT:   gpu.launch
 //       CHECK:   return
-// The kernel: A and B tiles staged through shared memory (64 x 64 halves
-// each), K in steps of 64 (2 steps for K = 70, the second zero past K),
-// per k16 step one ldmatrix.x4 of A, four transposed ones of B, eight
-// m16n8k16 MMAs; C = C + acc stored inside C only.
+// The kernel: f16 operands with unit-stride rows take, when both are
+// 16-byte aligned at run time, a two-stage cp.async loop (step t + 1 copied
+// while step t is multiplied; chunks past the edges zero-filled by
+// cp.async); otherwise the plain loop stages the tiles by element loads.
+// Then, per k16 step, one ldmatrix.x4 of A, four transposed ones of B,
+// eight m16n8k16 MMAs; C = C + acc stored inside C only.
 //       CHECK: gpu.module @bpt_kernels
-//       CHECK:   gpu.func @bpt_matmul_m100_n50_k70_f16xf16_f32(%[[KA:.+]]: memref<100x70xf16, strided<[?, ?], offset: ?>>, %[[KB:.+]]: memref<70x50xf16, strided<[?, ?], offset: ?>>, %[[KC:.+]]: memref<100x50xf32, strided<[?, ?], offset: ?>>) workgroup(%[[SM:.+]] : memref<16384xi8, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
-//       CHECK:     %[[AS:.+]] = memref.view %[[SM]][%{{.+}}][] : {{.+}} to memref<64x64xf16, #gpu.address_space<workgroup>>
-//       CHECK:     %[[BS:.+]] = memref.view %[[SM]][%{{.+}}][] : {{.+}} to memref<64x64xf16, #gpu.address_space<workgroup>>
-//       CHECK:     scf.for %{{.+}} = %{{.+}} to %[[C2]] step %{{.+}} iter_args
-//   CHECK-COUNT-32: memref.store %{{.+}}, %[[AS]]
-//   CHECK-COUNT-32: memref.store %{{.+}}, %[[BS]]
-//       CHECK:       gpu.barrier
-//       CHECK:       nvgpu.ldmatrix %[[AS]][{{.+}}] {numTiles = 4 : i32, transpose = false} : memref<64x64xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
-//       CHECK:       nvgpu.ldmatrix %[[BS]][{{.+}}] {numTiles = 4 : i32, transpose = true}
-//       CHECK:       nvgpu.mma.sync({{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
-//       CHECK:       gpu.barrier
-//       CHECK:       scf.yield
+//       CHECK:   gpu.func @bpt_matmul_m100_n50_k70_f16xf16_f32_async(%[[KA:[^:]+]]: memref<100x70xf16, strided<[?, 1], offset: ?>>, %[[KB:[^:]+]]: memref<70x50xf16, strided<[?, 1], offset: ?>>, %[[KC:[^:]+]]: memref<100x50xf32, strided<[?, ?], offset: ?>>) workgroup(%[[SM:.+]] : memref<32768xi8, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+//   CHECK-DAG:     memref.extract_aligned_pointer_as_index %[[KA]]
+//   CHECK-DAG:     memref.extract_aligned_pointer_as_index %[[KB]]
+//       CHECK:     %[[ACC:.+]]:8 = scf.if %{{.+}} -> (vector<2x2xf32>,
+//   CHECK-COUNT-4:   nvgpu.device_async_copy %[[KA]][{{.+}}], %{{.+}}[{{.+}}], 8, %{{.+}} {bypassL1}
+//   CHECK-COUNT-4:   nvgpu.device_async_copy %[[KB]][{{.+}}], %{{.+}}[{{.+}}], 8, %{{.+}} {bypassL1}
+//       CHECK:       %[[FIRST:.+]] = nvgpu.device_async_create_group
+//       CHECK:       scf.for %{{.+}} = %{{.+}} to %[[C2]] step %{{.+}} iter_args
+//   CHECK-COUNT-8:     nvgpu.device_async_copy
+//       CHECK:         %[[G:.+]] = nvgpu.device_async_create_group
+//       CHECK:         nvgpu.device_async_wait %[[G]] {numGroups = 1 : i32}
+//       CHECK:         gpu.barrier
+//       CHECK:         nvgpu.ldmatrix %{{.+}}[{{.+}}] {numTiles = 4 : i32, transpose = false} : memref<64x64xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+//       CHECK:         nvgpu.ldmatrix %{{.+}}[{{.+}}] {numTiles = 4 : i32, transpose = true}
+//       CHECK:         nvgpu.mma.sync({{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+//       CHECK:         gpu.barrier
+//       CHECK:         scf.yield
+//       CHECK:       nvgpu.device_async_wait %[[FIRST]] {numGroups = 0 : i32}
+//       CHECK:     } else {
+//       CHECK:       %[[AS:.+]] = memref.view %[[SM]][%{{.+}}][] : {{.+}} to memref<64x64xf16, #gpu.address_space<workgroup>>
+//       CHECK:       %[[BS:.+]] = memref.view %[[SM]][%{{.+}}][] : {{.+}} to memref<64x64xf16, #gpu.address_space<workgroup>>
+//       CHECK:       scf.for %{{.+}} = %{{.+}} to %[[C2]] step %{{.+}} iter_args
+//   CHECK-COUNT-32:    memref.store %{{.+}}, %[[AS]]
+//   CHECK-COUNT-32:    memref.store %{{.+}}, %[[BS]]
+//       CHECK:         gpu.barrier
+//       CHECK:         nvgpu.mma.sync
+//       CHECK:         gpu.barrier
+//       CHECK:     vector.extract %[[ACC]]#0[0, 0]
 //       CHECK:     scf.if
 //       CHECK:       memref.store %{{.+}}, %[[KC]]
 //   CHECK-NOT:   gpu.func
@@ -57,7 +75,9 @@ func.func @matmuls(%a: memref<100x70xf16>, %b: memref<70x50xf16>, %c: memref<100
 // The FFN of --bpt-blockwise: an f32 chunk of the hidden activation times
 // a strided f16 slice of the down projection, into an f32 accumulator; B
 // stored (n, k) is passed transposed. bf16 uses nvvm.mma.sync. Whole tiles
-// need no bounds checks.
+// need no bounds checks. Neither operand can arrive by cp.async (an f32
+// operand is converted; a transposed one has no unit-stride rows): one
+// stage of plain loads, 16 KiB of shared memory.
 #a = affine_map<(m, n, k) -> (m, k)>
 #bt = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
@@ -66,7 +86,8 @@ func.func @matmuls(%a: memref<100x70xf16>, %b: memref<70x50xf16>, %c: memref<100
 //       CHECK:   %[[WT:.+]] = memref.transpose %[[W]] (d0, d1) -> (d1, d0) : memref<128x64xbf16, strided<[512, 1], offset: ?>> to memref<64x128xbf16, strided<[1, 512], offset: ?>>
 //       CHECK:   %[[WV:.+]] = memref.cast %[[WT]] : memref<64x128xbf16, strided<[1, 512], offset: ?>> to memref<64x128xbf16, strided<[?, ?], offset: ?>>
 //       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n128_k64_f32xbf16_f32 {{.+}} args(%{{.+}} : memref<64x64xf32, strided<[?, ?], offset: ?>>, %[[WV]] : {{.+}}, %{{.+}} : memref<64x128xf32, strided<[?, ?], offset: ?>>)
-//       CHECK: gpu.func @bpt_matmul_m64_n128_k64_f32xbf16_f32
+//       CHECK: gpu.func @bpt_matmul_m64_n128_k64_f32xbf16_f32({{.+}}) workgroup(%{{.+}} : memref<16384xi8, #gpu.address_space<workgroup>>)
+//   CHECK-NOT:   nvgpu.device_async_copy
 //       CHECK:   %[[V:.+]] = memref.load %{{.+}} : memref<64x64xf32, strided<[?, ?], offset: ?>>
 //       CHECK:   arith.truncf %[[V]] : f32 to bf16
 //   CHECK-NOT:   arith.select
@@ -92,14 +113,14 @@ func.func @ffn_down(%h: memref<64x64xf32>, %w: memref<128x64xbf16, strided<[512,
 // kernel for the bounds; an empty grid launches nothing.
 // CHECK-LABEL: func.func @dynamic
 //  CHECK-SAME:   (%[[A:.+]]: memref<?x32xf16>, %[[B:.+]]: memref<32x32xf16>, %[[C:.+]]: memref<?x32xf16>)
-//       CHECK:   %[[AV:.+]] = memref.cast %[[A]] : memref<?x32xf16> to memref<?x32xf16, strided<[?, ?], offset: ?>>
+//       CHECK:   %[[AV:.+]] = memref.cast %[[A]] : memref<?x32xf16> to memref<?x32xf16, strided<[?, 1], offset: ?>>
 //       CHECK:   %[[M:.+]] = memref.dim %[[AV]], %{{.+}} :
 //       CHECK:   %[[GY:.+]] = arith.ceildivui %[[M]], %{{.+}} : index
 //       CHECK:   arith.cmpi ugt, %[[GY]], %{{.+}} : index
 //       CHECK:   scf.if %{{.+}} {
-//       CHECK:     gpu.launch_func @bpt_kernels::@bpt_matmul_md_n32_k32_f16xf16_f16 blocks in (%{{.+}}, %[[GY]], %{{.+}})
-//       CHECK: gpu.func @bpt_matmul_md_n32_k32_f16xf16_f16(%[[KA:[^:]+]]: memref<?x32xf16, strided<[?, ?], offset: ?>>
-//       CHECK:   memref.dim %[[KA]], %{{.+}} : memref<?x32xf16, strided<[?, ?], offset: ?>>
+//       CHECK:     gpu.launch_func @bpt_kernels::@bpt_matmul_md_n32_k32_f16xf16_f16_async blocks in (%{{.+}}, %[[GY]], %{{.+}})
+//       CHECK: gpu.func @bpt_matmul_md_n32_k32_f16xf16_f16_async(%[[KA:[^:]+]]: memref<?x32xf16, strided<[?, 1], offset: ?>>
+//       CHECK:   memref.dim %[[KA]], %{{.+}} : memref<?x32xf16, strided<[?, 1], offset: ?>>
 func.func @dynamic(%da: memref<?x32xf16>, %h: memref<32x32xf16>, %dc: memref<?x32xf16>) {
   linalg.matmul ins(%da, %h : memref<?x32xf16>, memref<32x32xf16>) outs(%dc : memref<?x32xf16>)
   return
