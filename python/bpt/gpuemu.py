@@ -277,10 +277,21 @@ class Emulator:
             return ints[name](ins[0], ins[1])
         floats = {"arith.addf": np.add, "arith.subf": np.subtract,
                   "arith.mulf": np.multiply, "arith.divf": np.divide,
-                  "arith.maximumf": np.maximum}
-        if name in floats:
+                  "arith.maximumf": np.maximum, "arith.minimumf": np.minimum,
+                  "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
+                  "math.powf": np.power}
+        unary = {"math.tanh": np.tanh, "math.exp": np.exp, "math.log": np.log,
+                 "math.sqrt": np.sqrt, "math.rsqrt": lambda x: 1 / np.sqrt(x),
+                 "math.erf": np.vectorize(math.erf, otypes=[np.float64]),
+                 "math.absf": np.abs, "arith.negf": np.negative,
+                 "math.exp2": np.exp2, "math.log2": np.log2}
+        if name in floats or name in unary:
+            # In f32, rounded to a 16-bit result type.
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                return floats[name](ins[0], ins[1]).astype(np.float32)
+                out = floats[name](ins[0], ins[1]) if name in floats else \
+                    unary[name](ins[0].astype(np.float64))
+            return round_to(np.asarray(out, dtype=np.float32),
+                            _elem(rt[0]) if rt else "f32")
         if name == "arith.cmpi":
             p = int(re.search(r"predicate = (\d+)", op.rest).group(1))
             return _CMPI[p](ins[0], ins[1])

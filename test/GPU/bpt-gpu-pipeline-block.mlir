@@ -1,8 +1,10 @@
 // A whole GPT-2 block (f16, S = 256, d_model 64, 4 heads, d_ff 512, causal)
 // raised and compiled for the GPU: the attention is one tensor-core kernel
 // launch; the four contractions (QKV and out-projections, the FFN's up and
-// down projections per chunk) are tensor-core contraction kernels; layer
-// norms, biases, GELU, the residuals and the head reshuffles are plain
+// down projections per chunk) are tensor-core contraction kernels, the
+// first three with what follows them fused into their epilogue (bias and
+// rounding; bias, residual and rounding; bias and GELU); layer norms, the
+// down projection's bias and residual and the head reshuffles are plain
 // device kernels (--bpt-gpu-offload); the FFN runs in tiles of 64 rows x
 // 64 hidden units, so neither the S x S scores nor the S x d_ff hidden
 // activation is ever allocated. Every buffer is a device allocation.
@@ -18,9 +20,9 @@
 //   CHECK-NOT:   memref<256x256x
 //   CHECK-NOT:   memref<1x4x256x256x
 //   CHECK-NOT:   memref<256x512x
-//       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_matmul_m256_n192_k64_f16xf16_f16_async
+//       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_matmul_m256_n192_k64_f16xf16_f16_async_epilogue0
 //       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_attention_b1_h4x4_q256_k256_d16x16_f16_f16_causal
-//       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_matmul_m256_n64_k64_f16xf16_f16
+//       CHECK:   gpu.launch_func  @bpt_kernels::@bpt_matmul_m256_n64_k64_f16xf16_f16_async_epilogue0
 //   CHECK-NOT:   memref<256x512x
 // The host loop over row tiles (0 to 256 step 64) holds the tile's f32
 // accumulator, freed at the end of each iteration; the loop over hidden
@@ -29,8 +31,8 @@
 //       CHECK:     %[[ACC:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] () : memref<64x64xf32>
 //       CHECK:     scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} {
 //       CHECK:       gpu.alloc async [%{{.+}}] () : memref<64x64xf32>
-//       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32
-//       CHECK:       gpu.launch
+//       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async_epilogue0
+//   CHECK-NOT:       gpu.launch blocks
 //       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f32xf16_f32
 //       CHECK:     }
 //       CHECK:     gpu.dealloc async [%{{.+}}] %[[ACC]] : memref<64x64xf32>
@@ -51,7 +53,7 @@
 // f16 with unit-stride rows also have the two-stage cp.async loop (taken
 // when the rows are 16-byte aligned at run time).
 //      PTX: gpu.binary @bpt_kernels
-// PTX-SAME:   .entry bpt_matmul_m256_n192_k64_f16xf16_f16_async
+// PTX-SAME:   .entry bpt_matmul_m256_n192_k64_f16xf16_f16_async_epilogue0
 // PTX-SAME:   bar.sync
 // PTX-SAME:   ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX-SAME:   ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16

@@ -10,7 +10,10 @@
 # barrier the case runs in turn, and makes the cp.async loop wait for one
 # group too few, and requires that failure; and it requires conflict-free
 # ldmatrix reads and the staging path (cp.async or plain loads) the
-# operands' types and alignment call for.
+# operands' types and alignment call for. Then fused epilogues: the
+# elementwise op that reads C (bias, residual, GELU with constants from
+# above its body, a row vector; f32, f16, bf16 outputs) applied by the
+# kernel before it stores, C never allocated, against the same model.
 # Tolerances: the kernel accumulates exact products in f32, so the f32
 # result is within 1e-5 relative of the model with A and B rounded as the
 # kernel rounds them; 16-bit results within one rounding (2^-10 f16,
@@ -181,6 +184,101 @@ for i, case in enumerate(CASES):
         else:
             print("  waiting for one group too few: no race found")
             failures += 1
+
+# Fused epilogues: C = A B (f32, zero-initialised) feeds one elementwise op,
+# which the kernel applies before storing (C is never allocated):
+# (name, M, N, K, A/B type, output type, body, extra inputs, NumPy model).
+# The body reads %c (C), %x (a bias over columns), %r (a residual, M x N) or
+# %v (a vector over rows); 0.7978845608 and 0.044715 come from above the
+# body, as frontends write GELU.
+GELU = """%x3 = arith.mulf %s, %s : f32
+      %x4 = arith.mulf %x3, %s : f32
+      %x5 = arith.mulf %x4, %k1 : f32
+      %x6 = arith.addf %s, %x5 : f32
+      %x7 = arith.mulf %x6, %k0 : f32
+      %x8 = math.tanh %x7 : f32
+      %x9 = arith.addf %x8, %one : f32
+      %x10 = arith.mulf %x9, %s : f32
+      %y = arith.mulf %x10, %half : f32"""
+
+
+def gelu(x):
+    return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
+
+
+EPILOGUES = [
+    ("bias, f16 out", 100, 72, 130, "f16", "f16",
+     """%xw = arith.extf %x : f16 to f32
+      %s = arith.addf %c, %xw : f32
+      %y = arith.truncf %s : f32 to f16""", ("x",),
+     lambda c, x, r, v: c + x[None, :]),
+    ("bias + residual, f32 out", 64, 64, 64, "bf16", "f32",
+     """%xw = arith.extf %x : bf16 to f32
+      %rw = arith.extf %r : bf16 to f32
+      %s0 = arith.addf %c, %xw : f32
+      %y = arith.addf %s0, %rw : f32""", ("x", "r"),
+     lambda c, x, r, v: c + x[None, :] + r),
+    ("bias + GELU, f32 out", 70, 50, 40, "f16", "f32",
+     """%xw = arith.extf %x : f16 to f32
+      %s = arith.addf %c, %xw : f32
+      """ + GELU, ("x",),
+     lambda c, x, r, v: gelu(c + x[None, :])),
+    ("row scale, bf16 out", 33, 130, 64, "bf16", "bf16",
+     """%vw = arith.extf %v : bf16 to f32
+      %s = arith.mulf %c, %vw : f32
+      %y = arith.truncf %s : f32 to bf16""", ("v",),
+     lambda c, x, r, v: c * v[:, None]),
+]
+for name, m, n, k, e, eo, body, extra, model in EPILOGUES:
+    shapes = {"x": ((n,), "(d0, d1) -> (d1)"), "r": ((m, n), "(d0, d1) -> (d0, d1)"),
+              "v": ((m,), "(d0, d1) -> (d0)")}
+    ext_args = "".join(f", %{a}_: {memref(shapes[a][0], e)}" for a in extra)
+    ext_ins = "".join(f", %{a}_" for a in extra)
+    ext_types = "".join(f", {memref(shapes[a][0], e)}" for a in extra)
+    ext_maps = "".join(f", affine_map<{shapes[a][1]}>" for a in extra)
+    ext_bb = "".join(f", %{a}: {e}" for a in extra)
+    text = f"""
+func.func @fused(%A: {memref((m, k), e)}, %B: {memref((k, n), e)}{ext_args}, %O: {memref((m, n), eo)}) {{
+  %zero = arith.constant 0.0 : f32
+  %k0 = arith.constant 0.7978845608 : f32
+  %k1 = arith.constant 0.044715 : f32
+  %one = arith.constant 1.0 : f32
+  %half = arith.constant 0.5 : f32
+  %C = memref.alloc() : {memref((m, n), "f32")}
+  linalg.fill ins(%zero : f32) outs(%C : {memref((m, n), "f32")})
+  linalg.matmul ins(%A, %B : {memref((m, k), e)}, {memref((k, n), e)}) outs(%C : {memref((m, n), "f32")})
+  linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>{ext_maps}, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}}
+      ins(%C{ext_ins} : {memref((m, n), "f32")}{ext_types}) outs(%O : {memref((m, n), eo)}) {{
+    ^bb0(%c: f32{ext_bb}, %o: {eo}):
+      {body}
+      linalg.yield %y : {eo}
+  }}
+  memref.dealloc %C : {memref((m, n), "f32")}
+  return
+}}
+"""
+    generic = subprocess.run(
+        [tool("bpt-opt"), "--bpt-gpu-offload", "--mlir-print-op-generic"],
+        input=text, capture_output=True, text=True, check=True).stdout
+    fused = '"gpu.launch"' not in generic and '"memref.alloc"' not in generic
+    A = gpuemu.round_to(rng.standard_normal((m, k)), e)
+    B = gpuemu.round_to(rng.standard_normal((k, n)), e)
+    ins = {a: gpuemu.round_to(rng.standard_normal(shapes[a][0]), e)
+           for a in extra}
+    O = np.full((m, n), np.nan, np.float32)
+    emu = gpuemu.run_kernel(generic, [A, B, O] + [ins[a] for a in extra],
+                            ((n + 63) // 64, (m + 63) // 64, 1))
+    c = A.astype(np.float64) @ B.astype(np.float64)
+    ref = model(c, ins.get("x"), ins.get("r"), ins.get("v"))
+    if eo != "f32":
+        ref = gpuemu.round_to(ref, eo)
+    bound = RTOL[eo] * np.maximum(np.abs(ref), 1.0)
+    err = np.abs(O.astype(np.float64) - ref)
+    ok = fused and np.isfinite(O).all() and (err <= bound).all()
+    print(f"epilogue {name}: {m}x{n}x{k} {e}->{eo} fused={fused}: "
+          f"max |err| {err.max():.3g} (bound {bound.max():.3g})")
+    failures += not ok
 
 print("FAILURES", failures)
 sys.exit(1 if failures else 0)

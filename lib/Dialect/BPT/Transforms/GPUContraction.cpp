@@ -42,6 +42,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
@@ -61,6 +62,12 @@ struct ContractionSpec {
   // A and B are of the MMA type with unit-stride rows: their tiles may
   // arrive by cp.async (when aligned at run time).
   bool async = false;
+  // An elementwise op applied to C (zero-initialised, used by nothing
+  // else) in the kernel's epilogue: the kernel stores its result instead of
+  // C (argument 2); its operand `epilogueC` is C, its other inputs follow
+  // the kernel's three arguments. Such kernels are not shared.
+  linalg::GenericOp epilogue;
+  unsigned epilogueC = 0;
 
   std::string name() const {
     std::string s;
@@ -204,6 +211,96 @@ static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
                      *tc};
 }
 
+/// What fusing an elementwise consumer into the contraction's epilogue
+/// removes.
+struct Epilogue {
+  linalg::GenericOp consumer;
+  unsigned cOperand;     // C's operand number in the consumer
+  memref::AllocOp alloc; // C
+  linalg::FillOp fill;   // C = 0
+  SmallVector<memref::DeallocOp> deallocs;
+};
+
+/// Whether `v` is an arith constant zero.
+static bool isZero(Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
+  return f && f.getValue().isZero();
+}
+
+/// The elementwise op `op`'s result C feeds, when it can run in the
+/// contraction's epilogue: C is a buffer of its own, set to zero before the
+/// contraction and read by nothing but that op (identity map, 2-D, every
+/// other operand read through a projected permutation, a body of pure
+/// ops), and what runs between the contraction and that op writes no
+/// buffer (deallocations, which move after the fused launch, aside).
+static FailureOr<Epilogue> matchEpilogue(linalg::LinalgOp op,
+                                         const Contraction &match) {
+  auto alloc = match.c.getDefiningOp<memref::AllocOp>();
+  if (!alloc || match.transposeC || alloc->getBlock() != op->getBlock())
+    return failure();
+  Epilogue e;
+  e.alloc = alloc;
+  for (Operation *user : alloc->getUsers()) {
+    if (user == op.getOperation())
+      continue;
+    if (auto fill = dyn_cast<linalg::FillOp>(user)) {
+      if (e.fill || fill->getBlock() != op->getBlock() ||
+          !fill->isBeforeInBlock(op) || !isZero(fill.value()))
+        return failure();
+      e.fill = fill;
+    } else if (auto dealloc = dyn_cast<memref::DeallocOp>(user)) {
+      e.deallocs.push_back(dealloc);
+    } else if (auto generic = dyn_cast<linalg::GenericOp>(user)) {
+      if (e.consumer)
+        return failure();
+      e.consumer = generic;
+    } else {
+      return failure();
+    }
+  }
+  linalg::GenericOp g = e.consumer;
+  if (!e.fill || !g || g->getBlock() != op->getBlock() ||
+      !op->isBeforeInBlock(g) || g.getNumLoops() != 2 ||
+      g.getNumParallelLoops() != 2 || g.getNumDpsInits() != 1 ||
+      !g.hasPureBufferSemantics())
+    return failure();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, g.getContext());
+  if (g.getMatchingIndexingMap(g.getDpsInitOperand(0)) != id ||
+      g.getDpsInitOperand(0)->get() == match.c)
+    return failure();
+  unsigned reads = 0;
+  for (OpOperand *in : g.getDpsInputOperands()) {
+    AffineMap map = g.getMatchingIndexingMap(in);
+    if (in->get() == match.c) {
+      ++reads;
+      e.cOperand = in->getOperandNumber();
+      if (map != id)
+        return failure();
+    } else if (!map.isProjectedPermutation()) {
+      return failure();
+    }
+  }
+  if (reads != 1)
+    return failure();
+  for (Operation &bodyOp : g.getBlock()->without_terminator()) {
+    if (bodyOp.getNumRegions() != 0 ||
+        (!isPure(&bodyOp) && !isa<linalg::IndexOp>(bodyOp)))
+      return failure();
+    // Values from above the body must be constants (cloned into the
+    // kernel).
+    for (Value v : bodyOp.getOperands())
+      if (!g->isAncestor(v.getParentBlock()->getParentOp()) &&
+          !matchPattern(v, m_Constant()))
+        return failure();
+  }
+  for (Operation *between = op->getNextNode(); between != g.getOperation();
+       between = between->getNextNode())
+    if (!isa<memref::DeallocOp, memref::AllocOp>(between) && !isPure(between))
+      return failure();
+  return e;
+}
+
 /// Emits the body of the kernel of `spec` into `func`.
 class ContractionBuilder : public TensorCoreBuilder {
 public:
@@ -241,6 +338,10 @@ private:
   SmallVector<Value> asyncLoop(Value smem);
   /// A 64 x 64 tile view of `smem` at `byteShift`.
   Value view(Value smem, Type elem, Value byteShift);
+  /// The fused epilogue's value at (row, col) from the f32 sum `acc`: its
+  /// body, cloned, reads C as `acc` in C's type and its other inputs from
+  /// the kernel's arguments 3 and on.
+  Value applyEpilogue(gpu::GPUFuncOp func, Value acc, Value row, Value col);
   /// Dimension `dim` of `memref`: a constant when static.
   Value size(Value memref, unsigned dim, int64_t v) {
     if (!ShapedType::isDynamic(v))
@@ -296,6 +397,45 @@ Value ContractionBuilder::view(Value smem, Type elem, Value byteShift) {
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   auto ty = MemRefType::get({kTile, kTile}, elem, AffineMap(), wg);
   return memref::ViewOp::create(b, loc, ty, smem, byteShift, ValueRange{});
+}
+
+Value ContractionBuilder::applyEpilogue(gpu::GPUFuncOp func, Value acc,
+                                        Value row, Value col) {
+  linalg::GenericOp g = s.epilogue;
+  Block *body = g.getBlock();
+  IRMapping map;
+  unsigned next = 3;
+  for (OpOperand &operand : g->getOpOperands()) {
+    BlockArgument arg = body->getArgument(operand.getOperandNumber());
+    if (operand.getOperandNumber() == s.epilogueC) {
+      // C's value in C's type, as the op would have read it.
+      Value c = acc;
+      if (arg.getType() != f32)
+        c = arith::TruncFOp::create(b, loc, arg.getType(), c);
+      map.map(arg, c);
+      continue;
+    }
+    bool isInit = g.isDpsInit(&operand);
+    Value src = isInit ? func.getArgument(2) : func.getArgument(next++);
+    if (arg.use_empty())
+      continue;
+    AffineMap indexing = g.getMatchingIndexingMap(&operand);
+    SmallVector<Value> indices;
+    for (unsigned i = 0; i < indexing.getNumResults(); ++i)
+      indices.push_back(indexing.getDimPosition(i) == 0 ? row : col);
+    map.map(arg, memref::LoadOp::create(b, loc, src, indices).getResult());
+  }
+  for (Operation &op : body->without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+      map.map(index.getResult(), index.getDim() == 0 ? row : col);
+      continue;
+    }
+    for (Value v : op.getOperands())
+      if (!map.contains(v) && v.getParentBlock() != body)
+        b.clone(*v.getDefiningOp(), map); // a constant from above
+    b.clone(op, map);
+  }
+  return map.lookup(cast<linalg::YieldOp>(body->getTerminator()).getOperand(0));
 }
 
 SmallVector<Value>
@@ -496,8 +636,8 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
     results = plainLoop(smem);
   }
 
-  // C = C + acc: lane (g, tig) holds rows g and g + 8 of the warp, columns
-  // 2 tig + {0, 1} of each n8 tile.
+  // C = C + acc (or the fused epilogue's result): lane (g, tig) holds rows
+  // g and g + 8 of the warp, columns 2 tig + {0, 1} of each n8 tile.
   bool partial = ragged(s.m) || ragged(s.n);
   Value row0 = add(add(m0, mul(warp, idx(16))), g);
   for (int64_t nt = 0; nt < nTiles; ++nt) {
@@ -508,13 +648,18 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
         Value x = vector::ExtractOp::create(b, loc, results[nt],
                                             ArrayRef<int64_t>{r, cc});
         // Threads outside C read its last element (never stored).
-        Value old = memref::LoadOp::create(
-            b, loc, cG, ValueRange{minIdx(row, last(m)), minIdx(col, last(n))});
-        if (s.c != f32)
-          old = arith::ExtFOp::create(b, loc, f32, old);
-        x = arith::AddFOp::create(b, loc, old, x);
-        if (s.c != f32)
-          x = arith::TruncFOp::create(b, loc, s.c, x);
+        Value rowIn = minIdx(row, last(m)), colIn = minIdx(col, last(n));
+        if (s.epilogue) {
+          x = applyEpilogue(func, x, rowIn, colIn);
+        } else {
+          Value old =
+              memref::LoadOp::create(b, loc, cG, ValueRange{rowIn, colIn});
+          if (s.c != f32)
+            old = arith::ExtFOp::create(b, loc, f32, old);
+          x = arith::AddFOp::create(b, loc, old, x);
+          if (s.c != f32)
+            x = arith::TruncFOp::create(b, loc, s.c, x);
+        }
         OpBuilder::InsertionGuard guard(b);
         if (partial) {
           Value inside =
@@ -534,8 +679,15 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
                                        const ContractionSpec &spec,
                                        ArrayRef<Type> argTypes) {
   std::string name = spec.name();
-  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
+  if (spec.epilogue) {
+    // Unique: the epilogue is the op's own.
+    unsigned i = 0;
+    while (kernels.lookupSymbol(name + "_epilogue" + std::to_string(i)))
+      ++i;
+    name += "_epilogue" + std::to_string(i);
+  } else if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name)) {
     return existing;
+  }
   OpBuilder b(kernels.getContext());
   b.setInsertionPointToEnd(kernels.getBody());
   Location loc = kernels.getLoc();
@@ -574,7 +726,27 @@ FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
     return failure();
   ContractionSpec spec = match->spec;
   Location loc = op.getLoc();
-  rewriter.setInsertionPoint(op);
+  // With a fused epilogue the launch takes the consumer's place (its
+  // output may be allocated after the contraction); deallocations between
+  // the two move after it.
+  FailureOr<Epilogue> epilogue = matchEpilogue(op, *match);
+  if (succeeded(epilogue)) {
+    spec.epilogue = epilogue->consumer;
+    spec.epilogueC = epilogue->cOperand;
+    Value out = epilogue->consumer.getDpsInitOperand(0)->get();
+    spec.c = cast<MemRefType>(out.getType()).getElementType();
+    SmallVector<Operation *> moved;
+    for (Operation *between = op->getNextNode();
+         between != epilogue->consumer.getOperation();
+         between = between->getNextNode())
+      if (isa<memref::DeallocOp>(between))
+        moved.push_back(between);
+    for (Operation *dealloc : moved)
+      rewriter.moveOpAfter(dealloc, epilogue->consumer);
+    rewriter.setInsertionPoint(epilogue->consumer);
+  } else {
+    rewriter.setInsertionPoint(op);
+  }
   // Views with dynamic strides and offset, transposed where the operand is
   // stored that way: [M, K], [K, N], [M, N]. Unit-stride rows stay known
   // as such for A and B of the MMA type (the cp.async path).
@@ -609,8 +781,26 @@ FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
   Value c = transposed(match->c, match->transposeC);
   spec.async = unitRows(a, spec.a) && unitRows(b, spec.b);
   SmallVector<Value> args = {view(a, spec.m, spec.k, spec.a, spec.async),
-                             view(b, spec.k, spec.n, spec.b, spec.async),
-                             view(c, spec.m, spec.n, spec.c, false)};
+                             view(b, spec.k, spec.n, spec.b, spec.async)};
+  if (spec.epilogue) {
+    // The consumer's output, then its inputs other than C, each as a view
+    // with dynamic strides and offset.
+    auto anyLayout = [&](Value v) -> Value {
+      auto type = cast<MemRefType>(v.getType());
+      int64_t dyn = ShapedType::kDynamic;
+      SmallVector<int64_t> strides(type.getRank(), dyn);
+      auto layout = StridedLayoutAttr::get(rewriter.getContext(), dyn, strides);
+      auto ty = MemRefType::get(type.getShape(), type.getElementType(), layout,
+                                type.getMemorySpace());
+      return memref::CastOp::create(rewriter, loc, ty, v);
+    };
+    args.push_back(anyLayout(spec.epilogue.getDpsInitOperand(0)->get()));
+    for (OpOperand *in : spec.epilogue.getDpsInputOperands())
+      if (in->getOperandNumber() != spec.epilogueC)
+        args.push_back(anyLayout(in->get()));
+  } else {
+    args.push_back(view(c, spec.m, spec.n, spec.c, false));
+  }
   gpu::GPUModuleOp kernels =
       getOrCreateKernelModule(op->getParentOfType<ModuleOp>());
   gpu::GPUFuncOp kernel = getOrBuildKernel(
@@ -645,5 +835,13 @@ FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
   auto launch = gpu::LaunchFuncOp::create(rewriter, loc, kernel, grid, block,
                                           Value(), args);
   rewriter.eraseOp(op);
+  if (succeeded(epilogue)) {
+    // C is gone: the consumer, the fill, C's deallocations and C itself.
+    rewriter.eraseOp(epilogue->consumer);
+    rewriter.eraseOp(epilogue->fill);
+    for (memref::DeallocOp dealloc : epilogue->deallocs)
+      rewriter.eraseOp(dealloc);
+    rewriter.eraseOp(epilogue->alloc);
+  }
   return launch;
 }

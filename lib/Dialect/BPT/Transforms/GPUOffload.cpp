@@ -144,6 +144,15 @@ struct BPTExpandDeallocsPass
 };
 } // namespace
 
+namespace {
+/// The ops a rewriter erased (a contraction with a fused epilogue erases
+/// ops collected for later).
+struct ErasedOps : public RewriterBase::Listener {
+  void notifyOperationErased(Operation *op) override { ops.insert(op); }
+  llvm::DenseSet<Operation *> ops;
+};
+} // namespace
+
 /// A contiguous memref gpu.memcpy can take: identity layout, or a cast of
 /// one (the to_buffer of a function argument).
 static Value contiguous(Value v) {
@@ -340,21 +349,33 @@ void BPTGPUOffloadPass::runOnOperation() {
     for (memref::CopyOp copy : copies)
       offloadCopy(rewriter, copy);
 
-    SmallVector<linalg::LinalgOp> linalgOps;
-    func.walk([&](linalg::LinalgOp op) { linalgOps.push_back(op); });
-    for (linalg::LinalgOp op : linalgOps) {
-      if (tensorCores && op.hasPureBufferSemantics()) {
-        std::string why;
-        if (succeeded(bpt::launchContractionOnTensorCores(rewriter, op, why)))
+    // Contractions first (a fused epilogue takes the fill and the consumer
+    // with it), then every other linalg op as a plain kernel.
+    if (tensorCores) {
+      SmallVector<linalg::LinalgOp> contractions;
+      func.walk([&](linalg::LinalgOp op) {
+        if (op.hasPureBufferSemantics() && op.getNumReductionLoops() > 0)
+          contractions.push_back(op);
+      });
+      ErasedOps erased;
+      rewriter.setListener(&erased);
+      for (linalg::LinalgOp op : contractions) {
+        if (erased.ops.contains(op))
           continue;
-        if (!why.empty())
+        std::string why;
+        if (failed(bpt::launchContractionOnTensorCores(rewriter, op, why)) &&
+            !why.empty())
           op->emitRemark() << "bpt-gpu-offload: runs as a plain kernel, not "
                               "on tensor cores: "
                            << why;
       }
+      rewriter.setListener(nullptr);
+    }
+    SmallVector<linalg::LinalgOp> linalgOps;
+    func.walk([&](linalg::LinalgOp op) { linalgOps.push_back(op); });
+    for (linalg::LinalgOp op : linalgOps)
       if (failed(toParallelLoops(rewriter, op)))
         return signalPassFailure();
-    }
 
     for (scf::ParallelOp loop : outermostParallelLoops(func))
       mapToBlocksAndThreads(rewriter, loop);

@@ -182,3 +182,112 @@ func.func @not_contractions(%h: memref<32x32xf16>, %c: memref<32x32xf16>) {
   }
   return
 }
+
+// -----
+
+// Epilogue fusion: C (zero-filled, read only by the bias-and-cast op) is
+// never allocated; the kernel adds the bias, rounds and stores into the
+// op's output. The launch takes the consumer's place, after the output's
+// allocation; A's deallocation, which came between, moves after it.
+// CHECK-LABEL: func.func @fused_bias
+//  CHECK-SAME:   (%[[A:.+]]: memref<64x64xf16>, %[[B:.+]]: memref<64x128xf16>, %[[BIAS:.+]]: memref<128xf16>)
+//   CHECK-NOT:   memref<64x128xf32>
+//       CHECK:   %[[OUT:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] () : memref<64x128xf16>
+//   CHECK-DAG:   %[[OV:.+]] = memref.cast %[[OUT]] : memref<64x128xf16> to memref<64x128xf16, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[BV:.+]] = memref.cast %[[BIAS]] : memref<128xf16> to memref<128xf16, strided<[?], offset: ?>>
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n128_k64_f16xf16_f16_async_epilogue0 {{.+}} args(%{{.+}} : {{.+}}, %{{.+}} : {{.+}}, %[[OV]] : {{.+}}, %[[BV]] : memref<128xf16, strided<[?], offset: ?>>)
+//   CHECK-NOT:   gpu.launch
+//       CHECK:   gpu.dealloc async [%{{.+}}] %[[A]] : memref<64x64xf16>
+//   CHECK-NOT:   memref<64x128xf32>
+//       CHECK:   return %[[OUT]]
+//       CHECK: gpu.func @bpt_matmul_m64_n128_k64_f16xf16_f16_async_epilogue0(%{{[^:]+}}: {{.+}}, %{{[^:]+}}: {{.+}}, %[[KO:[^:]+]]: memref<64x128xf16, strided<[?, ?], offset: ?>>, %[[KB:[^:]+]]: memref<128xf16, strided<[?], offset: ?>>)
+//       CHECK:   %[[X:.+]] = memref.load %[[KB]][%{{.+}}] : memref<128xf16, strided<[?], offset: ?>>
+//       CHECK:   %[[XW:.+]] = arith.extf %[[X]] : f16 to f32
+//       CHECK:   %[[S:.+]] = arith.addf %{{.+}}, %[[XW]] : f32
+//       CHECK:   %[[Y:.+]] = arith.truncf %[[S]] : f32 to f16
+//       CHECK:   memref.store %[[Y]], %[[KO]][%{{.+}}, %{{.+}}]
+func.func @fused_bias(%a: memref<64x64xf16>, %b: memref<64x128xf16>, %bias: memref<128xf16>) -> memref<64x128xf16> {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<64x128xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<64x128xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf16>, memref<64x128xf16>) outs(%c : memref<64x128xf32>)
+  memref.dealloc %a : memref<64x64xf16>
+  %out = memref.alloc() : memref<64x128xf16>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c, %bias : memref<64x128xf32>, memref<128xf16>) outs(%out : memref<64x128xf16>) {
+  ^bb0(%x: f32, %y: f16, %o: f16):
+    %yw = arith.extf %y : f16 to f32
+    %s = arith.addf %x, %yw : f32
+    %t = arith.truncf %s : f32 to f16
+    linalg.yield %t : f16
+  }
+  memref.dealloc %c : memref<64x128xf32>
+  return %out : memref<64x128xf16>
+}
+
+// -----
+
+// Not fused (the contraction keeps C and the consumer is a plain kernel):
+// C not zero-initialised; C read by a second op; the body reads a value
+// from above that is not a constant; an op between the two writes memory.
+// CHECK-LABEL: func.func @not_fused
+//   CHECK-NOT:   _epilogue
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async
+//       CHECK:   gpu.launch
+//       CHECK:     math.exp
+//   CHECK-NOT:   _epilogue
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async
+//       CHECK:   gpu.launch
+//   CHECK-NOT:   _epilogue
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async
+//       CHECK:   gpu.launch
+//   CHECK-NOT:   _epilogue
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async
+//       CHECK:   gpu.launch
+//   CHECK-NOT:   _epilogue
+//       CHECK:   return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @not_fused(%a: memref<64x64xf16>, %b: memref<64x64xf16>, %o: memref<64x64xf32>, %o2: memref<64x64xf32>, %s: f32) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %c1 = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%one : f32) outs(%c1 : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf16>, memref<64x64xf16>) outs(%c1 : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%c1 : memref<64x64xf32>) outs(%o : memref<64x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = math.exp %x : f32
+    linalg.yield %e : f32
+  }
+  memref.dealloc %c1 : memref<64x64xf32>
+  %c2 = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%c2 : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf16>, memref<64x64xf16>) outs(%c2 : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%c2 : memref<64x64xf32>) outs(%o : memref<64x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = math.exp %x : f32
+    linalg.yield %e : f32
+  }
+  linalg.copy ins(%c2 : memref<64x64xf32>) outs(%o2 : memref<64x64xf32>)
+  memref.dealloc %c2 : memref<64x64xf32>
+  %c3 = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%c3 : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf16>, memref<64x64xf16>) outs(%c3 : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%c3 : memref<64x64xf32>) outs(%o : memref<64x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = arith.mulf %x, %s : f32
+    linalg.yield %e : f32
+  }
+  memref.dealloc %c3 : memref<64x64xf32>
+  %c4 = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%c4 : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf16>, memref<64x64xf16>) outs(%c4 : memref<64x64xf32>)
+  linalg.fill ins(%zero : f32) outs(%o2 : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%c4 : memref<64x64xf32>) outs(%o : memref<64x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = math.exp %x : f32
+    linalg.yield %e : f32
+  }
+  memref.dealloc %c4 : memref<64x64xf32>
+  return
+}
