@@ -348,7 +348,12 @@ def BPTGPUOffload : Pass<"bpt-gpu-offload", "::mlir::ModuleOp"> {
     shared memory, ldmatrix and m16n8k16 MMAs, f32 accumulation, C = C +
     A B rounded once). A contraction that cannot (f32 x f32, mixed f16 and
     bf16, batched) gets a remark saying why and runs as a plain kernel.
-    Dynamic sizes are read at run time.
+    Dynamic sizes are read at run time. Operands of the MMA type with
+    unit-stride rows arrive by cp.async, two stages deep, when their rows
+    are 16-byte aligned at run time. An elementwise op that alone reads a
+    zero-initialised contraction result (bias, residual, activation,
+    rounding) is fused into the kernel's epilogue; the result is then never
+    allocated.
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
