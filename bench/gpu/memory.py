@@ -16,12 +16,9 @@ Only the compile needs this machine's tools; nothing runs on a GPU.
 """
 
 import argparse
-import ctypes
 import sys
 import tempfile
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
@@ -33,19 +30,10 @@ MIB = 2.0 ** 20
 def measure(cfg, options, tmp):
     so = gpu.build(models.block(cfg), tmp, f"{cfg.model}_{cfg.seq}",
                    options=options, dry_run=True)
-    mod = gpu.load(so)
-    lib = mod._lib
-    for f in (lib.bptCudaPeakBytes, lib.bptCudaLaunches,
-              lib.bptCudaUsedBytes):
-        f.restype = ctypes.c_uint64
-    args, _ = mod.signatures[models.function_name(cfg)]
-    inputs = [np.zeros(t.shape, dtype=t.dtype) for t in args]
-    lib.bptCudaResetPeak()
-    before = lib.bptCudaLaunches()
-    getattr(mod, models.function_name(cfg))(*inputs)
-    if lib.bptCudaUsedBytes() != 0:
+    seen = gpu.dry_run(so, models.function_name(cfg))
+    if seen["left_bytes"]:
         raise AssertionError("the program left device memory allocated")
-    return lib.bptCudaPeakBytes(), lib.bptCudaLaunches() - before
+    return seen["peak_bytes"], seen["launches"]
 
 
 def main():

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
-from bpt import gpu, gpuemu, models  # noqa: E402
+from bpt import gpu, gpuemu, models, testing  # noqa: E402
 
 CHECKS = [
     dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="f16", causal=True,
@@ -39,18 +39,6 @@ CHECKS = [
          mask=("i1", (2, 1, 70, 50)), lse=True),
     dict(b=1, hq=2, hkv=2, sq=300, sk=900, d=64, elem="bf16",
          mask=("f32", (1, 2, 1, 900)), causal=True),
-]
-
-
-# Whole blocks checked against bpt.models.reference: (config, pipeline
-# options); the tiles make the FFN's last hidden chunk partial.
-BLOCK_CHECKS = [
-    (dict(model="gpt2", seq=200, d_model=128, heads=4, d_ff=512,
-          elem="f16"), "ffn-rows=64 ffn-chunk=192"),
-    (dict(model="llama", seq=130, d_model=128, heads=4, kv_heads=2, d_ff=352,
-          elem="bf16"), "ffn-rows=128 ffn-chunk=128"),
-    (dict(model="bert", seq=100, d_model=256, heads=4, d_ff=1024,
-          elem="bf16"), ""),
 ]
 
 
@@ -87,7 +75,7 @@ def main():
             gpu.build(mlir, out, name, chip=args.chip)
             manifest.append(dict(kind=kind, name=name, case=kw))
             print(f"[prepare] {name}: {kw}", flush=True)
-    for kind, cases in (("block-check", BLOCK_CHECKS),
+    for kind, cases in (("block-check", testing.GPU_BLOCK_CHECKS),
                         ("block-bench", list(block_bench_configs(args.quick)))):
         for i, (kw, options) in enumerate(cases):
             name = f"{kind.replace('-', '_')}{i}"
@@ -102,7 +90,7 @@ def main():
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     # What run.py needs on the GPU machine, next to the modules.
     for f in ("gpu.py", "gpuemu.py", "compiler.py", "errors.py", "tools.py",
-              "dtypes.py", "models.py", "reference.py"):
+              "dtypes.py", "models.py", "reference.py", "testing.py"):
         src = Path(gpu.__file__).with_name(f)
         (out / "bpt").mkdir(exist_ok=True)
         (out / "bpt" / f).write_text(src.read_text())

@@ -34,6 +34,18 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
+def timed(fn, iters):
+    """Seconds per call of `fn` on the GPU (one warm-up call first)."""
+    import torch
+    fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / iters
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("dir", nargs="?", default=str(HERE))
@@ -88,15 +100,6 @@ def main():
     import torch
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    def timed(fn, iters):
-        fn()
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            fn()
-        torch.cuda.synchronize()
-        return (time.perf_counter() - t0) / iters
 
     print("\n== speed (bf16; TFLOP/s; ratio = bpt / SDPA-flash time)")
     print(f"{'S':>6} {'D':>4} {'causal':>6} | {'bpt':>7} {'flash':>7} "
@@ -189,7 +192,7 @@ def torch_gpt2_block(cfg, x, params, attention):
 def run_blocks(root, manifest, iters):
     """Whole blocks: correctness, then time and activation memory against
     PyTorch. Returns the number of failed checks."""
-    from bpt import dtypes, gpu, models
+    from bpt import dtypes, gpu, models, testing
 
     failures = 0
     checks = [e for e in manifest if e["kind"] == "block-check"]
@@ -207,7 +210,7 @@ def run_blocks(root, manifest, iters):
         scale = max(1.0, float(np.abs(ref).max()))
         err = float(np.abs(out - ref).max()) / scale
         ok = bool(np.isfinite(out).all()) and \
-            err <= (1e-2 if cfg.elem == "f16" else 3e-2)
+            err <= testing.GPU_BLOCK_TOLERANCE[cfg.elem]
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {cfg.model} {cfg.elem} S={cfg.seq} "
               f"{entry['options'] or '(default tiles)'}  |err| {err:.2e}",
@@ -266,17 +269,8 @@ def run_blocks(root, manifest, iters):
             fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
             lib.bptCudaFree(ctypes.c_void_p(result.allocated))
 
-        def timed(f, n):
-            f()
-            torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(n):
-                f()
-            torch.cuda.synchronize()
-            return (time.perf_counter() - t0) / n * 1e3
-
         lib.bptCudaResetPeak()
-        ms = {"bpt": timed(run_bpt, iters)}
+        ms = {"bpt": timed(run_bpt, iters) * 1e3}
         mem = {"bpt": lib.bptCudaPeakBytes() / 2**20}
         # The same result as PyTorch's, within bf16 rounding.
         fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
@@ -293,7 +287,7 @@ def run_blocks(root, manifest, iters):
             base = torch.cuda.memory_allocated()
             try:
                 ms[name] = timed(lambda: torch_gpt2_block(cfg, x, params,
-                                                          attn), iters)
+                                                          attn), iters) * 1e3
                 mem[name] = (torch.cuda.max_memory_allocated() - base) / 2**20
             except torch.OutOfMemoryError:
                 ms[name] = mem[name] = float("nan")

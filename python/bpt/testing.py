@@ -25,6 +25,24 @@ from .compiler import _cache_dir, compile_mlir
 TOLERANCE = {"f32": 2e-5, "f16": 2e-3, "bf16": 1.6e-2}
 
 
+# Whole blocks the GPU checks run (test/GPU/execute-block.py, bench/gpu):
+# (bpt.models configuration, --bpt-gpu-pipeline options); the tiles make
+# the FFN's last hidden chunk partial. Tolerances on max |gpu - model|
+# relative to max(1, max |model|): 16-bit activations stored between the
+# block's steps, P and the FFN's hidden activation rounded to the input
+# type before their contractions (the CPU build of the same blocks is
+# within 5.1e-4 (f16) and 3.1e-3 (bf16) of the model).
+GPU_BLOCK_CHECKS = [
+    (dict(model="gpt2", seq=200, d_model=128, heads=4, d_ff=512,
+          elem="f16"), "ffn-rows=64 ffn-chunk=192"),
+    (dict(model="llama", seq=130, d_model=128, heads=4, kv_heads=2, d_ff=352,
+          elem="bf16"), "ffn-rows=128 ffn-chunk=128"),
+    (dict(model="bert", seq=100, d_model=256, heads=4, d_ff=1024,
+          elem="bf16"), ""),
+]
+GPU_BLOCK_TOLERANCE = {"f16": 1e-2, "bf16": 3e-2}
+
+
 def _shape(dims, dynamic=()):
     return "x".join("?" if i in dynamic else str(d)
                     for i, d in enumerate(dims))

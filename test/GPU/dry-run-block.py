@@ -10,11 +10,8 @@
 # REQUIRES: cuda
 # RUN: %python %s
 
-import ctypes
 import sys
 import tempfile
-
-import numpy as np
 
 from bpt import gpu, models
 
@@ -32,17 +29,9 @@ with tempfile.TemporaryDirectory() as tmp:
         cfg = models.config(kw.pop("model"), **kw)
         so = gpu.build(models.block(cfg), tmp, f"block{i}", chip="sm_80",
                        options=options, dry_run=True)
-        mod = gpu.load(so)
-        lib = mod._lib
-        for f in (lib.bptCudaPeakBytes, lib.bptCudaLaunches,
-                  lib.bptCudaUsedBytes):
-            f.restype = ctypes.c_uint64
-        name = models.function_name(cfg)
-        args, _ = mod.signatures[name]
-        lib.bptCudaResetPeak()
-        getattr(mod, name)(*[np.zeros(t.shape, t.dtype) for t in args])
-        peak, used = lib.bptCudaPeakBytes(), lib.bptCudaUsedBytes()
-        launches = lib.bptCudaLaunches()
+        seen = gpu.dry_run(so, models.function_name(cfg))
+        peak, used = seen["peak_bytes"], seen["left_bytes"]
+        launches = seen["launches"]
         hidden = cfg.seq * cfg.d_ff * 4  # the whole hidden activation, f32
         ok = used == 0 and 0 < peak < hidden and launches > 0
         print("ok  " if ok else "FAIL", cfg.model, options,

@@ -5,11 +5,8 @@
 # compared with the f64 NumPy model of the block (bpt.models.reference) and
 # with the same block compiled for the CPU. GPT-2 (f16, causal), Llama
 # (bf16, GQA, SwiGLU, RMSNorm), BERT (bf16, bidirectional), ragged S.
-# Tolerances, relative to max(1, max |reference|): 1e-2 for f16, 3e-2 for
-# bf16 (16-bit activations stored between the block's steps, P and the
-# FFN's hidden activation rounded to the input type before their
-# contractions, outputs of up to a few units); the CPU build of the same
-# blocks is within 5.1e-4 (f16) and 3.1e-3 (bf16) of the model.
+# Cases and tolerances: bpt.testing.GPU_BLOCK_CHECKS / GPU_BLOCK_TOLERANCE
+# (1e-2 f16, 3e-2 bf16, relative to max(1, max |reference|)).
 #
 # REQUIRES: cuda-gpu
 # RUN: %python %s
@@ -20,17 +17,10 @@ import tempfile
 import numpy as np
 
 import bpt
-from bpt import dtypes, gpu, models
+from bpt import dtypes, gpu, models, testing
 
-CASES = [
-    (dict(model="gpt2", seq=200, d_model=128, heads=4, d_ff=512,
-          elem="f16"), "ffn-rows=64 ffn-chunk=192"),
-    (dict(model="llama", seq=130, d_model=128, heads=4, kv_heads=2, d_ff=352,
-          elem="bf16"), "ffn-rows=128 ffn-chunk=128"),
-    (dict(model="bert", seq=100, d_model=256, heads=4, d_ff=1024,
-          elem="bf16"), ""),
-]
-TOL = {"f16": 1e-2, "bf16": 3e-2}
+CASES = testing.GPU_BLOCK_CHECKS
+TOL = testing.GPU_BLOCK_TOLERANCE
 
 failures = 0
 rng = np.random.default_rng(0)

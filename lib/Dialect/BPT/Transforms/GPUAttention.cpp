@@ -581,17 +581,10 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
     return existing;
   OpBuilder b(kernels.getContext());
-  b.setInsertionPointToEnd(kernels.getBody());
-  Location loc = kernels.getLoc();
-  auto wg =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   // The K and V tiles, viewed with their types in the kernel.
-  Type tiles = MemRefType::get({kBlockN * (spec.d + spec.dv) * 2},
-                               b.getI8Type(), AffineMap(), wg);
-  auto func = gpu::GPUFuncOp::create(
-      b, loc, name, b.getFunctionType(argTypes, {}), TypeRange{tiles});
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({kThreads, 1, 1}));
+  auto func = createKernel(b, kernels, name, argTypes,
+                           kBlockN * (spec.d + spec.dv) * 2, kThreads);
+  Location loc = kernels.getLoc();
   KernelBuilder(b, loc, spec).build(func);
   return func;
 }

@@ -689,18 +689,11 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
     return existing;
   }
   OpBuilder b(kernels.getContext());
-  b.setInsertionPointToEnd(kernels.getBody());
-  Location loc = kernels.getLoc();
-  auto wg =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   // The A and B tiles; two stages of them for the cp.async loop.
   int64_t stages = spec.async ? 2 : 1;
-  Type tiles = MemRefType::get({stages * 2 * kTile * kTile * 2}, b.getI8Type(),
-                               AffineMap(), wg);
-  auto func = gpu::GPUFuncOp::create(
-      b, loc, name, b.getFunctionType(argTypes, {}), TypeRange{tiles});
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({kThreads, 1, 1}));
+  auto func = createKernel(b, kernels, name, argTypes,
+                           stages * 2 * kTile * kTile * 2, kThreads);
+  Location loc = kernels.getLoc();
   ContractionBuilder(b, loc, spec).build(func);
   return func;
 }

@@ -10,6 +10,21 @@
 using namespace mlir;
 using namespace mlir::bpt;
 
+gpu::GPUFuncOp mlir::bpt::createKernel(OpBuilder &b, gpu::GPUModuleOp kernels,
+                                       StringRef name, ArrayRef<Type> argTypes,
+                                       int64_t sharedBytes, int32_t threads) {
+  b.setInsertionPointToEnd(kernels.getBody());
+  auto wg =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Type shared = MemRefType::get({sharedBytes}, b.getI8Type(), AffineMap(), wg);
+  auto func = gpu::GPUFuncOp::create(b, kernels.getLoc(), name,
+                                     b.getFunctionType(argTypes, {}),
+                                     TypeRange{shared});
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({threads, 1, 1}));
+  return func;
+}
+
 Value TensorCoreBuilder::swizzle(Value row, Value col, int64_t width) {
   int64_t chunks = width / 8;
   if (chunks < 2 || !llvm::isPowerOf2_64(chunks))

@@ -14,10 +14,18 @@
 #define BPT_LIB_DIALECT_BPT_TRANSFORMS_TENSORCOREBUILDER_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir {
 namespace bpt {
+
+/// An empty kernel `name` at the end of `kernels`: arguments `argTypes`,
+/// one workgroup buffer of `sharedBytes` bytes (i8), `threads` threads per
+/// block (known_block_size). The builder `b` is left inside its body.
+gpu::GPUFuncOp createKernel(OpBuilder &b, gpu::GPUModuleOp kernels,
+                            StringRef name, ArrayRef<Type> argTypes,
+                            int64_t sharedBytes, int32_t threads);
 
 class TensorCoreBuilder {
 public:
