@@ -24,6 +24,10 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
     bpt::BPTBlockwiseOptions blockwise;
     blockwise.qBlock = options.ffnRows;
     blockwise.ffnChunk = options.ffnChunk;
+    // The down projection's tensor cores take the hidden activation in the
+    // input's type: store it so (half the bytes; its operand then arrives
+    // by cp.async).
+    blockwise.narrowHidden = true;
     pm.addPass(bpt::createBPTBlockwise(blockwise));
   }
   pm.addPass(bpt::createBPTDecompose());

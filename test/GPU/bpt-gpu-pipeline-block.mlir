@@ -6,7 +6,8 @@
 // rounding; bias, residual and rounding; bias and GELU); layer norms, the
 // down projection's bias and residual and the head reshuffles are plain
 // device kernels (--bpt-gpu-offload); the FFN runs in tiles of 64 rows x
-// 64 hidden units, so neither the S x S scores nor the S x d_ff hidden
+// 64 hidden units (the hidden chunk stored in f16, as the down projection's
+// tensor cores take it), so neither the S x S scores nor the S x d_ff hidden
 // activation is ever allocated. Every buffer is a device allocation.
 // RUN: bpt-opt %S/Inputs/gpt2-block-f16.mlir --bpt-raise --bpt-gpu-pipeline="format=isa ffn-rows=64 ffn-chunk=64" --mlir-print-ir-after=bpt-gpu-offload -o %t.ll.mlir 2>&1 | FileCheck %s
 // RUN: mlir-translate --mlir-to-llvmir %t.ll.mlir | FileCheck %s --check-prefix=LLVM
@@ -30,10 +31,10 @@
 //       CHECK:   scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} {
 //       CHECK:     %[[ACC:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] () : memref<64x64xf32>
 //       CHECK:     scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} {
-//       CHECK:       gpu.alloc async [%{{.+}}] () : memref<64x64xf32>
-//       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async_epilogue0
+//       CHECK:       gpu.alloc async [%{{.+}}] () : memref<64x64xf16>
+//       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f16_async_epilogue0
 //   CHECK-NOT:       gpu.launch blocks
-//       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f32xf16_f32
+//       CHECK:       gpu.launch_func  @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async
 //       CHECK:     }
 //       CHECK:     gpu.dealloc async [%{{.+}}] %[[ACC]] : memref<64x64xf32>
 //       CHECK:   }
@@ -62,8 +63,7 @@
 // PTX-SAME:   cp.async.commit_group
 // PTX-SAME:   cp.async.wait_group {{(\\09)?}}1
 // PTX-SAME:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
-// PTX-SAME:   .entry bpt_matmul_m64_n64_k64_f32xf16_f32
-// PTX-SAME:   cvt.rn.f16.f32
+// PTX-SAME:   .entry bpt_matmul_m64_n64_k64_f16xf16_f32_async
 // PTX-SAME:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 
 //      BIN: gpu.binary @bpt_kernels

@@ -180,7 +180,7 @@ struct BPTBlockwisePass : public bpt::impl::BPTBlockwiseBase<BPTBlockwisePass> {
     // FFN tiles take their reference lowering: only the chunk of the
     // hidden activation is materialised.
     RewritePatternSet patterns(ctx);
-    populateBPTDecomposeFFNPatterns(patterns);
+    populateBPTDecomposeFFNPatterns(patterns, narrowHidden);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -95,7 +95,9 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
 };
 
 struct DecomposeFFN : OpRewritePattern<FFNOp> {
-  using OpRewritePattern::OpRewritePattern;
+  DecomposeFFN(MLIRContext *ctx, bool narrowHidden)
+      : OpRewritePattern(ctx), narrowHidden(narrowHidden) {}
+  bool narrowHidden;
 
   LogicalResult matchAndRewrite(FFNOp op,
                                 PatternRewriter &rewriter) const override {
@@ -163,19 +165,24 @@ struct DecomposeFFN : OpRewritePattern<FFNOp> {
     hMaps.push_back(hId);
     Activation act = op.getActivation();
     bool gated = op.isGated(), hasUpBias = static_cast<bool>(op.getUpBias());
+    // Computed in f32; stored in f32, or (narrowHidden) in the input's
+    // 16-bit type.
+    Type inElem = cast<RankedTensorType>(op.getInput().getType()).getElementType();
+    Type hiddenElem =
+        narrowHidden && (inElem.isF16() || inElem.isBF16()) ? inElem : f32;
     Value hidden = buildGeneric(
         rewriter, loc, hIns,
-        tensor::EmptyOp::create(rewriter, loc, hiddenSizes, f32), hMaps,
+        tensor::EmptyOp::create(rewriter, loc, hiddenSizes, hiddenElem), hMaps,
         SmallVector<IteratorType>(hLoops, kPar),
         [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
           Value up = a[0];
           if (hasUpBias)
             up = arith::AddFOp::create(
                 nb, nl, up, convertFloat(nb, nl, a[gated ? 2 : 1], f32));
-          if (!gated)
-            return buildActivation(nb, nl, act, up);
-          return arith::MulFOp::create(nb, nl,
-                                       buildActivation(nb, nl, act, a[1]), up);
+          Value h = gated ? arith::MulFOp::create(
+                                nb, nl, buildActivation(nb, nl, act, a[1]), up)
+                          : buildActivation(nb, nl, act, up);
+          return convertFloat(nb, nl, h, hiddenElem);
         });
 
     // result = init + hidden down + down_bias, accumulated in f32.
@@ -274,11 +281,13 @@ void mlir::bpt::inlineBlocks(RewriterBase &rewriter, Operation *root) {
     inlineBlock(rewriter, block);
 }
 
-void mlir::bpt::populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeFFN>(patterns.getContext());
+void mlir::bpt::populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns,
+                                                bool narrowHidden) {
+  patterns.add<DecomposeFFN>(patterns.getContext(), narrowHidden);
 }
 
 void mlir::bpt::populateBPTDecomposePatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeAttention, DecomposeFFN, DecomposeSoftmax,
-               InlineBlock>(patterns.getContext());
+  patterns.add<DecomposeAttention, DecomposeSoftmax, InlineBlock>(
+      patterns.getContext());
+  patterns.add<DecomposeFFN>(patterns.getContext(), /*narrowHidden=*/false);
 }

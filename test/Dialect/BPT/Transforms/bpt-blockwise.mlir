@@ -5,6 +5,10 @@
 // RUN: bpt-opt %s --bpt-blockwise="q-block=64 kv-block=128 ffn-chunk=256" --canonicalize \
 // RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" \
 // RUN:   --cse --canonicalize --split-input-file | FileCheck %s --check-prefix=BUF
+// With narrow-hidden (the GPU pipeline's setting), a 16-bit FFN's hidden
+// chunk is computed in f32 and stored in its input type; f32 FFNs are as
+// before:
+// RUN: bpt-opt %s --bpt-blockwise="q-block=64 kv-block=128 ffn-chunk=256 narrow-hidden=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=NARROW
 
 // Causal GQA attention, S = 1024: a parallel loop over (batch, head,
 // query block) and, inside, the key/value loop carrying the running max,
@@ -124,6 +128,13 @@ func.func @attention_window(%q: tensor<1x1x2048x32xf32>, %k: tensor<1x1x2048x32x
 // BUF:       memref.alloc() {{.*}} : memref<64x256xf32>
 // BUF-NOT:   memref<4096x3072xf32>
 // BUF:       return
+// NARROW-LABEL: func @ffn_chunks
+//   NARROW-NOT:   xf16>
+//       NARROW:   linalg.generic {{.*}} outs(%{{.+}} : tensor<64x256xf32>)
+//       NARROW:     math.tanh
+//   NARROW-NOT:   arith.truncf
+//   NARROW-NOT:   xf16>
+//       NARROW:   return
 func.func @ffn_chunks(%x: tensor<4096x768xf32>, %up: tensor<768x3072xf32>, %b1: tensor<3072xf32>,
                       %down: tensor<3072x768xf32>, %b2: tensor<768xf32>, %res: tensor<4096x768xf32>)
     -> tensor<4096x768xf32> {
@@ -144,6 +155,14 @@ func.func @ffn_chunks(%x: tensor<4096x768xf32>, %up: tensor<768x3072xf32>, %b1: 
 // CHECK:        %[[ACC:.+]] = scf.for {{.*}} iter_args(%{{.+}} = %[[WIDE]]) -> (tensor<64x64xf32>)
 // CHECK:        linalg.generic {{.*}} ins(%[[ACC]] : tensor<64x64xf32>) outs(%{{.+}} : tensor<64x64xf16>)
 // CHECK:          arith.truncf
+// NARROW-LABEL: func @ffn_f16
+//       NARROW:   scf.for
+//       NARROW:     %[[UP:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<64x256xf32>)
+//       NARROW:     %[[H:.+]] = linalg.generic {{.*}} ins(%[[UP]] : tensor<64x256xf32>) outs(%{{.+}} : tensor<64x256xf16>)
+//       NARROW:       arith.maximumf
+//       NARROW:       arith.truncf %{{.+}} : f32 to f16
+//       NARROW:     linalg.generic {{.*}} ins(%[[H]], %{{.+}} : tensor<64x256xf16>, tensor<256x64xf16>)
+//       NARROW:       arith.extf
 func.func @ffn_f16(%x: tensor<128x64xf16>, %up: tensor<64x512xf16>, %down: tensor<512x64xf16>)
     -> tensor<128x64xf16> {
   %0 = bpt.ffn relu ins(%x : tensor<128x64xf16>) up(%up : tensor<64x512xf16>)

@@ -71,8 +71,11 @@ void registerMemoryEffectModels(DialectRegistry &registry);
 /// linalg on tensors (see --bpt-decompose).
 void populateBPTDecomposePatterns(RewritePatternSet &patterns);
 
-/// The reference lowering of bpt.ffn alone (used on FFN tiles).
-void populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns);
+/// The reference lowering of bpt.ffn alone (used on FFN tiles). With
+/// `narrowHidden`, the hidden activation (computed in f32) is stored in the
+/// input's type when that is f16 or bf16, as eager frameworks store it.
+void populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns,
+                                     bool narrowHidden = false);
 
 /// The pattern behind --bpt-raise-attention: raises the attention around a
 /// softmax (see the pass) to bpt.attention.

@@ -204,6 +204,11 @@ def BPTBlockwise : Pass<"bpt-blockwise"> {
            "Keys per block of the online-softmax loop">,
     Option<"ffnChunk", "ffn-chunk", "int64_t", /*default=*/"256",
            "Hidden units of the FFN per chunk">,
+    Option<"narrowHidden", "narrow-hidden", "bool", /*default=*/"false",
+           "Store each chunk of the FFN's hidden activation (computed in "
+           "f32) in the input's type when that is f16 or bf16, as eager "
+           "frameworks do (the GPU pipeline's tensor cores round it to that "
+           "type anyway)">,
     Option<"attentionOnly", "attention-only", "bool", /*default=*/"false",
            "Rewrite only attention (memory-efficient attention): blocks are "
            "inlined unfused and FFNs keep their full hidden activation; the "
