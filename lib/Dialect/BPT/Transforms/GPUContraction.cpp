@@ -43,6 +43,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
@@ -221,6 +222,14 @@ struct Epilogue {
   SmallVector<memref::DeallocOp> deallocs;
 };
 
+/// The buffer `v` is a view of (through subviews, casts, reshapes and
+/// transposes).
+static Value baseBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
 /// Whether `v` is an arith constant zero.
 static bool isZero(Value v) {
   auto cst = v.getDefiningOp<arith::ConstantOp>();
@@ -232,8 +241,10 @@ static bool isZero(Value v) {
 /// contraction's epilogue: C is a buffer of its own, set to zero before the
 /// contraction and read by nothing but that op (identity map, 2-D, every
 /// other operand read through a projected permutation, a body of pure
-/// ops), and what runs between the contraction and that op writes no
-/// buffer (deallocations, which move after the fused launch, aside).
+/// ops), its output an allocated buffer other than A's and B's (the kernel
+/// writes it while other blocks still read those), and what runs between
+/// the contraction and that op writes no buffer (deallocations, which move
+/// after the fused launch, aside).
 static FailureOr<Epilogue> matchEpilogue(linalg::LinalgOp op,
                                          const Contraction &match) {
   auto alloc = match.c.getDefiningOp<memref::AllocOp>();
@@ -268,6 +279,12 @@ static FailureOr<Epilogue> matchEpilogue(linalg::LinalgOp op,
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, g.getContext());
   if (g.getMatchingIndexingMap(g.getDpsInitOperand(0)) != id ||
       g.getDpsInitOperand(0)->get() == match.c)
+    return failure();
+  // The kernel writes the op's output while other blocks still read A and
+  // B: the output must be a buffer of its own, allocated, none of theirs.
+  Value out = baseBuffer(g.getDpsInitOperand(0)->get());
+  if (!out.getDefiningOp<memref::AllocOp>() || out == baseBuffer(match.a) ||
+      out == baseBuffer(match.b))
     return failure();
   unsigned reads = 0;
   for (OpOperand *in : g.getDpsInputOperands()) {

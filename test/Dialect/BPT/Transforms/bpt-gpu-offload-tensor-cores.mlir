@@ -230,12 +230,16 @@ func.func @fused_bias(%a: memref<64x64xf16>, %b: memref<64x128xf16>, %bias: memr
 
 // Not fused (the contraction keeps C and the consumer is a plain kernel):
 // C not zero-initialised; C read by a second op; the body reads a value
-// from above that is not a constant; an op between the two writes memory.
+// from above that is not a constant; an op between the two writes memory;
+// the op writes A's buffer (which other blocks of the kernel still read).
 // CHECK-LABEL: func.func @not_fused
 //   CHECK-NOT:   _epilogue
 //       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async
 //       CHECK:   gpu.launch
 //       CHECK:     math.exp
+//   CHECK-NOT:   _epilogue
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async
+//       CHECK:   gpu.launch
 //   CHECK-NOT:   _epilogue
 //       CHECK:   gpu.launch_func @bpt_kernels::@bpt_matmul_m64_n64_k64_f16xf16_f32_async
 //       CHECK:   gpu.launch
@@ -289,5 +293,17 @@ func.func @not_fused(%a: memref<64x64xf16>, %b: memref<64x64xf16>, %o: memref<64
     linalg.yield %e : f32
   }
   memref.dealloc %c4 : memref<64x64xf32>
+  %ab = memref.alloc() : memref<64x64xf16>
+  memref.copy %a, %ab : memref<64x64xf16> to memref<64x64xf16>
+  %c5 = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%c5 : memref<64x64xf32>)
+  linalg.matmul ins(%ab, %b : memref<64x64xf16>, memref<64x64xf16>) outs(%c5 : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%c5 : memref<64x64xf32>) outs(%ab : memref<64x64xf16>) {
+  ^bb0(%x: f32, %y: f16):
+    %t = arith.truncf %x : f32 to f16
+    linalg.yield %t : f16
+  }
+  memref.dealloc %c5 : memref<64x64xf32>
+  memref.dealloc %ab : memref<64x64xf16>
   return
 }
