@@ -128,6 +128,96 @@ static Value narrowSource(Value v) {
   return e.isF16() || e.isBF16() ? src : v;
 }
 
+/// Whether the buffer of `t` will have unit-stride rows, 16-byte aligned
+/// whenever its root is: `t` is a chain of static, unit-stride
+/// tensor.extract_slice and tensor.expand_shape ops over a function argument
+/// or a fresh tensor (an op result whose destination is a tensor.empty, or
+/// a fill of one), which one-shot bufferization gives an identity-layout
+/// buffer; the chain's strides and offset are followed statically.
+static bool alignedRows(Value t) {
+  SmallVector<Operation *> chain;
+  Value root = t;
+  while (Operation *def = root.getDefiningOp()) {
+    if (!isa<tensor::ExtractSliceOp, tensor::ExpandShapeOp>(def))
+      break;
+    chain.push_back(def);
+    root = def->getOperand(0);
+  }
+  if (!isa<BlockArgument>(root)) {
+    auto dps = root.getDefiningOp<DestinationStyleOpInterface>();
+    if (!dps)
+      return false;
+    Value init =
+        dps.getDpsInitOperand(cast<OpResult>(root).getResultNumber())->get();
+    if (auto fill = init.getDefiningOp<linalg::FillOp>())
+      init = fill.getOutputs()[0];
+    if (!init.getDefiningOp<tensor::EmptyOp>())
+      return false;
+  }
+  auto type = dyn_cast<RankedTensorType>(root.getType());
+  if (!type || !type.hasStaticShape() || type.getRank() == 0)
+    return false;
+  // Element strides and offset of the view, from the identity layout.
+  SmallVector<int64_t> shape(type.getShape()), strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  int64_t offset = 0;
+  for (Operation *op : llvm::reverse(chain)) {
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      if (!slice.hasUnitStride() ||
+          ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
+          ShapedType::isDynamicShape(slice.getStaticSizes()) ||
+          slice.getSourceType().getRank() != slice.getResultType().getRank())
+        return false;
+      for (auto [o, st] : llvm::zip(slice.getStaticOffsets(), strides))
+        offset += o * st;
+      shape.assign(slice.getStaticSizes().begin(),
+                   slice.getStaticSizes().end());
+      continue;
+    }
+    auto expand = cast<tensor::ExpandShapeOp>(op);
+    ArrayRef<int64_t> out = expand.getResultType().getShape();
+    if (ShapedType::isDynamicShape(out))
+      return false;
+    SmallVector<int64_t> newStrides(out.size());
+    for (auto [src, group] :
+         llvm::enumerate(expand.getReassociationIndices())) {
+      int64_t st = strides[src];
+      for (int64_t d : llvm::reverse(group)) {
+        newStrides[d] = st;
+        st *= out[d];
+      }
+    }
+    shape.assign(out.begin(), out.end());
+    strides = newStrides;
+  }
+  if (strides.back() != 1 || offset % 8 != 0)
+    return false;
+  return llvm::all_of(ArrayRef<int64_t>(strides).drop_back(),
+                      [](int64_t st) { return st % 8 == 0; });
+}
+
+/// The head split of a projection, `[S, H, D]` transposed to `[H, S, D]`
+/// and given a unit batch dimension (the way frontends feed attention from
+/// a fused QKV projection), as the `[S, H, D]` tensor it reads: the kernel
+/// can read the projection's buffer through a transposed view instead of a
+/// copy. Only when that buffer's rows are 16-byte aligned (cp.async).
+static Value headSplitSource(Value t) {
+  auto expand = t.getDefiningOp<tensor::ExpandShapeOp>();
+  if (!expand || expand.getResultType().getRank() != 4 ||
+      expand.getResultType().getDimSize(0) != 1)
+    return Value();
+  SmallVector<ReassociationIndices> groups = expand.getReassociationIndices();
+  if (groups.size() != 3 || groups[0] != ReassociationIndices{0, 1})
+    return Value();
+  auto transpose = expand.getSrc().getDefiningOp<linalg::TransposeOp>();
+  if (!transpose || !transpose.hasPureTensorSemantics() ||
+      transpose.getPermutation() != ArrayRef<int64_t>{1, 0, 2})
+    return Value();
+  Value src = transpose.getInput();
+  return alignedRows(src) ? src : Value();
+}
+
 static Operands chooseOperands(AttentionOp op) {
   Operands o{
       op.getQuery(), op.getKey(), op.getValue(), Value(),
@@ -623,9 +713,39 @@ void BPTGPUAttentionPass::runOnOperation() {
       return MemRefType::get(ty.getShape(), ty.getElementType());
     };
     SmallVector<Value> args;
-    for (Value t : {operands.q, operands.k, operands.v})
-      args.push_back(bufferization::ToBufferOp::create(b, loc, memrefOf(t), t,
-                                                       /*read_only=*/true));
+    // Q, K and V as views with unit-stride rows (any other strides and
+    // offset): a head split of a projection is read in place.
+    for (Value t : {operands.q, operands.k, operands.v}) {
+      auto ty = cast<RankedTensorType>(t.getType());
+      int64_t dyn = ShapedType::kDynamic;
+      auto viewTy = [&](ArrayRef<int64_t> shape) {
+        SmallVector<int64_t> strides(shape.size(), dyn);
+        strides.back() = 1;
+        return MemRefType::get(
+            shape, ty.getElementType(),
+            StridedLayoutAttr::get(b.getContext(), dyn, strides));
+      };
+      Value buf;
+      if (Value src = headSplitSource(t)) {
+        auto srcTy = cast<RankedTensorType>(src.getType());
+        Value whole = bufferization::ToBufferOp::create(
+            b, loc, viewTy(srcTy.getShape()), src, /*read_only=*/true);
+        AffineMap swap = AffineMap::getPermutationMap(
+            ArrayRef<unsigned>{1, 0, 2}, b.getContext());
+        Value heads = memref::TransposeOp::create(b, loc, whole,
+                                                  AffineMapAttr::get(swap));
+        buf = memref::ExpandShapeOp::create(
+            b, loc, ty.getShape(), heads,
+            ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+      } else {
+        buf = bufferization::ToBufferOp::create(b, loc, memrefOf(t), t,
+                                                /*read_only=*/true);
+      }
+      MemRefType argTy = viewTy(ty.getShape());
+      if (buf.getType() != argTy)
+        buf = memref::CastOp::create(b, loc, argTy, buf);
+      args.push_back(buf);
+    }
     // The results are fresh buffers: --bpt-gpu-offload makes them device
     // memory once deallocation has been placed.
     SmallVector<Value> results;
