@@ -195,12 +195,20 @@ func.func @head_split(%x: tensor<128x64xf16>, %w: tensor<64x192xf16>) -> tensor<
 // -----
 
 // Not read in place: the projection's rows (100 elements, 200 bytes) are
-// not a multiple of 16 bytes, so cp.async could not copy them; the heads
-// are copied as written.
+// not a multiple of 16 bytes, so cp.async could not copy them; nor is a
+// function argument's buffer (its layout and alignment are the caller's).
+// The heads are copied as written.
 // CHECK-LABEL: func.func @head_split_unaligned
 //       CHECK:   linalg.transpose
+//       CHECK:   linalg.transpose
 //       CHECK:   gpu.launch_func
-func.func @head_split_unaligned(%qkv: tensor<64x100xf16>, %k: tensor<1x2x64x16xf16>, %v: tensor<1x2x64x16xf16>) -> tensor<1x2x64x16xf16> {
+func.func @head_split_unaligned(%in: tensor<64x100xf16>, %kv: tensor<64x32xf16>, %v: tensor<1x2x64x16xf16>) -> tensor<1x2x64x16xf16> {
+  %c0 = tensor.empty() : tensor<64x100xf16>
+  %qkv = linalg.copy ins(%in : tensor<64x100xf16>) outs(%c0 : tensor<64x100xf16>) -> tensor<64x100xf16>
+  %ke = tensor.expand_shape %kv [[0], [1, 2]] output_shape [64, 2, 16] : tensor<64x32xf16> into tensor<64x2x16xf16>
+  %kt0 = tensor.empty() : tensor<2x64x16xf16>
+  %kt = linalg.transpose ins(%ke : tensor<64x2x16xf16>) outs(%kt0 : tensor<2x64x16xf16>) permutation = [1, 0, 2]
+  %k = tensor.expand_shape %kt [[0, 1], [2], [3]] output_shape [1, 2, 64, 16] : tensor<2x64x16xf16> into tensor<1x2x64x16xf16>
   %qs = tensor.extract_slice %qkv[0, 0] [64, 32] [1, 1] : tensor<64x100xf16> to tensor<64x32xf16>
   %qe = tensor.expand_shape %qs [[0], [1, 2]] output_shape [64, 2, 16] : tensor<64x32xf16> into tensor<64x2x16xf16>
   %qt0 = tensor.empty() : tensor<2x64x16xf16>

@@ -128,12 +128,12 @@ static Value narrowSource(Value v) {
   return e.isF16() || e.isBF16() ? src : v;
 }
 
-/// Whether the buffer of `t` will have unit-stride rows, 16-byte aligned
-/// whenever its root is: `t` is a chain of static, unit-stride
-/// tensor.extract_slice and tensor.expand_shape ops over a function argument
-/// or a fresh tensor (an op result whose destination is a tensor.empty, or
-/// a fill of one), which one-shot bufferization gives an identity-layout
-/// buffer; the chain's strides and offset are followed statically.
+/// Whether the buffer of `t` will have unit-stride, 16-byte aligned rows:
+/// `t` is a chain of static, unit-stride tensor.extract_slice and
+/// tensor.expand_shape ops over a fresh tensor (an op result whose
+/// destination is a tensor.empty, or a fill of one), which one-shot
+/// bufferization gives an aligned identity-layout buffer; the chain's
+/// strides and offset are followed statically.
 static bool alignedRows(Value t) {
   SmallVector<Operation *> chain;
   Value root = t;
@@ -143,17 +143,18 @@ static bool alignedRows(Value t) {
     chain.push_back(def);
     root = def->getOperand(0);
   }
-  if (!isa<BlockArgument>(root)) {
-    auto dps = root.getDefiningOp<DestinationStyleOpInterface>();
-    if (!dps)
-      return false;
-    Value init =
-        dps.getDpsInitOperand(cast<OpResult>(root).getResultNumber())->get();
-    if (auto fill = init.getDefiningOp<linalg::FillOp>())
-      init = fill.getOutputs()[0];
-    if (!init.getDefiningOp<tensor::EmptyOp>())
-      return false;
-  }
+  // A fresh tensor: one-shot bufferization gives it a new, aligned,
+  // identity-layout buffer. (A function argument's layout and alignment
+  // are the caller's: not assumed.)
+  auto dps = root.getDefiningOp<DestinationStyleOpInterface>();
+  if (!dps)
+    return false;
+  Value init =
+      dps.getDpsInitOperand(cast<OpResult>(root).getResultNumber())->get();
+  if (auto fill = init.getDefiningOp<linalg::FillOp>())
+    init = fill.getOutputs()[0];
+  if (!init.getDefiningOp<tensor::EmptyOp>())
+    return false;
   auto type = dyn_cast<RankedTensorType>(root.getType());
   if (!type || !type.hasStaticShape() || type.getRank() == 0)
     return false;

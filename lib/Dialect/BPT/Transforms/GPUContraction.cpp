@@ -43,8 +43,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 using namespace mlir::bpt;
@@ -153,8 +153,9 @@ static FailureOr<bool> transposed(AffineMap map, unsigned first,
 static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
                                                std::string &why) {
   why.clear();
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !linalg::isaContractionOpInterface(op) || !isMulAdd(op))
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op) ||
+      !isMulAdd(op))
     return failure();
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
@@ -203,13 +204,21 @@ static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
               : "the operands mix f16 and bf16";
     return failure();
   }
-  return Contraction{{ranges[m], ranges[n], ranges[k], ea, eb, ec, in},
-                     a,
-                     b,
-                     c,
-                     *ta,
-                     *tb,
-                     *tc};
+  Contraction match;
+  match.spec.m = ranges[m];
+  match.spec.n = ranges[n];
+  match.spec.k = ranges[k];
+  match.spec.a = ea;
+  match.spec.b = eb;
+  match.spec.c = ec;
+  match.spec.in = in;
+  match.a = a;
+  match.b = b;
+  match.c = c;
+  match.transposeA = *ta;
+  match.transposeB = *tb;
+  match.transposeC = *tc;
+  return match;
 }
 
 /// What fusing an elementwise consumer into the contraction's epilogue
