@@ -2,25 +2,21 @@
 
 // f16, causal, GQA (4 query heads over 2 key/value heads), ragged Sq = 100:
 // one launch of a kernel in @bpt_kernels over (ceil(100 / 64), 4, 1) blocks
-// of 128 threads; the operands are the tensors' buffers (read only) as
-// views with unit-stride rows (any other strides), the result a fresh
-// buffer; default positions (Sk - Sq = 0, 0).
+// of 128 threads; the operands are the tensors' buffers (read only), the
+// result a fresh buffer; default positions (Sk - Sq = 0, 0).
 
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK-LABEL: func.func @causal_gqa_f16
 //  CHECK-SAME:   (%[[Q:.+]]: tensor<1x4x100x64xf16>, %[[K:.+]]: tensor<1x2x100x64xf16>, %[[V:.+]]: tensor<1x2x100x64xf16>)
-//   CHECK-DAG:   %[[QB0:.+]] = bufferization.to_buffer %[[Q]] read_only : tensor<1x4x100x64xf16> to memref<1x4x100x64xf16>
-//   CHECK-DAG:   %[[QB:.+]] = memref.cast %[[QB0]] : memref<1x4x100x64xf16> to memref<1x4x100x64xf16, strided<[?, ?, ?, 1], offset: ?>>
-//   CHECK-DAG:   %[[KB0:.+]] = bufferization.to_buffer %[[K]] read_only
-//   CHECK-DAG:   %[[KB:.+]] = memref.cast %[[KB0]]
-//   CHECK-DAG:   %[[VB0:.+]] = bufferization.to_buffer %[[V]] read_only
-//   CHECK-DAG:   %[[VB:.+]] = memref.cast %[[VB0]]
+//   CHECK-DAG:   %[[QB:.+]] = bufferization.to_buffer %[[Q]] read_only : tensor<1x4x100x64xf16> to memref<1x4x100x64xf16>
+//   CHECK-DAG:   %[[KB:.+]] = bufferization.to_buffer %[[K]] read_only
+//   CHECK-DAG:   %[[VB:.+]] = bufferization.to_buffer %[[V]] read_only
 //       CHECK:   %[[OUT:.+]] = memref.alloc() : memref<1x4x100x64xf16>
 //   CHECK-DAG:   %[[C2:.+]] = arith.constant 2 : index
 //   CHECK-DAG:   %[[C4:.+]] = arith.constant 4 : index
 //   CHECK-DAG:   %[[C128:.+]] = arith.constant 128 : index
 //       CHECK:   gpu.launch_func @bpt_kernels::@[[KERNEL:bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal_s3e000000]] blocks in (%[[C2]], %[[C4]], %{{[a-z0-9_]+}}) threads in (%[[C128]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}})
-//  CHECK-SAME:     args(%[[QB]] : memref<1x4x100x64xf16, strided<[?, ?, ?, 1], offset: ?>>, %[[KB]] : memref<1x2x100x64xf16, strided<[?, ?, ?, 1], offset: ?>>, %[[VB]] : memref<1x2x100x64xf16, strided<[?, ?, ?, 1], offset: ?>>, %[[OUT]] : memref<1x4x100x64xf16>, %{{[a-z0-9_]+}} : index, %{{[a-z0-9_]+}} : index)
+//  CHECK-SAME:     args(%[[QB]] : memref<1x4x100x64xf16>, %[[KB]] : memref<1x2x100x64xf16>, %[[VB]] : memref<1x2x100x64xf16>, %[[OUT]] : memref<1x4x100x64xf16>, %{{[a-z0-9_]+}} : index, %{{[a-z0-9_]+}} : index)
 //       CHECK:   %[[R:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
 //       CHECK:   return %[[R]]
 //   CHECK-NOT:   bpt.attention
@@ -54,7 +50,7 @@ func.func @causal_gqa_f16(%q: tensor<1x4x100x64xf16>, %k: tensor<1x2x100x64xf16>
 //       CHECK:     %[[LO0:.+]] = arith.maxsi
 //       CHECK:     %[[LO:.+]] = arith.minsi %[[LO0]]
 //       CHECK:     scf.for %{{.+}} = %[[LO]] to
-//       CHECK:       nvgpu.device_async_copy %{{.+}}, %{{.+}}, 8 {bypassL1} : memref<2x2x130x128xbf16, strided<[?, ?, ?, 1], offset: ?>> to memref<64x128xbf16, #gpu.address_space<workgroup>>
+//       CHECK:       nvgpu.device_async_copy %{{.+}}, %{{.+}}, 8 {bypassL1} : memref<2x2x130x128xbf16> to memref<64x128xbf16, #gpu.address_space<workgroup>>
 //       CHECK:       nvgpu.ldmatrix %{{.+}} : memref<64x128xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 //       CHECK:       vector.bitcast %{{.+}} : vector<2xf16> to vector<2xbf16>
 //       CHECK:       nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
@@ -155,6 +151,7 @@ func.func @frontend_casts(%q: tensor<1x4x64x32xbf16>, %k: tensor<1x2x64x32xbf16>
 // Q, K and V split into heads from one fused QKV projection (a slice per
 // operand, [S, H, D] -> [H, S, D], a unit batch dimension): the kernel reads
 // the projection's buffer through transposed views, no copy of the heads.
+// The kernel then takes Q, K and V as views with unit-stride rows.
 // CHECK-LABEL: func.func @head_split
 //  CHECK-SAME:   (%[[X:.+]]: tensor<128x64xf16>, %[[W:.+]]: tensor<64x192xf16>)
 //       CHECK:   %[[QKV:.+]] = linalg.matmul
@@ -164,7 +161,7 @@ func.func @frontend_casts(%q: tensor<1x4x64x32xbf16>, %k: tensor<1x2x64x32xbf16>
 //       CHECK:   %[[QT:.+]] = memref.transpose %[[QB]] (d0, d1, d2) -> (d1, d0, d2)
 //       CHECK:   %[[QV:.+]] = memref.expand_shape %[[QT]] {{\[}}[0, 1], [2], [3]] output_shape [1, 2, 128, 32]
 //   CHECK-NOT:   linalg.transpose
-//       CHECK:   gpu.launch_func {{.+}} args(%[[QV]] : memref<1x2x128x32xf16, strided<[?, ?, ?, 1], offset: ?>>
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_attention_{{.+}}_views {{.+}} args(%[[QV]] : memref<1x2x128x32xf16, strided<[?, ?, ?, 1], offset: ?>>
 //   CHECK-NOT:   linalg.transpose
 //       CHECK:   return
 func.func @head_split(%x: tensor<128x64xf16>, %w: tensor<64x192xf16>) -> tensor<1x2x128x32xf16> {

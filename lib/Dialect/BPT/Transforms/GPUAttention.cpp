@@ -85,6 +85,10 @@ struct KernelSpec {
   // Sq|1, Sk|1].
   Type maskElem;
   SmallVector<int64_t, 4> maskShape;
+  // Q, K and V are strided views (some is a head split read in place);
+  // otherwise identity-layout buffers, whose static strides take fewer
+  // registers.
+  bool views = false;
 
   std::string name() const {
     std::string s;
@@ -102,6 +106,8 @@ struct KernelSpec {
         os << d << "x";
       os << maskElem;
     }
+    if (views)
+      os << "_views";
     return s;
   }
 };
@@ -714,9 +720,13 @@ void BPTGPUAttentionPass::runOnOperation() {
       return MemRefType::get(ty.getShape(), ty.getElementType());
     };
     SmallVector<Value> args;
-    // Q, K and V as views with unit-stride rows (any other strides and
-    // offset): a head split of a projection is read in place.
-    for (Value t : {operands.q, operands.k, operands.v}) {
+    // A head split of a projection is read in place; then Q, K and V are
+    // all passed as views with unit-stride rows (any other strides and
+    // offset).
+    SmallVector<Value> qkv = {operands.q, operands.k, operands.v};
+    SmallVector<Value> sources = llvm::map_to_vector(qkv, headSplitSource);
+    spec->views = llvm::any_of(sources, [](Value v) { return bool(v); });
+    for (auto [t, src] : llvm::zip(qkv, sources)) {
       auto ty = cast<RankedTensorType>(t.getType());
       int64_t dyn = ShapedType::kDynamic;
       auto viewTy = [&](ArrayRef<int64_t> shape) {
@@ -727,7 +737,7 @@ void BPTGPUAttentionPass::runOnOperation() {
             StridedLayoutAttr::get(b.getContext(), dyn, strides));
       };
       Value buf;
-      if (Value src = headSplitSource(t)) {
+      if (src) {
         auto srcTy = cast<RankedTensorType>(src.getType());
         Value whole = bufferization::ToBufferOp::create(
             b, loc, viewTy(srcTy.getShape()), src, /*read_only=*/true);
@@ -743,7 +753,7 @@ void BPTGPUAttentionPass::runOnOperation() {
                                                 /*read_only=*/true);
       }
       MemRefType argTy = viewTy(ty.getShape());
-      if (buf.getType() != argTy)
+      if (spec->views && buf.getType() != argTy)
         buf = memref::CastOp::create(b, loc, argTy, buf);
       args.push_back(buf);
     }
