@@ -705,14 +705,8 @@ void BPTGPUAttentionPass::runOnOperation() {
       op.emitError() << "cannot run on the GPU: " << why;
       return signalPassFailure();
     }
-    if (!kernels) {
-      OpBuilder mb(ctx);
-      mb.setInsertionPointToEnd(module.getBody());
-      kernels = gpu::GPUModuleOp::create(mb, module.getLoc(), "bpt_kernels");
-      SymbolTable(module).insert(kernels);
-      module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                      UnitAttr::get(ctx));
-    }
+    if (!kernels)
+      kernels = getOrCreateKernelModule(module);
     OpBuilder b(op);
     Location loc = op.getLoc();
     auto memrefOf = [](Value t) {
@@ -728,13 +722,8 @@ void BPTGPUAttentionPass::runOnOperation() {
     spec->views = llvm::any_of(sources, [](Value v) { return bool(v); });
     for (auto [t, src] : llvm::zip(qkv, sources)) {
       auto ty = cast<RankedTensorType>(t.getType());
-      int64_t dyn = ShapedType::kDynamic;
       auto viewTy = [&](ArrayRef<int64_t> shape) {
-        SmallVector<int64_t> strides(shape.size(), dyn);
-        strides.back() = 1;
-        return MemRefType::get(
-            shape, ty.getElementType(),
-            StridedLayoutAttr::get(b.getContext(), dyn, strides));
+        return anyStridedType(shape, ty.getElementType(), /*unitRows=*/true);
       };
       Value buf;
       if (src) {

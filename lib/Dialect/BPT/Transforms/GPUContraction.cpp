@@ -388,8 +388,6 @@ private:
 void ContractionBuilder::stage(Value src, Type elem, Value dst, Value row0,
                                Value col0, Value rows, Value cols,
                                bool zeroRows, bool zeroCols) {
-  Value tid =
-      gpu::ThreadIdOp::create(b, loc, b.getIndexType(), gpu::Dimension::x);
   constexpr int64_t rowsPerPass = kThreads / kTile;
   Value c = remui(tid, kTile);
   Value chunkCol = mul(divui(c, 8), idx(8)), inChunk = remui(c, 8);
@@ -726,18 +724,6 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
 
 } // namespace
 
-/// The module's gpu.module @bpt_kernels, made on first use.
-static gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module) {
-  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>("bpt_kernels"))
-    return existing;
-  OpBuilder b(module.getContext());
-  b.setInsertionPointToEnd(module.getBody());
-  auto kernels = gpu::GPUModuleOp::create(b, module.getLoc(), "bpt_kernels");
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  b.getUnitAttr());
-  return kernels;
-}
-
 FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
     RewriterBase &rewriter, linalg::LinalgOp op, std::string &why) {
   FailureOr<Contraction> match = matchContraction(op, why);
@@ -786,39 +772,29 @@ FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
            succeeded(type.getStridesAndOffset(strides, offset)) &&
            strides.back() == 1;
   };
-  auto view = [&](Value v, int64_t rows, int64_t cols, Type elem,
-                  bool unit) -> Value {
-    int64_t dyn = ShapedType::kDynamic;
-    auto layout = StridedLayoutAttr::get(rewriter.getContext(), dyn,
-                                         {dyn, unit ? 1 : dyn});
-    auto ty = MemRefType::get({rows, cols}, elem, layout,
-                              cast<MemRefType>(v.getType()).getMemorySpace());
-    return memref::CastOp::create(rewriter, loc, ty, v);
+  // `v` as a view with dynamic strides and offset (unit-stride rows kept
+  // with `unitRows`).
+  auto view = [&](Value v, bool unitRows) -> Value {
+    auto type = cast<MemRefType>(v.getType());
+    return memref::CastOp::create(
+        rewriter, loc,
+        anyStridedType(type.getShape(), type.getElementType(), unitRows,
+                       type.getMemorySpace()),
+        v);
   };
   Value a = transposed(match->a, match->transposeA);
   Value b = transposed(match->b, match->transposeB);
   Value c = transposed(match->c, match->transposeC);
   spec.async = unitRows(a, spec.a) && unitRows(b, spec.b);
-  SmallVector<Value> args = {view(a, spec.m, spec.k, spec.a, spec.async),
-                             view(b, spec.k, spec.n, spec.b, spec.async)};
+  SmallVector<Value> args = {view(a, spec.async), view(b, spec.async)};
   if (spec.epilogue) {
-    // The consumer's output, then its inputs other than C, each as a view
-    // with dynamic strides and offset.
-    auto anyLayout = [&](Value v) -> Value {
-      auto type = cast<MemRefType>(v.getType());
-      int64_t dyn = ShapedType::kDynamic;
-      SmallVector<int64_t> strides(type.getRank(), dyn);
-      auto layout = StridedLayoutAttr::get(rewriter.getContext(), dyn, strides);
-      auto ty = MemRefType::get(type.getShape(), type.getElementType(), layout,
-                                type.getMemorySpace());
-      return memref::CastOp::create(rewriter, loc, ty, v);
-    };
-    args.push_back(anyLayout(spec.epilogue.getDpsInitOperand(0)->get()));
+    // The consumer's output, then its inputs other than C.
+    args.push_back(view(spec.epilogue.getDpsInitOperand(0)->get(), false));
     for (OpOperand *in : spec.epilogue.getDpsInputOperands())
       if (in->getOperandNumber() != spec.epilogueC)
-        args.push_back(anyLayout(in->get()));
+        args.push_back(view(in->get(), false));
   } else {
-    args.push_back(view(c, spec.m, spec.n, spec.c, false));
+    args.push_back(view(c, false));
   }
   gpu::GPUModuleOp kernels =
       getOrCreateKernelModule(op->getParentOfType<ModuleOp>());

@@ -10,6 +10,28 @@
 using namespace mlir;
 using namespace mlir::bpt;
 
+gpu::GPUModuleOp mlir::bpt::getOrCreateKernelModule(ModuleOp module) {
+  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>("bpt_kernels"))
+    return existing;
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  auto kernels = gpu::GPUModuleOp::create(b, module.getLoc(), "bpt_kernels");
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  b.getUnitAttr());
+  return kernels;
+}
+
+MemRefType mlir::bpt::anyStridedType(ArrayRef<int64_t> shape, Type elem,
+                                     bool unitRows, Attribute memorySpace) {
+  int64_t dyn = ShapedType::kDynamic;
+  SmallVector<int64_t> strides(shape.size(), dyn);
+  if (unitRows && !strides.empty())
+    strides.back() = 1;
+  return MemRefType::get(
+      shape, elem, StridedLayoutAttr::get(elem.getContext(), dyn, strides),
+      memorySpace);
+}
+
 gpu::GPUFuncOp mlir::bpt::createKernel(OpBuilder &b, gpu::GPUModuleOp kernels,
                                        StringRef name, ArrayRef<Type> argTypes,
                                        int64_t sharedBytes, int32_t threads) {

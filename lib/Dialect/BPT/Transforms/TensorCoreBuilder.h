@@ -16,9 +16,20 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 
 namespace mlir {
 namespace bpt {
+
+/// The module's gpu.module @bpt_kernels, which holds every kernel the
+/// bpt passes build (attention, contractions), made on first use.
+gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module);
+
+/// A memref type of `shape` and `elem` whose strides and offset are all
+/// dynamic, but for a unit innermost stride with `unitRows`: the kernels'
+/// operand type for views of larger buffers.
+MemRefType anyStridedType(ArrayRef<int64_t> shape, Type elem, bool unitRows,
+                          Attribute memorySpace = {});
 
 /// An empty kernel `name` at the end of `kernels`: arguments `argTypes`,
 /// one workgroup buffer of `sharedBytes` bytes (i8), `threads` threads per
