@@ -34,6 +34,18 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
+def eager_attention(q, k, v, causal):
+    """Attention as eager PyTorch writes it: the S x S scores materialised,
+    softmax in f32."""
+    import torch
+    s, d = q.shape[-2], q.shape[-1]
+    sc = (q @ k.transpose(-1, -2)) / math.sqrt(d)
+    if causal:
+        sc = sc.masked_fill(torch.ones(s, s, device="cuda", dtype=torch.bool)
+                            .triu(1), float("-inf"))
+    return torch.softmax(sc.float(), -1).to(q.dtype) @ v
+
+
 def timed(fn, iters):
     """Seconds per call of `fn` on the GPU (one warm-up call first)."""
     import torch
@@ -137,15 +149,9 @@ def main():
             except RuntimeError:
                 times[name] = float("nan")
 
-        def eager():
-            sc = (q @ k.transpose(-1, -2)) / math.sqrt(d)
-            if causal:
-                sc = sc.masked_fill(torch.ones(s, s, device="cuda",
-                                               dtype=torch.bool).triu(1),
-                                    float("-inf"))
-            return torch.softmax(sc.float(), -1).to(q.dtype) @ v
         try:
-            times["eager"] = timed(eager, max(1, args.iters // 4))
+            times["eager"] = timed(lambda: eager_attention(q, k, v, causal),
+                                   max(1, args.iters // 4))
         except torch.OutOfMemoryError:
             times["eager"] = float("nan")
         tf = {n: flops / t / 1e12 for n, t in times.items()}
@@ -223,11 +229,7 @@ def run_blocks(root, manifest, iters):
     import torch.nn.functional as F
 
     def eager(q, k, v):
-        s, d = q.shape[-2], q.shape[-1]
-        sc = (q @ k.transpose(-1, -2)) / math.sqrt(d)
-        sc = sc.masked_fill(torch.ones(s, s, device="cuda", dtype=torch.bool)
-                            .triu(1), float("-inf"))
-        return torch.softmax(sc.float(), -1).to(q.dtype) @ v
+        return eager_attention(q, k, v, causal=True)
 
     def sdpa(q, k, v):
         from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -242,19 +244,11 @@ def run_blocks(root, manifest, iters):
     for entry in benches:
         kw = dict(entry["case"])
         cfg = models.config(kw.pop("model"), **kw)
-        torch.manual_seed(0)
-        shapes = models.param_shapes(cfg)
-        x = torch.randn(cfg.seq, cfg.d_model, device="cuda",
-                        dtype=torch.bfloat16)
-        params = []
-        for name, shape in shapes.items():
-            if name.endswith("_g"):
-                t = 1 + 0.1 * torch.randn(shape, device="cuda")
-            elif len(shape) == 1:
-                t = 0.02 * torch.randn(shape, device="cuda")
-            else:
-                t = torch.randn(shape, device="cuda") / math.sqrt(shape[0])
-            params.append(t.to(torch.bfloat16).contiguous())
+        # The block's inputs as bpt.models makes them (bf16 bit patterns in
+        # uint16), on the device.
+        x, *params = (
+            torch.from_numpy(a.view(np.int16)).view(torch.bfloat16).cuda()
+            for a in models.random_inputs(cfg, np.random.default_rng(0)))
         mod = gpu.load(root / f"{entry['name']}.so")
         lib = mod._lib
         fn = getattr(lib, "_mlir_ciface_" + entry["function"])
@@ -274,13 +268,10 @@ def run_blocks(root, manifest, iters):
         mem = {"bpt": lib.bptCudaPeakBytes() / 2**20}
         # The same result as PyTorch's, within bf16 rounding.
         fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
-        out = torch.empty_like(x)
-        lib.bptCudaCopyToHost.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
-                                          ctypes.c_uint64]
         host = np.empty(x.shape, dtype=np.uint16)
         lib.bptCudaCopyToHost(host.ctypes.data, result.allocated, host.nbytes)
         lib.bptCudaFree(ctypes.c_void_p(result.allocated))
-        out.copy_(torch.from_numpy(host.view(np.int16)).view(torch.bfloat16))
+        out = torch.from_numpy(host.view(np.int16)).view(torch.bfloat16).cuda()
         for name, attn in (("eager", eager), ("sdpa", sdpa)):
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()

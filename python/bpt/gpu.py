@@ -22,7 +22,6 @@ buffers.
 
 import argparse
 import ctypes
-import hashlib
 import json
 import os
 import shutil

@@ -289,5 +289,5 @@ void mlir::bpt::populateBPTDecomposeFFNPatterns(RewritePatternSet &patterns,
 void mlir::bpt::populateBPTDecomposePatterns(RewritePatternSet &patterns) {
   patterns.add<DecomposeAttention, DecomposeSoftmax, InlineBlock>(
       patterns.getContext());
-  patterns.add<DecomposeFFN>(patterns.getContext(), /*narrowHidden=*/false);
+  populateBPTDecomposeFFNPatterns(patterns);
 }
