@@ -230,9 +230,28 @@ static SmallVector<scf::ParallelOp> outermostParallelLoops(func::FuncOp func) {
 }
 
 /// One scf.parallel as blocks of kThreads threads over its collapsed
-/// iteration space, marked for SCFToGPU.
+/// iteration space, marked for SCFToGPU; none when it is empty.
 static void mapToBlocksAndThreads(IRRewriter &rewriter, scf::ParallelOp loop) {
   MLIRContext *ctx = rewriter.getContext();
+  // CUDA refuses a launch of no block: a loop with no iteration is no
+  // kernel (an op over an empty buffer does nothing), and one whose size is
+  // known only at run time launches only when it has some.
+  std::optional<int64_t> iterations = 1;
+  for (auto [lb, ub, step] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    std::optional<int64_t> lo = getConstantIntValue(lb),
+                           hi = getConstantIntValue(ub),
+                           st = getConstantIntValue(step);
+    if (!lo || !hi || !st) {
+      iterations = std::nullopt;
+      break;
+    }
+    *iterations *= std::max<int64_t>(0, llvm::divideCeil(*hi - *lo, *st));
+  }
+  if (iterations == 0) {
+    rewriter.eraseOp(loop);
+    return;
+  }
   if (loop.getNumLoops() > 1) {
     std::vector<unsigned> all(loop.getNumLoops());
     std::iota(all.begin(), all.end(), 0);
@@ -246,6 +265,15 @@ static void mapToBlocksAndThreads(IRRewriter &rewriter, scf::ParallelOp loop) {
     while (!isa<scf::ParallelOp>(next))
       next = next->getNextNode();
     loop = cast<scf::ParallelOp>(next);
+  }
+  if (!iterations) {
+    rewriter.setInsertionPoint(loop);
+    Value any = arith::CmpIOp::create(
+        rewriter, loop.getLoc(), arith::CmpIPredicate::sgt,
+        loop.getUpperBound()[0], loop.getLowerBound()[0]);
+    auto ifOp =
+        scf::IfOp::create(rewriter, loop.getLoc(), any, /*withElse=*/false);
+    rewriter.moveOpBefore(loop, ifOp.thenBlock()->getTerminator());
   }
   auto [outer, inner] =
       scf::tileParallelLoop(loop, {kThreads}, /*noMinMaxBounds=*/true);

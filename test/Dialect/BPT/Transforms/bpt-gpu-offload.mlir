@@ -167,3 +167,35 @@ func.func @constant_twice(%a: memref<4xf32>, %p: i1) {
   }
   return
 }
+
+// -----
+
+// CUDA refuses a launch of no block: an op over an empty buffer is no
+// kernel at all, and one whose size is known only at run time launches only
+// when it has iterations.
+// CHECK-LABEL: func.func @empty_iteration_space
+//   CHECK-NOT:   gpu.launch
+//       CHECK:   return
+func.func @empty_iteration_space(%a: memref<0x4xf32>, %c: memref<0x4xf32>) {
+  linalg.copy ins(%a : memref<0x4xf32>) outs(%c : memref<0x4xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @dynamic_iteration_space
+//       CHECK:   %[[N:.+]] = arith.muli
+//       CHECK:   %[[ANY:.+]] = arith.cmpi sgt, %[[N]], %{{.+}} : index
+//       CHECK:   scf.if %[[ANY]] {
+//       CHECK:     gpu.launch
+//       CHECK:       math.exp
+//       CHECK:   }
+//       CHECK:   return
+func.func @dynamic_iteration_space(%a: memref<?x4xf32>, %c: memref<?x4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x4xf32>) outs(%c : memref<?x4xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = math.exp %x : f32
+    linalg.yield %e : f32
+  }
+  return
+}
