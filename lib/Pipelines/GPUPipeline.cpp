@@ -53,6 +53,7 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
   // Every buffer on the device, every remaining op a kernel.
   bpt::BPTGPUOffloadOptions offload;
   offload.tensorCores = options.tensorCores;
+  offload.wgmma = options.wgmma;
   pm.addPass(bpt::createBPTGPUOffload(offload));
   pm.addPass(createCanonicalizerPass());
   // Ring attention's transfers (there are none elsewhere) through NCCL.

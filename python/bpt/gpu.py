@@ -226,20 +226,23 @@ def dry_run(so_path, function):
     """Calls `function` of a module built with `dry_run=True` once, on zero
     inputs of its signature, and returns what the dry-run runtime saw:
     {"peak_bytes": the most device memory the call's own allocations held
-    at once (inputs excluded), "launches": kernels launched, "left_bytes":
+    at once (inputs excluded), "launches": kernels launched, "tensor_maps":
+    TMA tensor maps made (each checked as the driver would), "left_bytes":
     device memory still allocated after the call and its results were
     freed (0 unless the program leaks)}."""
     mod = load(so_path)
     lib = mod._lib
     for f in (lib.bptCudaPeakBytes, lib.bptCudaLaunches,
-              lib.bptCudaUsedBytes):
+              lib.bptCudaUsedBytes, lib.bptCudaTensorMaps):
         f.restype = ctypes.c_uint64
     args, _ = mod.signatures[function]
     lib.bptCudaResetPeak()
     before = lib.bptCudaLaunches()
+    maps = lib.bptCudaTensorMaps()
     mod.call(function, *[np.zeros(t.shape, dtype=t.dtype) for t in args])
     return {"peak_bytes": lib.bptCudaPeakBytes(),
             "launches": lib.bptCudaLaunches() - before,
+            "tensor_maps": lib.bptCudaTensorMaps() - maps,
             "left_bytes": lib.bptCudaUsedBytes()}
 
 

@@ -22,6 +22,23 @@ builder emits. What it models:
   flight raise RaceError;
 - ex2.approx / lg2.approx as exact exp2 / log2; f16 and bf16 values are
   carried as f32 rounded to their type (round to nearest even).
+- the sm_90a ops of the TMA + wgmma contraction kernel, as upstream's
+  nvgpu lowering and the PTX ISA define them for the one layout the kernel
+  uses (16-bit elements, 128-byte swizzle, boxes 64 elements wide):
+  `nvgpu.tma.async.load` copies a box of the global matrix (a kernel
+  argument passed as a NumPy array; coordinates innermost first; zero past
+  its edges) into shared memory, element (r, c) of the box at 16-bit slot
+  64 r + 8 ((c / 8) XOR (r mod 8)) + c mod 8 of a 1024-byte aligned
+  destination; it lands when a thread waits on its mbarrier's phase
+  (`nvgpu.mbarrier.*`: arrival count and transaction bytes must match, a
+  wait on a phase that cannot complete raises SyncError, a wait on the
+  other parity returns at once); `nvgpu.warpgroup.mma` reads A (128 x 64,
+  k-major) and B (64 x 128 stored as two 64 x 64 boxes, transposeB) back
+  through that layout, its shared-memory reads outstanding until a
+  `wgmma.wait_group` retires its group (a TMA or store into them before
+  then raises RaceError, as does storing the accumulator while a group is
+  in flight); `nvgpu.warpgroup.mma.store` writes the accumulator, warp w
+  owning rows 16 w .. 16 w + 15 of each 64-row half.
 
 It does not model timing, bank conflicts or out-of-bounds faults (an
 out-of-bounds index raises IndexError, which fails the test).
@@ -162,12 +179,60 @@ class RaceError(AssertionError):
     them, or shared memory is read while a cp.async into it is in flight."""
 
 
+class SyncError(AssertionError):
+    """A wait on an mbarrier phase that can never complete (too few
+    arrivals, or transaction bytes that do not match the copies)."""
+
+
+class TensorMap:
+    """A TMA tensor map: the global matrix and the box its type declares."""
+
+    def __init__(self, array, type_text):
+        self.array = array
+        m = re.search(r"tensor = memref<(\d+)x(\d+)x(\w+)", type_text)
+        self.box = (int(m.group(1)), int(m.group(2)))
+        self.swizzle = re.search(r"swizzle = (\w+)", type_text).group(1)
+        if self.swizzle != "swizzle_128b" or self.box[1] != 64:
+            raise NotImplementedError("emulator: TMA boxes of 64 16-bit "
+                                      "elements with the 128-byte swizzle only")
+
+
+class Barriers:
+    """An nvgpu.mbarrier.group: per barrier its expected arrivals, the
+    arrivals and transaction bytes of the current phase, the number of
+    completed phases and the TMA copies that land with the phase."""
+
+    def __init__(self, n):
+        self.count = [None] * n
+        self.arrived = [0] * n
+        self.expect = [0] * n
+        self.phase = [0] * n
+        self.pending = [[] for _ in range(n)]
+
+
+class Accumulator:
+    """A warpgroup's accumulator matrix (the whole tile)."""
+
+    def __init__(self, values):
+        self.values = values
+
+
+def _swizzled_slots(rows, cols):
+    """16-bit slot of element (r, c) of a box of 64-element rows stored with
+    the 128-byte swizzle: 16-byte chunk c / 8 of row r at chunk
+    (c / 8) XOR (r mod 8)."""
+    r = np.arange(rows)[:, None]
+    c = np.arange(cols)[None, :]
+    return r * 64 + ((c // 8) ^ (r % 8)) * 8 + c % 8
+
+
 class Shared:
     """A workgroup buffer of 16-bit slots with hazard tracking: the epoch
     (number of barriers passed) and warp of the last write of each slot and
     the warps that read it in the current epoch, and copies in flight."""
 
-    def __init__(self, n):
+    def __init__(self, n, base=0):
+        self.base = base  # byte address of slot 0 in the shared window
         self.values = np.full(n, np.nan, dtype=np.float32)  # garbage
         self.ids = np.arange(n)
         self.write_epoch = np.full(n, -1)
@@ -188,9 +253,14 @@ class View:
 
 
 class Emulator:
-    def __init__(self, block, threads):
+    def __init__(self, block, threads, dynamic_shared=0, shared_base=32):
         self.entry = block
         self.T = threads
+        # Dynamic shared memory: its size, and where it starts (after the
+        # static part, e.g. the mbarriers: not 1024-byte aligned).
+        self.dynamic_shared, self.shared_base = dynamic_shared, shared_base
+        self.tma_loads = 0  # boxes copied
+        self.wgmmas = 0  # warpgroup.mma ops run
         self.ldmatrix_ways = []  # bank-conflict degree of each 8x8 matrix
         self.async_copies = 0  # cp.async chunks issued (all threads)
         self.barriers_run = set()  # text lines of the barriers executed
@@ -213,6 +283,8 @@ class Emulator:
                     self.epoch = 0
                     self.block_id = (bx, by, bz)
                     self.uncommitted, self.groups = [], []
+                    self.wgmma_groups = []  # slot ids each group reads
+                    self.dynamic = None
                     self._run_ops(self.entry.ops, env,
                                   np.ones(self.T, dtype=bool))
 
@@ -251,6 +323,8 @@ class Emulator:
                 return np.full(T, int(val), dtype=np.int64)
             return np.full(T, float(val), dtype=np.float32)
         if name == "memref.extract_aligned_pointer_as_index":
+            if isinstance(ins[0], Shared):
+                return np.full(T, ins[0].base, dtype=np.int64)
             # NumPy views: the address of the first element (offset 0).
             return np.full(T, ins[0].ctypes.data, dtype=np.int64)
         if name == "memref.extract_strided_metadata":
@@ -386,14 +460,45 @@ class Emulator:
         if name == "memref.view":
             # A typed view of an i8 workgroup buffer; buffers are kept as
             # 16-bit slots, so views of f16 and bf16 alias the same values.
+            assert (ins[1] == ins[1][0]).all(), "non-uniform view offset"
             shift = int(ins[1][0])
             shape = tuple(int(d) for d in re.search(
                 r"-> memref<((?:\d+x)+)", op.rest).group(1).split("x") if d)
             n = int(np.prod(shape))
             sh = ins[0]
-            sl = slice(shift // 2, shift // 2 + n)
+            # An f32 element takes two slots; its value is kept in the
+            # first.
+            wide = 2 if _elem(rt[0]) == "f32" else 1
+            sl = slice(shift // 2, shift // 2 + wide * n, wide)
+            if sl.stop > len(sh.values):
+                raise IndexError("memref.view past the end of shared memory")
             return View(sh, sh.values[sl].reshape(shape),
                         sh.ids[sl].reshape(shape))
+        if name == "memref.subview":
+            def attr(key):
+                return [int(x) for x in re.search(
+                    key + r" = array<i64: ([\d, ]+)>", op.rest)
+                    .group(1).split(",")]
+            if len(ins) != 1:
+                raise NotImplementedError("emulator: dynamic subview")
+            off, size, step = (attr("static_offsets"), attr("static_sizes"),
+                               attr("static_strides"))
+            sel = tuple(slice(o, o + z * st, st)
+                        for o, z, st in zip(off, size, step))
+            return View(ins[0].shared, ins[0].values[sel], ins[0].ids[sel])
+        if name == "gpu.dynamic_shared_memory":
+            if self.dynamic is None:
+                self.dynamic = Shared(self.dynamic_shared // 2,
+                                      self.shared_base)
+            return self.dynamic
+        if name == "builtin.unrealized_conversion_cast":
+            if "tensormap.descriptor" in rt[0]:
+                return TensorMap(ins[0], rt[0])
+            return ins[0]
+        if name.startswith("nvgpu.mbarrier") or name.startswith(
+                "nvgpu.tma") or name.startswith("nvgpu.warpgroup") or \
+                name == "nvvm.wgmma.wait.group.sync.aligned":
+            return self._hopper(op, name, ins, rt, mask)
         if name == "nvgpu.device_async_copy":
             seg = [int(x) for x in re.search(
                 r"operandSegmentSizes = array<i32: ([\d, ]+)>", op.rest)
@@ -495,6 +600,172 @@ class Emulator:
             return None
         raise NotImplementedError(f"emulator: op {name}")
 
+    def _hopper(self, op, name, ins, rt, mask):
+        """The mbarrier, TMA and warpgroup-MMA ops (see the module doc)."""
+        T = self.T
+
+        def active(pred):
+            return mask & pred if pred is not None else mask
+
+        def uniform(v, what):
+            vals = set(int(x) for x in np.asarray(v)[mask])
+            if len(vals) != 1:
+                raise SyncError(f"{name}: non-uniform {what}")
+            return vals.pop()
+
+        if name == "nvgpu.mbarrier.create":
+            n = int(re.search(r"num_barriers = (\d+)", rt[0]).group(1))
+            return Barriers(n)
+        if name == "nvgpu.mbarrier.init":
+            bars, count, bid = ins[0], ins[1], ins[2]
+            act = active(ins[3] if len(ins) > 3 else None)
+            if act.any():
+                i = int(bid[act][0])
+                bars.count[i] = int(count[act][0])
+                bars.arrived[i], bars.expect[i] = 0, 0
+            return None
+        if name == "nvgpu.mbarrier.arrive.expect_tx":
+            bars, tx, bid = ins[0], ins[1], ins[2]
+            act = active(ins[3] if len(ins) > 3 else None)
+            for t in np.nonzero(act)[0]:
+                i = int(bid[t])
+                if bars.count[i] is None:
+                    raise SyncError("arrival on an mbarrier never initialised")
+                bars.arrived[i] += 1
+                bars.expect[i] += int(tx[t])
+            return None
+        if name == "nvgpu.tma.prefetch.descriptor":
+            return None
+        if name == "nvgpu.tma.async.load":
+            seg = [int(x) for x in re.search(
+                r"operandSegmentSizes = array<i32: ([\d, ]+)>", op.rest)
+                .group(1).split(",")]
+            dst, bars, tmap = ins[0], ins[1], ins[2]
+            coords = ins[3:3 + seg[3]]
+            bid = ins[3 + seg[3]]
+            pred = ins[-1] if seg[6] else None
+            for t in np.nonzero(active(pred))[0]:
+                self._tma_load(dst, bars, int(bid[t]), tmap,
+                               [int(c[t]) for c in coords])
+            return None
+        if name == "nvgpu.mbarrier.try_wait.parity":
+            bars = ins[0]
+            parity, i = uniform(ins[1], "parity"), uniform(ins[3], "barrier")
+            if bars.phase[i] % 2 != parity:
+                return None  # that phase completed already
+            landed = sum(vals.size * 2 for _, _, vals in bars.pending[i])
+            if bars.count[i] is None or bars.arrived[i] < bars.count[i]:
+                raise SyncError(f"wait on mbarrier {i} phase "
+                                f"{bars.phase[i]}, which has "
+                                f"{bars.arrived[i]} of "
+                                f"{bars.count[i]} arrivals: never completes")
+            if landed != bars.expect[i]:
+                raise SyncError(f"mbarrier {i} expects {bars.expect[i]} "
+                                f"bytes, its copies bring {landed}")
+            for view, ids, vals in bars.pending[i]:
+                view.shared.values[ids] = vals
+                view.shared.in_flight[ids] -= 1
+                # Visible to every thread that waited: as if written
+                # before the last barrier.
+                view.shared.write_epoch[ids] = -1
+            bars.pending[i] = []
+            bars.arrived[i], bars.expect[i] = 0, 0
+            bars.phase[i] += 1
+            return None
+        if name == "nvgpu.warpgroup.generate.descriptor":
+            return ins[0]  # the tile's view; the tensor map adds nothing
+        if name == "nvgpu.warpgroup.mma.init.accumulator":
+            shape = _vector_shape(re.search(r"fragmented = (vector<[^>]*>)",
+                                            rt[0]).group(1))
+            return Accumulator(np.zeros(shape, dtype=np.float32))
+        if name == "nvgpu.warpgroup.mma":
+            if T != 128 or not mask.all():
+                raise NotImplementedError("emulator: one whole warpgroup")
+            if "transposeB" not in op.rest or "transposeA" in op.rest:
+                raise NotImplementedError("emulator: k-major A, transposed B")
+            a_view, b_view, acc = ins
+            (ma, ka), (kb, nb) = a_view.values.shape, b_view.values.shape
+            # Both tiles are TMA boxes 64 elements wide, swizzled: A one
+            # box of ma rows, B nb / 64 boxes of kb rows side by side.
+            a_ids = a_view.ids.reshape(-1)[_swizzled_slots(ma, ka)]
+            b_flat = b_view.ids.reshape(-1)
+            b_ids = np.concatenate(
+                [b_flat[h * kb * 64 + _swizzled_slots(kb, 64)]
+                 for h in range(nb // 64)], axis=1)
+            sh = a_view.shared
+            for ids in (a_ids, b_ids):
+                if (sh.in_flight[ids] > 0).any():
+                    raise RaceError("a warpgroup MMA reads shared memory a "
+                                    "TMA load into it has not landed")
+                self._read_check(a_view, ids, 0)
+                sh.readers[ids] |= 0xF  # the whole warpgroup
+            A = sh.values[a_ids].astype(np.float64)
+            B = sh.values[b_ids].astype(np.float64)
+            if not (np.isfinite(A).all() and np.isfinite(B).all()):
+                raise RaceError("a warpgroup MMA reads shared memory no "
+                                "copy wrote")
+            self.wgmmas += 1
+            self.wgmma_groups.append(
+                (sh, np.concatenate([a_ids.ravel(), b_ids.ravel()])))
+            keep = int(re.search(r"waitGroup = (\d+)", op.rest).group(1))
+            self._wgmma_wait(keep)
+            return Accumulator((acc.values + A @ B).astype(np.float32))
+        if name == "nvvm.wgmma.wait.group.sync.aligned":
+            self._wgmma_wait(int(re.search(r"group = (\d+)",
+                                           op.rest).group(1)))
+            return None
+        if name == "nvgpu.warpgroup.mma.store":
+            acc, dst = ins
+            if self.wgmma_groups:
+                raise RaceError("the accumulator is stored while a warpgroup "
+                                "MMA may still write it (no wait_group 0)")
+            rows, cols = acc.values.shape
+            warps = np.broadcast_to(((np.arange(rows) % 64) // 16)[:, None],
+                                    (rows, cols))
+            ids = dst.ids
+            self._write_check(dst, ids, warps)
+            dst.values[...] = acc.values
+            dst.shared.write_epoch[ids] = self.epoch
+            dst.shared.write_warp[ids] = warps
+            return None
+        raise NotImplementedError(f"emulator: op {name}")
+
+    def _tma_load(self, dst, bars, i, tmap, coords):
+        rows, cols = dst.values.shape
+        if (rows, cols) != tmap.box:
+            raise ValueError("TMA destination shape differs from the box")
+        address = dst.shared.base + 2 * int(dst.ids.flat[0])
+        if address % 1024:
+            raise AssertionError(f"TMA destination at shared address "
+                                 f"{address}: the 128-byte swizzle needs "
+                                 f"1024-byte alignment")
+        col0, row0 = coords  # innermost first
+        g = tmap.array
+        box = np.zeros((rows, cols), dtype=np.float32)
+        r1, c1 = min(row0 + rows, g.shape[0]), min(col0 + cols, g.shape[1])
+        if r1 > row0 and c1 > col0:
+            box[:r1 - row0, :c1 - col0] = g[row0:r1, col0:c1]
+        ids = dst.ids.reshape(-1)[_swizzled_slots(rows, cols)]
+        sh = dst.shared
+        if any(np.isin(ids, grp).any() for _, grp in self.wgmma_groups):
+            raise RaceError("a TMA load overwrites shared memory a warpgroup "
+                            "MMA may still read (its group not waited for)")
+        self._write_check(dst, ids, np.zeros_like(ids))
+        sh.in_flight[ids] += 1
+        bars.pending[i].append((dst, ids, box))
+        self.tma_loads += 1
+
+    def _wgmma_wait(self, keep):
+        """Retires all but the `keep` most recent groups. Each warp retires
+        its own: the group's reads count as the whole warpgroup's in the
+        current epoch, so a write by one warp before a barrier orders it
+        after every warp's wait is a race."""
+        while len(self.wgmma_groups) > keep:
+            sh, ids = self.wgmma_groups.pop(0)
+            fresh = sh.read_epoch[ids] != self.epoch
+            sh.readers[ids] = np.where(fresh, 0, sh.readers[ids]) | 0xF
+            sh.read_epoch[ids] = self.epoch
+
     def _read_check(self, view, ids, warp):
         sh = view.shared
         if (sh.in_flight[ids] > 0).any():
@@ -579,9 +850,11 @@ class Emulator:
         return d
 
 
-def run_kernel(generic_mlir, args, grid, threads=128, name=None):
+def run_kernel(generic_mlir, args, grid, threads=128, name=None,
+               dynamic_shared=0, shared_base=32):
     """Runs kernel `name` of a module (generic form), by default its only
-    one, over `grid`."""
+    one, over `grid`, with `dynamic_shared` bytes of dynamic shared memory
+    starting at byte `shared_base` of the shared window."""
     kernels = parse_kernels(generic_mlir)
     if name is None:
         if len(kernels) != 1:
@@ -598,7 +871,7 @@ def run_kernel(generic_mlir, args, grid, threads=128, name=None):
         if "xi8" in ty:  # bytes, kept as 16-bit slots
             dims = (dims[0] // 2,)
         shared.append(dims)
-    emu = Emulator(block, threads)
+    emu = Emulator(block, threads, dynamic_shared, shared_base)
     emu.run(grid, args, shared)
     return emu
 

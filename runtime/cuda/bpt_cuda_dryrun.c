@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bpt_tensor_map.h"
+
 #define BPT_EXPORT __attribute__((visibility("default")))
 
 /* Live allocations: address -> size (linear search; programs hold few). */
@@ -31,7 +33,7 @@ typedef struct {
 static Allocation *live;
 static size_t liveCount, liveCapacity;
 static uintptr_t nextAddress = 0x100000000ull;
-static uint64_t used, high, launches;
+static uint64_t used, high, launches, tensorMaps;
 
 /* BPT_DRYRUN_TRACE=1 prints every allocation, free and launch. */
 static bool tracing(void) {
@@ -158,6 +160,27 @@ BPT_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
   (void)dst, (void)value, (void)count, (void)stream;
 }
 
+/* Checks the request as the real runtime does (the dry run's use: a
+ * program whose TMA operands break the driver's rules fails here too). */
+BPT_EXPORT void *mgpuTensorMapEncodeTiledMemref(
+    int64_t rank, void *descriptor, int64_t dataType, int64_t interleave,
+    int64_t swizzle, int64_t l2Promotion, int64_t oobFill, int64_t *boxDims) {
+  (void)interleave, (void)l2Promotion, (void)oobFill;
+  BptTensorMapRequest r;
+  char why[160];
+  if (!bptTensorMapRead(&r, rank, descriptor, dataType, swizzle, boxDims, why,
+                        sizeof why)) {
+    fprintf(stderr, "bpt-cuda-dryrun: cannot make a TMA tensor map: %s\n",
+            why);
+    exit(3);
+  }
+  ++tensorMaps;
+  if (tracing())
+    fprintf(stderr, "bpt-cuda-dryrun: tensor map of %p, box %u x %u\n",
+            (void *)r.address, r.box[1], r.box[0]);
+  return (void *)0x1000;
+}
+
 BPT_EXPORT int bptCudaDeviceCount(void) { return 1; }
 BPT_EXPORT void *bptCudaAlloc(uint64_t size) { return allocate(size, false); }
 BPT_EXPORT void bptCudaFree(void *ptr) { release(ptr); }
@@ -176,6 +199,7 @@ BPT_EXPORT uint64_t bptCudaPeakBytes(void) { return high; }
 BPT_EXPORT void bptCudaResetPeak(void) { high = used; }
 /* Kernel launches since the process started. */
 BPT_EXPORT uint64_t bptCudaLaunches(void) { return launches; }
+BPT_EXPORT uint64_t bptCudaTensorMaps(void) { return tensorMaps; }
 /* Bytes the program's allocations hold now (0 after a call that freed
  * everything but its results, once those are freed). */
 BPT_EXPORT uint64_t bptCudaUsedBytes(void) { return used; }

@@ -21,6 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "bpt_tensor_map.h"
 
 #define BPT_EXPORT __attribute__((visibility("default")))
 
@@ -281,6 +284,56 @@ BPT_EXPORT void mgpuMemset32(void *dst, unsigned int value, size_t count,
 BPT_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
                              CUstream stream) {
   CHECK(cuMemsetD16Async((CUdeviceptr)dst, value, count, stream));
+}
+
+/* --- TMA tensor maps -------------------------------------------------------- */
+
+/* The kernels read a tensor map through a pointer to device memory (the
+ * NVVM lowering's convention), so each map is copied there. A program
+ * makes the same few maps again at every call: they are kept, up to
+ * kTensorMaps of them, in one device buffer, and a map already there is
+ * not copied again. When the buffer is full, the oldest slot is reused once
+ * every kernel is done (the launches are synchronous anyway). */
+enum { kTensorMaps = 256 };
+static CUtensorMap bptMaps[kTensorMaps];
+static CUdeviceptr bptMapBuffer;
+static int bptMapCount, bptMapNext;
+
+BPT_EXPORT void *mgpuTensorMapEncodeTiledMemref(
+    int64_t rank, void *descriptor, int64_t dataType, int64_t interleave,
+    int64_t swizzle, int64_t l2Promotion, int64_t oobFill, int64_t *boxDims) {
+  bptInit();
+  BptTensorMapRequest r;
+  char why[160];
+  if (!bptTensorMapRead(&r, rank, descriptor, dataType, swizzle, boxDims, why,
+                        sizeof why)) {
+    fprintf(stderr, "bpt-cuda-runtime: cannot make a TMA tensor map: %s\n",
+            why);
+    exit(3);
+  }
+  const cuuint32_t unit[5] = {1, 1, 1, 1, 1};
+  CUtensorMap map;
+  memset(&map, 0, sizeof map);
+  CHECK(cuTensorMapEncodeTiled(
+      &map, (CUtensorMapDataType)dataType, r.rank, r.address, r.dims,
+      r.strides, r.box, unit, (CUtensorMapInterleave)interleave,
+      (CUtensorMapSwizzle)swizzle, (CUtensorMapL2promotion)l2Promotion,
+      (CUtensorMapFloatOOBfill)oobFill));
+  if (!bptMapBuffer)
+    CHECK(cuMemAlloc(&bptMapBuffer, sizeof bptMaps));
+  for (int i = 0; i < bptMapCount; ++i)
+    if (!memcmp(&bptMaps[i], &map, sizeof map))
+      return (void *)(bptMapBuffer + i * sizeof map);
+  int slot = bptMapNext;
+  bptMapNext = (bptMapNext + 1) % kTensorMaps;
+  if (bptMapCount < kTensorMaps)
+    ++bptMapCount;
+  else
+    CHECK(cuCtxSynchronize()); /* a kernel may still read the old map */
+  bptMaps[slot] = map;
+  CUdeviceptr device = bptMapBuffer + slot * sizeof map;
+  CHECK(cuMemcpyHtoD(device, &map, sizeof map));
+  return (void *)device;
 }
 
 /* --- For host programs and benchmarks -------------------------------------- */

@@ -66,9 +66,9 @@ struct RingCPUPipelineOptions
       llvm::cl::desc("Layout of the sequence over the ranks: contiguous or "
                      "zigzag"),
       llvm::cl::init("contiguous")};
-  PassOptions::Option<int64_t> qBlock{
-      *this, "q-block", llvm::cl::desc("Query rows per block"),
-      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> qBlock{*this, "q-block",
+                                      llvm::cl::desc("Query rows per block"),
+                                      llvm::cl::init(64)};
   PassOptions::Option<int64_t> kvBlock{
       *this, "kv-block", llvm::cl::desc("Keys per block of each step"),
       llvm::cl::init(128)};
@@ -118,6 +118,13 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "(projections, FFN) as tensor-core kernels; else as "
                      "plain kernels"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> wgmma{
+      *this, "wgmma",
+      llvm::cl::desc("With tensor-cores and chip=sm_90a: contractions of "
+                     "unit-stride [M, K] x [K, N] operands as TMA + "
+                     "warpgroup-MMA kernels (not yet run on a GPU: off by "
+                     "default)"),
+      llvm::cl::init(false)};
 };
 
 /// A program on the GPU: --bpt-gpu-attention (bpt.attention as tensor-core
@@ -135,7 +142,8 @@ void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 struct RingGPUPipelineOptions
     : public PassPipelineOptions<RingGPUPipelineOptions> {
   PassOptions::Option<int64_t> devices{
-      *this, "devices", llvm::cl::desc("Number of GPUs (MPI ranks) in the ring"),
+      *this, "devices",
+      llvm::cl::desc("Number of GPUs (MPI ranks) in the ring"),
       llvm::cl::init(2)};
   PassOptions::Option<std::string> order{
       *this, "order",

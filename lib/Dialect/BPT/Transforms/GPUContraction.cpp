@@ -37,6 +37,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -55,6 +57,25 @@ constexpr int64_t kTile = 64; // rows and columns of C per block; K step
 constexpr int64_t kWarps = 4; // each owns 16 rows of the tile
 constexpr int64_t kThreads = 32 * kWarps;
 
+// The sm_90a kernel: one warpgroup (kThreads) computes a 128 x 128 tile of
+// C; K in steps of 64, kWgStages of them in flight. A stage holds A's
+// 128 x 64 box and B's 64 x 128 tile as two 64 x 64 boxes (a TMA box with
+// the 128-byte swizzle spans at most 128 bytes of a row), all swizzled so.
+constexpr int64_t kWgTile = 128;
+constexpr int64_t kWgStages = 3;
+constexpr int64_t kWgBoxBytes = kTile * kTile * 2; // one 64 x 64 box
+constexpr int64_t kWgStageBytes = 4 * kWgBoxBytes;
+// The f32 result tile, rows padded by 4 words (conflict-free stores),
+// reuses the stages once the loop is done.
+constexpr int64_t kWgPitch = kWgTile + 4;
+static_assert(kWgTile * kWgPitch * 4 <= kWgStages * kWgStageBytes,
+              "the result tile fits in the stages");
+// The 128-byte swizzle repeats every 1024 bytes: tiles start at multiples
+// of 1024 bytes from an aligned base, found at run time (the mbarriers are
+// static shared memory, which comes before the dynamic part).
+constexpr int64_t kWgAlign = 1024;
+constexpr int64_t kWgSharedBytes = kWgStages * kWgStageBytes + kWgAlign;
+
 /// What one contraction kernel is specialised on.
 struct ContractionSpec {
   int64_t m, n, k;
@@ -69,6 +90,8 @@ struct ContractionSpec {
   // the kernel's three arguments. Such kernels are not shared.
   linalg::GenericOp epilogue;
   unsigned epilogueC = 0;
+  // The sm_90a kernel: TMA loads, warpgroup MMAs (see buildWarpgroup).
+  bool wgmma = false;
 
   std::string name() const {
     std::string s;
@@ -85,7 +108,8 @@ struct ContractionSpec {
     size(n);
     os << "_k";
     size(k);
-    os << "_" << a << "x" << b << "_" << c << (async ? "_async" : "");
+    os << "_" << a << "x" << b << "_" << c << (async ? "_async" : "")
+       << (wgmma ? "_wgmma" : "");
     return s;
   }
 };
@@ -327,6 +351,39 @@ static FailureOr<Epilogue> matchEpilogue(linalg::LinalgOp op,
   return e;
 }
 
+/// Whether the 16-bit matrix `memref` (unit-stride rows) has 16-byte
+/// aligned rows: its first element and its row stride (cp.async and TMA
+/// move 16-byte chunks).
+static Value rowsAligned16(OpBuilder &b, Location loc, Value memref) {
+  auto idx = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  Value first = arith::AddIOp::create(
+      b, loc, ptr, arith::MulIOp::create(b, loc, meta.getOffset(), idx(2)));
+  auto zero = [&](Value v, int64_t mod) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                 arith::RemUIOp::create(b, loc, v, idx(mod)),
+                                 idx(0))
+        .getResult();
+  };
+  return arith::AndIOp::create(b, loc, zero(first, 16),
+                               zero(meta.getStrides()[0], 8));
+}
+
+/// The tensor map of `rows` x 64 boxes of `elem` the sm_90a kernel loads
+/// (128-byte swizzle, zero past the edges).
+static nvgpu::TensorMapDescriptorType tensorMapType(Type elem, int64_t rows,
+                                                    Attribute workgroup) {
+  auto box = MemRefType::get({rows, kTile}, elem, AffineMap(), workgroup);
+  return nvgpu::TensorMapDescriptorType::get(
+      elem.getContext(), box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
+      nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+}
+
 /// Emits the body of the kernel of `spec` into `func`.
 class ContractionBuilder : public TensorCoreBuilder {
 public:
@@ -334,8 +391,23 @@ public:
       : TensorCoreBuilder(b, loc, spec.in), s(spec) {}
 
   void build(gpu::GPUFuncOp func);
+  /// The sm_90a kernel of `spec`: arguments A's and B's TMA descriptors,
+  /// C (or the epilogue's output and inputs), then M, N and K.
+  void buildWarpgroup(gpu::GPUFuncOp func);
 
 private:
+  /// Stores the f32 sum `x` of C's element (row, col): C + x, or the fused
+  /// epilogue's value, in C's type; nothing outside C with `partial`.
+  void storeResult(gpu::GPUFuncOp func, Value x, Value row, Value col,
+                   bool partial);
+  /// Issues the TMA loads of K step `step` into stage `stage` (thread 0,
+  /// when `pred`): A's box at (m0, k0), B's two at (k0, n0) and
+  /// (k0, n0 + 64), all counted on the stage's mbarrier.
+  void loadStage(Value smem, Value base, Value bars, Value aMap, Value bMap,
+                 Value step, Value stage, Value pred);
+  /// A static `rows` x `cols` view of `elem` at `byteShift` of `smem`.
+  Value view(Value smem, Type elem, Value byteShift, int64_t rows,
+             int64_t cols);
   /// Stages the kTile x kTile tile of `src` at (row0, col0) into `dst`
   /// (element (r, c) of the tile at row r, swizzled column c): each thread
   /// copies column tid % 64 of every other row; elements past `rows` or
@@ -417,9 +489,14 @@ void ContractionBuilder::stage(Value src, Type elem, Value dst, Value row0,
 }
 
 Value ContractionBuilder::view(Value smem, Type elem, Value byteShift) {
+  return view(smem, elem, byteShift, kTile, kTile);
+}
+
+Value ContractionBuilder::view(Value smem, Type elem, Value byteShift,
+                               int64_t rows, int64_t cols) {
   auto wg =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  auto ty = MemRefType::get({kTile, kTile}, elem, AffineMap(), wg);
+  auto ty = MemRefType::get({rows, cols}, elem, AffineMap(), wg);
   return memref::ViewOp::create(b, loc, ty, smem, byteShift, ValueRange{});
 }
 
@@ -496,16 +573,7 @@ ContractionBuilder::stageAsync(Value src, Value dst, Value row0, Value col0,
 }
 
 Value ContractionBuilder::aligned16(Value memref) {
-  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-  Value first = add(ptr, mul(meta.getOffset(), idx(2)));
-  auto zero = [&](Value v, int64_t mod) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                 remui(v, mod), idx(0))
-        .getResult();
-  };
-  return arith::AndIOp::create(b, loc, zero(first, 16),
-                               zero(meta.getStrides()[0], 8));
+  return rowsAligned16(b, loc, memref);
 }
 
 void ContractionBuilder::multiply(Value aS, Value bS,
@@ -617,7 +685,6 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
   b.setInsertionPointToStart(&entry);
   aG = entry.getArgument(0);
   bG = entry.getArgument(1);
-  Value cG = entry.getArgument(2);
   Value smem = func.getWorkgroupAttributions()[0];
 
   Type idxTy = b.getIndexType();
@@ -671,29 +738,180 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
         Value col = add(add(n0, mul(tig, idx(2))), idx(8 * nt + cc));
         Value x = vector::ExtractOp::create(b, loc, results[nt],
                                             ArrayRef<int64_t>{r, cc});
-        // Threads outside C read its last element (never stored).
-        Value rowIn = minIdx(row, last(m)), colIn = minIdx(col, last(n));
-        if (s.epilogue) {
-          x = applyEpilogue(func, x, rowIn, colIn);
-        } else {
-          Value old =
-              memref::LoadOp::create(b, loc, cG, ValueRange{rowIn, colIn});
-          if (s.c != f32)
-            old = arith::ExtFOp::create(b, loc, f32, old);
-          x = arith::AddFOp::create(b, loc, old, x);
-          if (s.c != f32)
-            x = arith::TruncFOp::create(b, loc, s.c, x);
-        }
-        OpBuilder::InsertionGuard guard(b);
-        if (partial) {
-          Value inside =
-              arith::AndIOp::create(b, loc, lessThan(row, m), lessThan(col, n));
-          auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
-          b.setInsertionPointToStart(ifOp.thenBlock());
-        }
-        memref::StoreOp::create(b, loc, x, cG, ValueRange{row, col});
+        storeResult(func, x, row, col, partial);
       }
     }
+  }
+  gpu::ReturnOp::create(b, loc);
+}
+
+void ContractionBuilder::storeResult(gpu::GPUFuncOp func, Value x, Value row,
+                                     Value col, bool partial) {
+  Value cG = func.getArgument(2);
+  // Threads outside C read its last element (never stored).
+  Value rowIn = minIdx(row, last(m)), colIn = minIdx(col, last(n));
+  if (s.epilogue) {
+    x = applyEpilogue(func, x, rowIn, colIn);
+  } else {
+    Value old = memref::LoadOp::create(b, loc, cG, ValueRange{rowIn, colIn});
+    if (s.c != f32)
+      old = arith::ExtFOp::create(b, loc, f32, old);
+    x = arith::AddFOp::create(b, loc, old, x);
+    if (s.c != f32)
+      x = arith::TruncFOp::create(b, loc, s.c, x);
+  }
+  OpBuilder::InsertionGuard guard(b);
+  if (partial) {
+    Value inside =
+        arith::AndIOp::create(b, loc, lessThan(row, m), lessThan(col, n));
+    auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+  }
+  memref::StoreOp::create(b, loc, x, cG, ValueRange{row, col});
+}
+
+void ContractionBuilder::loadStage(Value smem, Value base, Value bars,
+                                   Value aMap, Value bMap, Value step,
+                                   Value stage, Value pred) {
+  Value aBox = view(smem, s.in, base, kWgTile, kTile);
+  Value bLo = view(smem, s.in, add(base, idx(2 * kWgBoxBytes)), kTile, kTile);
+  Value bHi = view(smem, s.in, add(base, idx(3 * kWgBoxBytes)), kTile, kTile);
+  Value k0 = mul(step, idx(kTile));
+  // The transaction count is the boxes' full size: TMA counts the bytes it
+  // zero-fills past the tensor's edges too.
+  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, bars, idx(kWgStageBytes),
+                                          stage, pred);
+  // Coordinates innermost first: (column, row).
+  nvgpu::TmaAsyncLoadOp::create(b, loc, aBox, bars, aMap, ValueRange{k0, m0},
+                                stage, Value(), pred);
+  nvgpu::TmaAsyncLoadOp::create(b, loc, bLo, bars, bMap, ValueRange{n0, k0},
+                                stage, Value(), pred);
+  nvgpu::TmaAsyncLoadOp::create(b, loc, bHi, bars, bMap,
+                                ValueRange{add(n0, idx(kTile)), k0}, stage,
+                                Value(), pred);
+}
+
+void ContractionBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
+  MLIRContext *ctx = b.getContext();
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  unsigned nargs = entry.getNumArguments();
+  // The tensor maps arrive as pointers (to device memory, where the
+  // runtime put them; convert-gpu-to-nvvm would not convert nvgpu types in
+  // a kernel's signature).
+  auto wgSpace =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto tensorMapArg = [&](unsigned i, int64_t rows) {
+    return UnrealizedConversionCastOp::create(
+               b, loc, tensorMapType(s.in, rows, wgSpace), entry.getArgument(i))
+        .getResult(0);
+  };
+  Value aMap = tensorMapArg(0, kWgTile), bMap = tensorMapArg(1, kTile);
+  m = entry.getArgument(nargs - 3);
+  n = entry.getArgument(nargs - 2);
+  k = entry.getArgument(nargs - 1);
+  Type idxTy = b.getIndexType();
+  tid = gpu::ThreadIdOp::create(b, loc, idxTy, gpu::Dimension::x);
+  n0 = mul(gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::x),
+           idx(kWgTile));
+  m0 = mul(gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::y),
+           idx(kWgTile));
+  kSteps = arith::CeilDivUIOp::create(b, loc, k, idx(kTile));
+  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(
+      b, loc,
+      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(), wg));
+  Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
+  Value pad = remui(
+      arith::SubIOp::create(b, loc, idx(kWgAlign), remui(address, kWgAlign)),
+      kWgAlign);
+  auto stageBase = [&](Value stage) {
+    return add(pad, mul(stage, idx(kWgStageBytes)));
+  };
+
+  Value leader =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
+  auto both = [&](Value x, Value y) {
+    return arith::AndIOp::create(b, loc, x, y).getResult();
+  };
+  auto bars = nvgpu::MBarrierCreateOp::create(
+      b, loc, nvgpu::MBarrierGroupType::get(ctx, wg, kWgStages));
+  for (int64_t st = 0; st < kWgStages; ++st)
+    nvgpu::MBarrierInitOp::create(b, loc, bars, idx(1), idx(st), leader);
+  nvgpu::TmaPrefetchOp::create(b, loc, aMap, leader);
+  nvgpu::TmaPrefetchOp::create(b, loc, bMap, leader);
+  // The mbarriers are initialised before any thread waits on them.
+  gpu::BarrierOp::create(b, loc);
+  // Prologue: steps 0 .. kWgStages - 1 into their stages.
+  for (int64_t st = 0; st < kWgStages; ++st)
+    loadStage(smem, stageBase(idx(st)), bars, aMap, bMap, idx(st), idx(st),
+              both(leader, lessThan(idx(st), kSteps)));
+
+  auto accTy = nvgpu::WarpgroupAccumulatorType::get(
+      ctx, VectorType::get({kWgTile, kWgTile}, f32));
+  Value acc0 = nvgpu::WarpgroupMmaInitAccumulatorOp::create(b, loc, accTy);
+  auto loop =
+      scf::ForOp::create(b, loc, idx(0), kSteps, idx(1), ValueRange{acc0});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    Value stage = remui(t, kWgStages);
+    // Step t is the (t / kWgStages)-th use of its stage's mbarrier: wait
+    // for the phase of that parity.
+    Value parity = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                         remui(divui(t, kWgStages), 2), idx(0));
+    nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, parity, idx(10000000),
+                                           stage);
+    Value base = stageBase(stage);
+    Value aTile = view(smem, s.in, base, kWgTile, kTile);
+    Value bTile =
+        view(smem, s.in, add(base, idx(2 * kWgBoxBytes)), kTile, kWgTile);
+    auto descriptor = [&](Value tile, Value map) {
+      auto ty = nvgpu::WarpgroupMatrixDescriptorType::get(
+          ctx, cast<MemRefType>(tile.getType()));
+      return nvgpu::WarpgroupGenerateDescriptorOp::create(b, loc, ty, tile, map)
+          .getResult();
+    };
+    // B is stored k-major (rows of N): the transposed wgmma operand. With
+    // one group left in flight, the MMAs of step t - 1 are done when this
+    // returns.
+    Value acc = nvgpu::WarpgroupMmaOp::create(
+        b, loc, accTy, descriptor(aTile, aMap), descriptor(bTile, bMap),
+        /*waitGroup=*/uint64_t(1), UnitAttr(), b.getUnitAttr(),
+        loop.getRegionIterArgs()[0]);
+    // Each warp retires its own groups: once every warp has, no MMA reads
+    // the stage of step t - 1 any more, and step t - 1 + kWgStages takes
+    // it.
+    gpu::BarrierOp::create(b, loc);
+    Value refill = add(t, idx(kWgStages - 1));
+    Value pred =
+        both(both(leader, lessThan(idx(0), t)), lessThan(refill, kSteps));
+    Value refillStage = remui(refill, kWgStages);
+    loadStage(smem, stageBase(refillStage), bars, aMap, bMap, refill,
+              refillStage, pred);
+    scf::YieldOp::create(b, loc, acc);
+  }
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
+  // Every MMA has read its stage: the result tile takes their place.
+  gpu::BarrierOp::create(b, loc);
+  Value padded = view(smem, f32, pad, kWgTile, kWgPitch);
+  Value cTile = memref::SubViewOp::create(
+      b, loc, padded,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(kWgTile), b.getIndexAttr(kWgTile)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  nvgpu::WarpgroupMmaStoreOp::create(b, loc, loop.getResult(0), cTile);
+  gpu::BarrierOp::create(b, loc);
+  // Row by row, thread tid takes column tid: coalesced loads and stores of
+  // C and the epilogue's operands.
+  auto rows = scf::ForOp::create(b, loc, idx(0), idx(kWgTile), idx(1));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(rows.getBody());
+    Value r = rows.getInductionVar();
+    Value x = memref::LoadOp::create(b, loc, cTile, ValueRange{r, tid});
+    storeResult(func, x, add(m0, r), add(n0, tid), /*partial=*/true);
   }
   gpu::ReturnOp::create(b, loc);
 }
@@ -713,19 +931,28 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
     return existing;
   }
   OpBuilder b(kernels.getContext());
+  Location loc = kernels.getLoc();
+  if (spec.wgmma) {
+    // Dynamic shared memory only (static is limited to 48 KiB).
+    auto func =
+        createKernel(b, kernels, name, argTypes, /*sharedBytes=*/0, kThreads);
+    ContractionBuilder(b, loc, spec).buildWarpgroup(func);
+    return func;
+  }
   // The A and B tiles; two stages of them for the cp.async loop.
   int64_t stages = spec.async ? 2 : 1;
   auto func = createKernel(b, kernels, name, argTypes,
                            stages * 2 * kTile * kTile * 2, kThreads);
-  Location loc = kernels.getLoc();
   ContractionBuilder(b, loc, spec).build(func);
   return func;
 }
 
 } // namespace
 
-FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
-    RewriterBase &rewriter, linalg::LinalgOp op, std::string &why) {
+LogicalResult mlir::bpt::launchContractionOnTensorCores(RewriterBase &rewriter,
+                                                        linalg::LinalgOp op,
+                                                        std::string &why,
+                                                        bool warpgroupMma) {
   FailureOr<Contraction> match = matchContraction(op, why);
   if (failed(match))
     return failure();
@@ -803,32 +1030,81 @@ FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
   auto cst = [&](int64_t v) {
     return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
   };
-  auto tiles = [&](Value memref, unsigned dim, int64_t v) -> Value {
+  auto dim = [&](Value memref, unsigned d, int64_t v) -> Value {
     if (!ShapedType::isDynamic(v))
-      return cst((v + kTile - 1) / kTile);
-    Value size = memref::DimOp::create(rewriter, loc, memref, dim);
-    return arith::CeilDivUIOp::create(rewriter, loc, size, cst(kTile));
+      return cst(v);
+    return memref::DimOp::create(rewriter, loc, memref, d);
   };
-  gpu::KernelDim3 grid{tiles(args[1], 1, spec.n), tiles(args[0], 0, spec.m),
-                       cst(1)};
+  auto tiles = [&](Value memref, unsigned d, int64_t v, int64_t tile) {
+    if (!ShapedType::isDynamic(v))
+      return cst((v + tile - 1) / tile);
+    return arith::CeilDivUIOp::create(rewriter, loc, dim(memref, d, v),
+                                      cst(tile))
+        .getResult();
+  };
+  gpu::KernelDim3 grid{tiles(args[1], 1, spec.n, kTile),
+                       tiles(args[0], 0, spec.m, kTile), cst(1)};
   gpu::KernelDim3 block{cst(kThreads), cst(1), cst(1)};
   // An empty grid is no launch (CUDA refuses it): a dynamic M or N of 0
   // skips the kernel.
   OpBuilder::InsertionGuard guard(rewriter);
+  auto positive = [&](Value v) {
+    return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt, v,
+                                 cst(0))
+        .getResult();
+  };
   if (ShapedType::isDynamic(spec.m) || ShapedType::isDynamic(spec.n)) {
-    auto positive = [&](Value v) {
-      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt, v,
-                                   cst(0))
-          .getResult();
-    };
     Value any = arith::AndIOp::create(rewriter, loc, positive(grid.x),
                                       positive(grid.y));
     auto ifOp = scf::IfOp::create(rewriter, loc, any, /*withElse=*/false);
     rewriter.setInsertionPointToStart(ifOp.thenBlock());
   }
+  // On sm_90a, A stored [M, K] and B [K, N] with unit-stride rows of the
+  // MMA type go through TMA and warpgroup MMAs when, at run time, their
+  // rows are 16-byte aligned (TMA's rule) and K is not 0 (a tensor map
+  // has no empty dimension); the kernel above runs otherwise.
+  if (warpgroupMma && spec.async && !match->transposeA && !match->transposeB) {
+    ContractionSpec wspec = spec;
+    wspec.async = false;
+    wspec.wgmma = true;
+    Value kSize = dim(args[0], 1, spec.k);
+    Value ok = arith::AndIOp::create(rewriter, loc,
+                                     rowsAligned16(rewriter, loc, args[0]),
+                                     rowsAligned16(rewriter, loc, args[1]));
+    ok = arith::AndIOp::create(rewriter, loc, ok, positive(kSize));
+    auto ifOp = scf::IfOp::create(rewriter, loc, ok, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard inner(rewriter);
+      rewriter.setInsertionPointToStart(ifOp.thenBlock());
+      auto *ctx = rewriter.getContext();
+      auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+      auto tensorMap = [&](Value v, int64_t rows) {
+        Value unranked = memref::CastOp::create(
+            rewriter, loc, UnrankedMemRefType::get(spec.in, Attribute()), v);
+        Value map = nvgpu::TmaCreateDescriptorOp::create(
+            rewriter, loc, tensorMapType(spec.in, rows, wg), unranked,
+            ValueRange{cst(rows), cst(kTile)});
+        return UnrealizedConversionCastOp::create(
+                   rewriter, loc, LLVM::LLVMPointerType::get(ctx), map)
+            .getResult(0);
+      };
+      SmallVector<Value> wargs = {tensorMap(args[0], kWgTile),
+                                  tensorMap(args[1], kTile)};
+      wargs.append(args.begin() + 2, args.end());
+      wargs.append({dim(args[0], 0, spec.m), dim(args[1], 1, spec.n), kSize});
+      gpu::GPUFuncOp wkernel = getOrBuildKernel(
+          kernels, wspec, llvm::to_vector(ValueRange(wargs).getTypes()));
+      gpu::KernelDim3 wgrid{tiles(args[1], 1, spec.n, kWgTile),
+                            tiles(args[0], 0, spec.m, kWgTile), cst(1)};
+      Value smem = arith::ConstantIntOp::create(
+          rewriter, loc, rewriter.getI32Type(), kWgSharedBytes);
+      gpu::LaunchFuncOp::create(rewriter, loc, wkernel, wgrid, block, smem,
+                                wargs);
+    }
+    rewriter.setInsertionPointToStart(ifOp.elseBlock());
+  }
   // Synchronous, like the other kernels of the program.
-  auto launch = gpu::LaunchFuncOp::create(rewriter, loc, kernel, grid, block,
-                                          Value(), args);
+  gpu::LaunchFuncOp::create(rewriter, loc, kernel, grid, block, Value(), args);
   rewriter.eraseOp(op);
   if (succeeded(epilogue)) {
     // C is gone: the consumer, the fill, C's deallocations and C itself.
@@ -838,5 +1114,5 @@ FailureOr<gpu::LaunchFuncOp> mlir::bpt::launchContractionOnTensorCores(
       rewriter.eraseOp(dealloc);
     rewriter.eraseOp(epilogue->alloc);
   }
-  return launch;
+  return success();
 }

@@ -353,6 +353,9 @@ static bool allowedOnHost(Operation *op) {
           memref::ExtractAlignedPointerAsIndexOp, memref::GetGlobalOp,
           arith::SelectOp, bpt::HoldOp>(op))
     return true;
+  // A tensor map describes device memory on the host; it reads none.
+  if (isa<nvgpu::TmaCreateDescriptorOp>(op))
+    return true;
   // Control flow passes buffers along without reading them.
   if (isa<RegionBranchOpInterface, RegionBranchTerminatorOpInterface,
           BranchOpInterface>(op) ||
@@ -391,7 +394,8 @@ void BPTGPUOffloadPass::runOnOperation() {
         if (erased.ops.contains(op))
           continue;
         std::string why;
-        if (failed(bpt::launchContractionOnTensorCores(rewriter, op, why)) &&
+        if (failed(bpt::launchContractionOnTensorCores(rewriter, op, why,
+                                                       wgmma)) &&
             !why.empty())
           op->emitRemark() << "bpt-gpu-offload: runs as a plain kernel, not "
                               "on tensor cores: "

@@ -38,10 +38,12 @@ gpu::GPUFuncOp mlir::bpt::createKernel(OpBuilder &b, gpu::GPUModuleOp kernels,
   b.setInsertionPointToEnd(kernels.getBody());
   auto wg =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  Type shared = MemRefType::get({sharedBytes}, b.getI8Type(), AffineMap(), wg);
+  SmallVector<Type> shared;
+  if (sharedBytes > 0)
+    shared.push_back(
+        MemRefType::get({sharedBytes}, b.getI8Type(), AffineMap(), wg));
   auto func = gpu::GPUFuncOp::create(b, kernels.getLoc(), name,
-                                     b.getFunctionType(argTypes, {}),
-                                     TypeRange{shared});
+                                     b.getFunctionType(argTypes, {}), shared);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({threads, 1, 1}));
   return func;

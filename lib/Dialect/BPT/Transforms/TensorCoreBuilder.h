@@ -32,7 +32,8 @@ MemRefType anyStridedType(ArrayRef<int64_t> shape, Type elem, bool unitRows,
                           Attribute memorySpace = {});
 
 /// An empty kernel `name` at the end of `kernels`: arguments `argTypes`,
-/// one workgroup buffer of `sharedBytes` bytes (i8), `threads` threads per
+/// one workgroup buffer of `sharedBytes` bytes (i8; none for 0: a kernel of
+/// dynamic shared memory only), `threads` threads per
 /// block (known_block_size). The builder `b` is left inside its body.
 gpu::GPUFuncOp createKernel(OpBuilder &b, gpu::GPUModuleOp kernels,
                             StringRef name, ArrayRef<Type> argTypes,

@@ -359,10 +359,24 @@ def BPTGPUOffload : Pass<"bpt-gpu-offload", "::mlir::ModuleOp"> {
     zero-initialised contraction result (bias, residual, activation,
     rounding) is fused into the kernel's epilogue; the result is then never
     allocated.
+
+    With `wgmma` as well (sm_90a kernels only), a contraction whose A is
+    stored [M, K] and B [K, N], both of the MMA type with unit-stride rows,
+    runs as a Hopper kernel when their rows are 16-byte aligned at run time
+    (checked on the host; the kernel above runs otherwise): TMA loads
+    (tensor maps made on the host by `nvgpu.tma.create.descriptor`, 128-byte
+    swizzle, zero fill past the edges) of 128 x 64 boxes of A and 64 x 128
+    tiles of B into three stages counted by mbarriers, warpgroup MMAs
+    (`nvgpu.warpgroup.mma`, 128 x 128 tile of C per block of one
+    warpgroup, f32 accumulators) with one step in flight, the result tile
+    through shared memory to coalesced stores (and the fused epilogue).
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
-           "Run 2-D f16/bf16 contractions as tensor-core kernels">
+           "Run 2-D f16/bf16 contractions as tensor-core kernels">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "With tensor-cores: TMA + warpgroup-MMA kernels (sm_90a only) for "
+           "contractions of unit-stride [M, K] x [K, N] operands">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",

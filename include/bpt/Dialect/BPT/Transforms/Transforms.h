@@ -89,12 +89,16 @@ FailureOr<BlockOp> formBlock(RewriterBase &rewriter, FFNOp ffn,
 /// Replaces the 2-D contraction `op` on buffers (C[M, N] += A[M, K]
 /// B[K, N], operands possibly stored transposed; f16/bf16 operands, or one
 /// of them f32 and rounded; f32 accumulation) by a launch of a tensor-core
-/// kernel in the module's gpu.module @bpt_kernels. Failure leaves `op`
-/// unchanged; `why` is then empty when `op` is no contraction at all, else
-/// the reason it does not run on tensor cores.
-FailureOr<gpu::LaunchFuncOp>
-launchContractionOnTensorCores(RewriterBase &rewriter, linalg::LinalgOp op,
-                               std::string &why);
+/// kernel in the module's gpu.module @bpt_kernels. With `warpgroupMma`
+/// (sm_90a), an A stored [M, K] and B [K, N] with unit-stride rows of the
+/// MMA type run as a TMA + wgmma kernel when 16-byte aligned at run time
+/// (the mma.sync kernel otherwise). Failure leaves `op` unchanged; `why` is
+/// then empty when `op` is no contraction at all, else the reason it does
+/// not run on tensor cores.
+LogicalResult launchContractionOnTensorCores(RewriterBase &rewriter,
+                                             linalg::LinalgOp op,
+                                             std::string &why,
+                                             bool warpgroupMma = false);
 
 } // namespace bpt
 } // namespace mlir
