@@ -55,20 +55,29 @@ if os.path.exists(os.path.join(cuda_home, "bin", "ptxas")):
 
 
 def _cuda_devices():
+    """(number of devices, compute capability major of device 0)."""
     import ctypes
     try:
         cuda = ctypes.CDLL("libcuda.so.1")
     except OSError:
-        return 0
+        return 0, 0
     count = ctypes.c_int(0)
     if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
-        return 0
-    return count.value
+        return 0, 0
+    major = ctypes.c_int(0)
+    if count.value > 0:
+        # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75
+        cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, 0)
+    return count.value, major.value
 
 
-_devices = _cuda_devices() if "cuda" in config.available_features else 0
+_devices, _major = _cuda_devices() if "cuda" in config.available_features \
+    else (0, 0)
 if _devices > 0:
     config.available_features.add("cuda-gpu")
+# Hopper (sm_90a kernels: TMA, warpgroup MMA).
+if _devices > 0 and _major == 9:
+    config.available_features.add("cuda-sm90")
 # Ring attention over GPUs: two or more devices and mpirun.
 if _devices > 1 and "mpi" in config.available_features:
     config.available_features.add("cuda-multi-gpu")

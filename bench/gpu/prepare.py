@@ -10,6 +10,10 @@ B * S = 16K tokens, 16 heads) each become a shared object holding the host
 code and the cubin; so do whole transformer blocks (small ones checked
 against the NumPy model; a GPT-2-shaped bf16 block, d_model 1024, 16 heads,
 d_ff 4096, causal, at S = 4K and 16K, timed and measured against PyTorch);
+contractions alone (the FFN's and the projections' shapes at S = 4K and
+16K, bf16, the result rounded to bf16 in the kernel's epilogue) are timed
+against torch.matmul; for sm_90a, the blocks and contractions are built
+both with the mma.sync kernel and with the TMA + wgmma one (wgmma=true).
 manifest.json lists them.
 """
 
@@ -42,10 +46,47 @@ CHECKS = [
 ]
 
 
-def block_bench_configs(quick):
+def variants(chip):
+    """The contraction kernels to build: the mma.sync one, and on sm_90a
+    the TMA + wgmma one too."""
+    return ["", "wgmma=true"] if chip == "sm_90a" else [""]
+
+
+def block_bench_configs(quick, chip):
     for s in ([4096] if quick else [4096, 16384]):
-        yield (dict(model="gpt2", seq=s, d_model=1024, heads=16, d_ff=4096,
-                    elem="bf16"), "")
+        for options in variants(chip):
+            yield (dict(model="gpt2", seq=s, d_model=1024, heads=16,
+                        d_ff=4096, elem="bf16"), options)
+
+
+def gemm_bench_configs(quick, chip):
+    """(M, N, K): the QKV, FFN-up and FFN-down shapes of the GPT-2-shaped
+    block (d_model 1024, d_ff 4096) over S rows."""
+    for s in ([4096] if quick else [4096, 16384]):
+        for n, k in ((3072, 1024), (4096, 1024), (1024, 4096)):
+            for options in variants(chip):
+                yield dict(m=s, n=n, k=k), options
+
+
+def gemm_mlir(m, n, k):
+    """C = A B in bf16 with f32 accumulation, as torch.matmul computes it:
+    the rounding is fused into the contraction kernel's epilogue."""
+    return f"""func.func @gemm(%a: tensor<{m}x{k}xbf16>, %b: tensor<{k}x{n}xbf16>) -> tensor<{m}x{n}xbf16> {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{m}x{n}xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<{m}x{k}xbf16>, tensor<{k}x{n}xbf16>) outs(%f : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %o = tensor.empty() : tensor<{m}x{n}xbf16>
+  %r = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}}
+      ins(%c : tensor<{m}x{n}xf32>) outs(%o : tensor<{m}x{n}xbf16>) {{
+    ^bb0(%x: f32, %y: bf16):
+      %t = arith.truncf %x : f32 to bf16
+      linalg.yield %t : bf16
+  }} -> tensor<{m}x{n}xbf16>
+  return %r : tensor<{m}x{n}xbf16>
+}}
+"""
 
 
 def bench_configs(quick):
@@ -75,8 +116,12 @@ def main():
             gpu.build(mlir, out, name, chip=args.chip)
             manifest.append(dict(kind=kind, name=name, case=kw))
             print(f"[prepare] {name}: {kw}", flush=True)
-    for kind, cases in (("block-check", testing.GPU_BLOCK_CHECKS),
-                        ("block-bench", list(block_bench_configs(args.quick)))):
+    block_checks = [(kw, f"{options} {v}".strip())
+                    for kw, options in testing.GPU_BLOCK_CHECKS
+                    for v in variants(args.chip)]
+    for kind, cases in (("block-check", block_checks),
+                        ("block-bench",
+                         list(block_bench_configs(args.quick, args.chip)))):
         for i, (kw, options) in enumerate(cases):
             name = f"{kind.replace('-', '_')}{i}"
             kw = dict(kw)
@@ -87,6 +132,14 @@ def main():
                 model=cfg.model, **kw), options=options,
                 function=models.function_name(cfg)))
             print(f"[prepare] {name}: {cfg} {options}", flush=True)
+    for i, (case, options) in enumerate(gemm_bench_configs(args.quick,
+                                                           args.chip)):
+        name = f"gemm{i}"
+        gpu.build(gemm_mlir(**case), out, name, chip=args.chip,
+                  options=options)
+        manifest.append(dict(kind="gemm-bench", name=name, case=case,
+                             options=options))
+        print(f"[prepare] {name}: {case} {options}", flush=True)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     # What run.py needs on the GPU machine, next to the modules.
     for f in ("gpu.py", "gpuemu.py", "compiler.py", "errors.py", "tools.py",

@@ -18,7 +18,14 @@ softmax in f32) and in PyTorch with SDPA (flash) attention, all with cuBLAS
 projections, and their activation memory compared: for PyTorch the peak of
 torch.cuda.max_memory_allocated above what the inputs and weights hold, for
 bpt the peak of the device pool its allocations come from (its buffers and
-its result; the inputs are PyTorch's).
+its result; the inputs are PyTorch's). Blocks and contractions built with
+wgmma=true (sm_90a) run the TMA + warpgroup-MMA contraction kernel; the
+others the mma.sync one.
+
+Contractions alone: C = A B in bf16 (f32 accumulation, rounded in the
+kernel's epilogue) against torch.matmul (cuBLAS) on the same inputs,
+TFLOP/s with 2 M N K flops; the bpt time includes the output allocation
+and the synchronisation of each call.
 """
 
 import argparse
@@ -123,19 +130,9 @@ def main():
         kw = entry["case"]
         b, h, s, d, causal = kw["b"], kw["hq"], kw["sq"], kw["d"], kw["causal"]
         mod = gpu.load(root / f"{entry['name']}.so")
-        lib = mod._lib
-        fn = lib._mlir_ciface_attn
-        fn.restype = None
         q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.bfloat16)
                    for _ in range(3))
-        from bpt.compiler import _descriptor, make_descriptor
-        descs = [make_descriptor(t.data_ptr(), t.shape, t.stride())
-                 for t in (q, k, v)]
-        result = _descriptor(4)()
-
-        def run_bpt():
-            fn(ctypes.byref(result), *(ctypes.byref(x) for x in descs))
-            lib.bptCudaFree(ctypes.c_void_p(result.allocated))
+        run_bpt, _ = compiled(mod, "attn", [q, k, v], 4)
 
         flops = 4 * s * s * d * h * b / (2 if causal else 1)
         times = {"bpt": timed(run_bpt, args.iters)}
@@ -161,6 +158,7 @@ def main():
               f"{tf['flash']:7.1f} {tf['cudnn']:7.1f} {tf['effic.']:7.1f} "
               f"{tf['eager']:7.1f} | {ratio:9.2f}x", flush=True)
     failures += run_blocks(root, manifest, args.iters)
+    failures += run_gemms(root, manifest, args.iters)
     if args.plot and rows:
         import matplotlib
         matplotlib.use("Agg")
@@ -176,6 +174,68 @@ def main():
         fig.tight_layout()
         fig.savefig(args.plot)
     return 1 if failures else 0
+
+
+def compiled(mod, function, tensors, rank):
+    """(call, fetch) for `function` of a compiled module on device-resident
+    torch tensors: call() runs it and frees its result (of rank `rank`);
+    fetch(shape) runs it and returns its 16-bit result as a host uint16
+    array of that shape."""
+    from bpt.compiler import _descriptor, make_descriptor
+    lib = mod._lib
+    fn = getattr(lib, "_mlir_ciface_" + function)
+    fn.restype = None
+    descs = [make_descriptor(t.data_ptr(), t.shape, t.stride())
+             for t in tensors]
+    result = _descriptor(rank)()
+
+    def call():
+        fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
+        lib.bptCudaFree(ctypes.c_void_p(result.allocated))
+
+    def fetch(shape):
+        fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
+        host = np.empty(shape, dtype=np.uint16)
+        lib.bptCudaCopyToHost(host.ctypes.data, result.allocated, host.nbytes)
+        lib.bptCudaFree(ctypes.c_void_p(result.allocated))
+        return host
+
+    return call, fetch
+
+
+def run_gemms(root, manifest, iters):
+    """Contractions alone against torch.matmul. Returns the number of
+    results that differ from cuBLAS's by more than bf16 rounding."""
+    from bpt import gpu
+    entries = [e for e in manifest if e["kind"] == "gemm-bench"]
+    if not entries:
+        return 0
+    import torch
+    print("\n== contractions, bf16 (f32 accumulation): TFLOP/s; ratio = "
+          "cuBLAS / bpt time")
+    print(f"{'M':>6} {'N':>5} {'K':>5} {'kernel':>8} | {'bpt':>7} "
+          f"{'cuBLAS':>7} | {'ratio':>6}")
+    failures = 0
+    for entry in entries:
+        m, n, k = (entry["case"][x] for x in "mnk")
+        a = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
+        b = torch.randn(k, n, device="cuda", dtype=torch.bfloat16) / 32
+        mod = gpu.load(root / f"{entry['name']}.so")
+        call, fetch = compiled(mod, "gemm", [a, b], 2)
+        t_bpt = timed(call, iters)
+        t_ref = timed(lambda: a @ b, iters)
+        out = torch.from_numpy(fetch((m, n)).view(np.int16)).view(
+            torch.bfloat16).cuda().float()
+        ref = (a @ b).float()
+        rel = float((out - ref).abs().max() / ref.abs().max())
+        failures += not rel <= 2e-2
+        flops = 2.0 * m * n * k
+        kernel = "wgmma" if "wgmma" in entry["options"] else "mma.sync"
+        print(f"{m:>6} {n:>5} {k:>5} {kernel:>8} | "
+              f"{flops / t_bpt / 1e12:7.1f} {flops / t_ref / 1e12:7.1f} | "
+              f"{t_ref / t_bpt:5.2f}x  (|bpt - cuBLAS| {rel:.1e})",
+              flush=True)
+    return failures
 
 
 def torch_gpt2_block(cfg, x, params, attention):
@@ -238,8 +298,8 @@ def run_blocks(root, manifest, iters):
 
     print("\n== whole GPT-2-shaped block, bf16, causal (d_model 1024, 16 "
           "heads, d_ff 4096): ms per call; activation MiB")
-    print(f"{'S':>6} | {'bpt':>8} {'eager':>8} {'sdpa':>8} | {'bpt':>8} "
-          f"{'eager':>8} {'sdpa':>8} | {'eager/bpt mem':>13} "
+    print(f"{'S':>6} {'kernel':>8} | {'bpt':>8} {'eager':>8} {'sdpa':>8} | "
+          f"{'bpt':>8} {'eager':>8} {'sdpa':>8} | {'eager/bpt mem':>13} "
           f"{'sdpa/bpt time':>13}")
     for entry in benches:
         kw = dict(entry["case"])
@@ -251,26 +311,13 @@ def run_blocks(root, manifest, iters):
             for a in models.random_inputs(cfg, np.random.default_rng(0)))
         mod = gpu.load(root / f"{entry['name']}.so")
         lib = mod._lib
-        fn = getattr(lib, "_mlir_ciface_" + entry["function"])
-        fn.restype = None
         lib.bptCudaPeakBytes.restype = ctypes.c_uint64
-        from bpt.compiler import _descriptor, make_descriptor
-        descs = [make_descriptor(t.data_ptr(), t.shape, t.stride())
-                 for t in [x, *params]]
-        result = _descriptor(2)()
-
-        def run_bpt():
-            fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
-            lib.bptCudaFree(ctypes.c_void_p(result.allocated))
-
+        run_bpt, fetch = compiled(mod, entry["function"], [x, *params], 2)
         lib.bptCudaResetPeak()
         ms = {"bpt": timed(run_bpt, iters) * 1e3}
         mem = {"bpt": lib.bptCudaPeakBytes() / 2**20}
         # The same result as PyTorch's, within bf16 rounding.
-        fn(ctypes.byref(result), *(ctypes.byref(d) for d in descs))
-        host = np.empty(x.shape, dtype=np.uint16)
-        lib.bptCudaCopyToHost(host.ctypes.data, result.allocated, host.nbytes)
-        lib.bptCudaFree(ctypes.c_void_p(result.allocated))
+        host = fetch(x.shape)
         out = torch.from_numpy(host.view(np.int16)).view(torch.bfloat16).cuda()
         for name, attn in (("eager", eager), ("sdpa", sdpa)):
             torch.cuda.synchronize()
@@ -285,7 +332,8 @@ def run_blocks(root, manifest, iters):
         ref = torch_gpt2_block(cfg, x, params, sdpa).float()
         rel = float((out.float() - ref).abs().max() /
                     ref.abs().max().clamp(min=1))
-        print(f"{cfg.seq:>6} | {ms['bpt']:8.2f} {ms['eager']:8.2f} "
+        kernel = "wgmma" if "wgmma" in entry["options"] else "mma.sync"
+        print(f"{cfg.seq:>6} {kernel:>8} | {ms['bpt']:8.2f} {ms['eager']:8.2f} "
               f"{ms['sdpa']:8.2f} | {mem['bpt']:8.1f} {mem['eager']:8.1f} "
               f"{mem['sdpa']:8.1f} | {mem['eager'] / mem['bpt']:12.1f}x "
               f"{ms['sdpa'] / ms['bpt']:12.2f}x  (|bpt - torch| {rel:.1e})",

@@ -298,6 +298,11 @@ enum { kTensorMaps = 256 };
 static CUtensorMap bptMaps[kTensorMaps];
 static CUdeviceptr bptMapBuffer;
 static int bptMapCount, bptMapNext;
+static uint64_t bptMapsMade;
+
+/* How many tensor maps the program asked for (tests use it to tell that
+ * the TMA kernels ran). */
+BPT_EXPORT uint64_t bptCudaTensorMaps(void) { return bptMapsMade; }
 
 BPT_EXPORT void *mgpuTensorMapEncodeTiledMemref(
     int64_t rank, void *descriptor, int64_t dataType, int64_t interleave,
@@ -312,6 +317,7 @@ BPT_EXPORT void *mgpuTensorMapEncodeTiledMemref(
     exit(3);
   }
   const cuuint32_t unit[5] = {1, 1, 1, 1, 1};
+  ++bptMapsMade;
   CUtensorMap map;
   memset(&map, 0, sizeof map);
   CHECK(cuTensorMapEncodeTiled(
