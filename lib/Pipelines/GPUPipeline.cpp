@@ -56,6 +56,10 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
   offload.wgmma = options.wgmma;
   pm.addPass(bpt::createBPTGPUOffload(offload));
   pm.addPass(createCanonicalizerPass());
+  // One stream per call, one wait per return (functions with host calls,
+  // e.g. ring attention's exchanges, keep a wait per operation).
+  if (options.oneStream)
+    pm.addPass(bpt::createBPTGPUStream());
   // Ring attention's transfers (there are none elsewhere) through NCCL.
   bpt::BPTConvertMPIToLLVMOptions mpi;
   mpi.engine = "nccl";

@@ -227,22 +227,26 @@ def dry_run(so_path, function):
     inputs of its signature, and returns what the dry-run runtime saw:
     {"peak_bytes": the most device memory the call's own allocations held
     at once (inputs excluded), "launches": kernels launched, "tensor_maps":
-    TMA tensor maps made (each checked as the driver would), "left_bytes":
+    TMA tensor maps made (each checked as the driver would), "syncs": host
+    waits for a stream (each stream checked alive at every use), "left_bytes":
     device memory still allocated after the call and its results were
     freed (0 unless the program leaks)}."""
     mod = load(so_path)
     lib = mod._lib
     for f in (lib.bptCudaPeakBytes, lib.bptCudaLaunches,
-              lib.bptCudaUsedBytes, lib.bptCudaTensorMaps):
+              lib.bptCudaUsedBytes, lib.bptCudaTensorMaps,
+              lib.bptCudaStreamSyncs):
         f.restype = ctypes.c_uint64
     args, _ = mod.signatures[function]
     lib.bptCudaResetPeak()
     before = lib.bptCudaLaunches()
     maps = lib.bptCudaTensorMaps()
+    syncs = lib.bptCudaStreamSyncs()
     mod.call(function, *[np.zeros(t.shape, dtype=t.dtype) for t in args])
     return {"peak_bytes": lib.bptCudaPeakBytes(),
             "launches": lib.bptCudaLaunches() - before,
             "tensor_maps": lib.bptCudaTensorMaps() - maps,
+            "syncs": lib.bptCudaStreamSyncs() - syncs,
             "left_bytes": lib.bptCudaUsedBytes()}
 
 

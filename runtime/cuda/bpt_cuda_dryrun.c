@@ -33,7 +33,7 @@ typedef struct {
 static Allocation *live;
 static size_t liveCount, liveCapacity;
 static uintptr_t nextAddress = 0x100000000ull;
-static uint64_t used, high, launches, tensorMaps;
+static uint64_t used, high, launches, tensorMaps, streams, syncs;
 
 /* BPT_DRYRUN_TRACE=1 prints every allocation, free and launch. */
 static bool tracing(void) {
@@ -87,6 +87,29 @@ static void release(void *ptr) {
   exit(3);
 }
 
+/* Streams: handles of their own, checked on every use (an operation on a
+ * stream already destroyed, or never made, is an error: the real runtime
+ * would hand the driver a dangling handle). */
+enum { kMaxStreams = 64 };
+static uintptr_t liveStreams[kMaxStreams];
+static int liveStreamCount;
+static uintptr_t nextStream = 0x5000;
+
+static int streamIndex(void *stream) {
+  for (int i = 0; i < liveStreamCount; ++i)
+    if (liveStreams[i] == (uintptr_t)stream)
+      return i;
+  return -1;
+}
+
+static void checkStream(void *stream, const char *what) {
+  if (streamIndex(stream) < 0) {
+    fprintf(stderr, "bpt-cuda-dryrun: %s on stream %p, which is not alive\n",
+            what, stream);
+    exit(3);
+  }
+}
+
 BPT_EXPORT void *mgpuModuleLoad(void *data, size_t size) {
   (void)data, (void)size;
   return (void *)1;
@@ -107,7 +130,8 @@ BPT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
                                  void **params, void **extra,
                                  size_t paramsCount) {
   (void)function, (void)blockX, (void)blockY, (void)blockZ, (void)smem;
-  (void)stream, (void)params, (void)extra, (void)paramsCount;
+  (void)params, (void)extra, (void)paramsCount;
+  checkStream(stream, "launch");
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0) {
     fprintf(stderr, "bpt-cuda-dryrun: launch of an empty grid (%ld, %ld, "
                     "%ld), which CUDA refuses\n",
@@ -128,9 +152,25 @@ BPT_EXPORT void mgpuLaunchClusterKernel(
   mgpuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
                    smem, stream, params, extra, paramsCount);
 }
-BPT_EXPORT void *mgpuStreamCreate(void) { return (void *)1; }
-BPT_EXPORT void mgpuStreamDestroy(void *stream) { (void)stream; }
-BPT_EXPORT void mgpuStreamSynchronize(void *stream) { (void)stream; }
+BPT_EXPORT void *mgpuStreamCreate(void) {
+  if (liveStreamCount == kMaxStreams) {
+    fprintf(stderr, "bpt-cuda-dryrun: more than %d streams alive at once\n",
+            kMaxStreams);
+    exit(3);
+  }
+  liveStreams[liveStreamCount++] = nextStream;
+  ++streams;
+  return (void *)nextStream++;
+}
+BPT_EXPORT void mgpuStreamDestroy(void *stream) {
+  checkStream(stream, "destroy");
+  int i = streamIndex(stream);
+  liveStreams[i] = liveStreams[--liveStreamCount];
+}
+BPT_EXPORT void mgpuStreamSynchronize(void *stream) {
+  checkStream(stream, "synchronize");
+  ++syncs;
+}
 BPT_EXPORT void mgpuStreamWaitEvent(void *stream, void *event) {
   (void)stream, (void)event;
 }
@@ -141,23 +181,27 @@ BPT_EXPORT void mgpuEventRecord(void *event, void *stream) {
   (void)event, (void)stream;
 }
 BPT_EXPORT void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared) {
-  (void)stream, (void)hostShared;
+  (void)hostShared;
+  checkStream(stream, "allocation");
   return allocate(size, true);
 }
 BPT_EXPORT void mgpuMemFree(void *ptr, void *stream) {
-  (void)stream;
+  checkStream(stream, "free");
   release(ptr);
 }
 BPT_EXPORT void mgpuMemcpy(void *dst, void *src, size_t size, void *stream) {
-  (void)dst, (void)src, (void)size, (void)stream;
+  (void)dst, (void)src, (void)size;
+  checkStream(stream, "copy");
 }
 BPT_EXPORT void mgpuMemset32(void *dst, unsigned value, size_t count,
                              void *stream) {
-  (void)dst, (void)value, (void)count, (void)stream;
+  (void)dst, (void)value, (void)count;
+  checkStream(stream, "memset");
 }
 BPT_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
                              void *stream) {
-  (void)dst, (void)value, (void)count, (void)stream;
+  (void)dst, (void)value, (void)count;
+  checkStream(stream, "memset");
 }
 
 /* Checks the request as the real runtime does (the dry run's use: a
@@ -200,6 +244,9 @@ BPT_EXPORT void bptCudaResetPeak(void) { high = used; }
 /* Kernel launches since the process started. */
 BPT_EXPORT uint64_t bptCudaLaunches(void) { return launches; }
 BPT_EXPORT uint64_t bptCudaTensorMaps(void) { return tensorMaps; }
+/* Streams made, and host waits for one (each a round trip to a GPU). */
+BPT_EXPORT uint64_t bptCudaStreams(void) { return streams; }
+BPT_EXPORT uint64_t bptCudaStreamSyncs(void) { return syncs; }
 /* Bytes the program's allocations hold now (0 after a call that freed
  * everything but its results, once those are freed). */
 BPT_EXPORT uint64_t bptCudaUsedBytes(void) { return used; }

@@ -6,20 +6,36 @@
 // RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a format=isa" | FileCheck %s --dump-input=never --check-prefixes=CHECK,SM90
 // RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_80" | FileCheck %s --dump-input=never --check-prefixes=BIN
 // RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a" | FileCheck %s --dump-input=never --check-prefixes=BIN
-// The launch is synchronous: the host waits on the kernel's stream before it
-// goes on (and may free what the kernel read).
+// The function's device work goes, in order, onto one stream made at its
+// entry (allocation, launch, frees: --bpt-gpu-stream); the host waits for
+// it once, before it returns. With one-stream=false every operation has a
+// stream of its own and the host waits for each.
 // RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a format=isa" | mlir-translate --mlir-to-llvmir | FileCheck %s --dump-input=never --check-prefixes=HOST
+// RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a format=isa one-stream=false" | mlir-translate --mlir-to-llvmir | FileCheck %s --dump-input=never --check-prefixes=SYNC
 
 //       CHECK: llvm.func @causal_gqa_f16(
 //       CHECK:   llvm.call @mgpuMemAlloc
-//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal
+//       CHECK:   gpu.launch_func <%{{.+}} : !llvm.ptr> @bpt_kernels::@bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal
 //       CHECK: llvm.func @_mlir_ciface_causal_gqa_f16(
 
 //        HOST: define {{.*}} @causal_gqa_f16(
-//        HOST:   call ptr @mgpuMemAlloc
 //        HOST:   %[[S:.+]] = call ptr @mgpuStreamCreate()
+//        HOST:   call ptr @mgpuMemAlloc(i64 {{.+}}, ptr %[[S]],
+//    HOST-NOT:   @mgpuStreamCreate
+//    HOST-NOT:   @mgpuStreamSynchronize
 //        HOST:   call void @mgpuLaunchKernel({{.+}}, ptr %[[S]],
+//    HOST-NOT:   @mgpuStreamCreate
 //        HOST:   call void @mgpuStreamSynchronize(ptr %[[S]])
+//   HOST-NEXT:   call void @mgpuStreamDestroy(ptr %[[S]])
+//   HOST-NEXT:   ret
+
+//        SYNC: define {{.*}} @causal_gqa_f16(
+//        SYNC:   %[[A:.+]] = call ptr @mgpuStreamCreate()
+//        SYNC:   call ptr @mgpuMemAlloc(i64 {{.+}}, ptr %[[A]],
+//        SYNC:   call void @mgpuStreamSynchronize(ptr %[[A]])
+//        SYNC:   %[[L:.+]] = call ptr @mgpuStreamCreate()
+//        SYNC:   call void @mgpuLaunchKernel({{.+}}, ptr %[[L]],
+//        SYNC:   call void @mgpuStreamSynchronize(ptr %[[L]])
 
 //       CHECK: gpu.binary @bpt_kernels
 //  SM80-SAME:    #nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">

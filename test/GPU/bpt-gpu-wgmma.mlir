@@ -33,9 +33,9 @@
 
 // HOST-LABEL: llvm.func @ffn_up
 // HOST-COUNT-2: llvm.call @mgpuTensorMapEncodeTiledMemref(
-// HOST: gpu.launch_func @bpt_kernels::@bpt_matmul_m512_n1024_k256_bf16xbf16_f32_wgmma
+// HOST: gpu.launch_func <%{{.+}} : !llvm.ptr> @bpt_kernels::@bpt_matmul_m512_n1024_k256_bf16xbf16_f32_wgmma
 // HOST-SAME: dynamic_shared_memory_size
-// HOST: gpu.launch_func @bpt_kernels::@bpt_matmul_m512_n1024_k256_bf16xbf16_f32_async
+// HOST: gpu.launch_func <%{{.+}} : !llvm.ptr> @bpt_kernels::@bpt_matmul_m512_n1024_k256_bf16xbf16_f32_async
 
 // BIN: gpu.binary @bpt_kernels
 // BIN-SAME: chip = "sm_90a"

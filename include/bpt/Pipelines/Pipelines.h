@@ -118,6 +118,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "(projections, FFN) as tensor-core kernels; else as "
                      "plain kernels"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> oneStream{
+      *this, "one-stream",
+      llvm::cl::desc("Run each host function's device work in order on one "
+                     "stream and wait once per call (--bpt-gpu-stream); "
+                     "else the host waits for every launch, copy and free"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> wgmma{
       *this, "wgmma",
       llvm::cl::desc("With tensor-cores and chip=sm_90a: contractions of "

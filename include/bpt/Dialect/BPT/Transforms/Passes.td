@@ -387,6 +387,24 @@ def BPTGPUOffload : Pass<"bpt-gpu-offload", "::mlir::ModuleOp"> {
   ];
 }
 
+def BPTGPUStream : Pass<"bpt-gpu-stream", "::mlir::ModuleOp"> {
+  let summary = "Run a GPU program's device work on one stream per call";
+  let description = [{
+    After --bpt-gpu-offload every device operation of a host function is
+    synchronous (a stream of its own, the host waiting for it; a launch
+    without an async token is lowered so too). This puts all of a
+    function's allocations, frees, copies and launches, in program order,
+    on one stream made at its entry (`gpu.wait async`), each op depending
+    on it, and makes the host wait once, before each `func.return`. CUDA
+    runs a stream's work in order and frees stream-ordered memory only
+    after the work before the free, so each kernel still sees what the ones
+    before it wrote; the host of these programs never reads device memory.
+    A function with any other host op that has side effects (a call, an
+    MPI/NCCL exchange, a host load or store) is left unchanged.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def BPTConvertMPIToLLVM : Pass<"bpt-convert-mpi-to-llvm", "::mlir::ModuleOp"> {
   let summary = "Lower the mpi ops of ring attention to OpenMPI calls";
   let description = [{
