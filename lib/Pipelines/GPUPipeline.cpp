@@ -15,7 +15,9 @@ using namespace mlir;
 
 void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
-  pm.addPass(bpt::createBPTGPUAttention());
+  bpt::BPTGPUAttentionOptions attention;
+  attention.f32Inputs = options.attentionF32Inputs;
+  pm.addPass(bpt::createBPTGPUAttention(attention));
   // The FFN in tiles of rows x hidden units (BPT's bound on its hidden
   // activation; large tiles, so that each contraction fills the GPU), then
   // anything else of the bpt dialect as linalg. Attention has become

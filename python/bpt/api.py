@@ -51,7 +51,7 @@ def passes(q_block=64, kv_block=128, ffn_chunk=256, raise_ops=True,
 
 
 def compile(mlir, target="cpu", q_block=64, kv_block=128, ffn_chunk=256,
-            raise_ops=True, fuse=True, chip="sm_90a"):
+            raise_ops=True, fuse=True, chip="sm_90a", gpu_options=""):
     """Compiles `mlir` into a module whose public functions take and return
     NumPy arrays.
 
@@ -62,19 +62,22 @@ def compile(mlir, target="cpu", q_block=64, kv_block=128, ffn_chunk=256,
 
     target="cuda" compiles each attention into a tensor-core kernel for
     `chip` (`--bpt-gpu-pipeline`; the block sizes are the kernel's own) and
-    needs the CUDA toolkit to build and a GPU to load (bpt.gpu).
+    needs the CUDA toolkit to build and a GPU to load (bpt.gpu);
+    `gpu_options` are more options of that pipeline, e.g.
+    "attention-f32-inputs=bf16" (f32 attention rounded for the tensor
+    cores) or "wgmma=true" (sm_90a TMA + warpgroup-MMA contractions).
     """
     if target not in TARGETS:
         raise BPTError(f"unknown target {target!r}: expected one of "
                        f"{', '.join(TARGETS)}")
     if target == "cuda":
-        return _compile_cuda(_read(mlir), raise_ops, chip)
+        return _compile_cuda(_read(mlir), raise_ops, chip, gpu_options)
     text = _read(mlir)
     return compile_mlir(text, passes=passes(q_block, kv_block, ffn_chunk,
                                             raise_ops, fuse))
 
 
-def _compile_cuda(text, raise_ops, chip):
+def _compile_cuda(text, raise_ops, chip, options):
     import hashlib
     import os
 
@@ -82,13 +85,14 @@ def _compile_cuda(text, raise_ops, chip):
     from .compiler import _cache_dir
     passes = ["--bpt-raise"] if raise_ops else []
     key = hashlib.sha256("\0".join(
-        [text, chip, *passes, tool("bpt-opt"),
+        [text, chip, options, *passes, tool("bpt-opt"),
          str(os.path.getmtime(tool("bpt-opt"))),
          gpu.RUNTIME_SRC.read_text()]).encode()).hexdigest()[:24]
     out = _cache_dir() / f"cuda-{key}"
     so = out / "module.so"
     if not so.exists():
-        gpu.build(text, out, "module", chip=chip, passes=passes)
+        gpu.build(text, out, "module", chip=chip, passes=passes,
+                  options=options)
     return gpu.load(so)
 
 

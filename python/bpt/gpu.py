@@ -24,6 +24,7 @@ import argparse
 import ctypes
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -87,8 +88,12 @@ def build(mlir, out_dir, name="module", chip="sm_90a", fmt="bin",
         pipeline = (f"--bpt-ring-gpu-pipeline=devices={ring[0]} "
                     f"order={ring[1]} chip={chip} format={fmt}")
     # What the kernels cannot take is said first, whatever the machine has.
-    run([tool("bpt-opt"), *passes, *check, "--bpt-gpu-attention", "-o",
-         os.devnull], "bpt-opt", stdin=mlir)
+    attention = "--bpt-gpu-attention"
+    rounding = re.search(r"attention-f32-inputs=(\S+)", options)
+    if rounding:
+        attention += f"=f32-inputs={rounding.group(1)}"
+    run([tool("bpt-opt"), *passes, *check, attention, "-o", os.devnull],
+        "bpt-opt", stdin=mlir)
     home = cuda_home()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 func.func @f32_operands(%q: tensor<1x1x64x64xf32>, %k: tensor<1x1x64x64xf32>, %v: tensor<1x1x64x64xf32>) -> tensor<1x1x64x64xf32> {
   %e = tensor.empty() : tensor<1x1x64x64xf32>
-  // expected-error @below {{cannot run on the GPU: the GPU kernel runs on tensor cores and takes f16 or bf16 queries, keys and values (convert f32 first)}}
+  // expected-error @below {{cannot run on the GPU: the GPU kernel runs on tensor cores and takes f16 or bf16 queries, keys and values (convert f32 first, or let the pass round them: f32-inputs=bf16 or f16)}}
   %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x64xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x64xf32>) outs(%e : tensor<1x1x64x64xf32>) -> tensor<1x1x64x64xf32>
   return %o : tensor<1x1x64x64xf32>
 }

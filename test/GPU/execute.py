@@ -2,7 +2,8 @@
 # device and driver are present), each compared with the f64 NumPy model and
 # with the same MLIR compiled for the CPU (--bpt-raise, --bpt-blockwise,
 # --bpt-cpu-pipeline): ragged, causal, window, GQA, masks, f16 and bf16,
-# LSE. Tolerances: 2e-3 (f16) and 2e-2 (bf16) on O(1) outputs.
+# LSE, f32 inputs rounded to bf16 (attention-f32-inputs). Tolerances: 2e-3
+# (f16) and 2e-2 (bf16, and f32 rounded to bf16) on O(1) outputs.
 #
 # REQUIRES: cuda-gpu
 # RUN: %python %s
@@ -24,6 +25,9 @@ CASES = [
          mask=("i1", (2, 1, 70, 50))),
     dict(b=1, hq=4, hkv=4, sq=1024, sk=1024, d=64, elem="f16",
          out_elem="f16"),
+    # f32 inputs, rounded to bf16 for the tensor cores (the user's choice).
+    dict(b=1, hq=4, hkv=2, sq=300, sk=300, d=64, elem="f32", causal=True,
+         gpu_options="attention-f32-inputs=bf16"),
 ]
 
 
@@ -42,20 +46,23 @@ def as_f32(a):
 
 failures = 0
 for kw in CASES:
+    kw = dict(kw)
+    options = kw.pop("gpu_options", "")
     mlir, inputs = gpuemu.attention_case(**kw)
     q, k, v = inputs[:3]
     mask = inputs[3] if len(inputs) > 3 else None
     args = [storage(a, kw["elem"]) for a in (q, k, v)]
     if mask is not None:
         args.append(mask)
-    gpu_res = bpt.compile(mlir, target="cuda", chip="sm_80").attn(*args)
+    gpu_res = bpt.compile(mlir, target="cuda", chip="sm_80",
+                          gpu_options=options).attn(*args)
     cpu_res = bpt.compile(mlir).attn(*args)
     gpu_out = as_f32(gpu_res[0] if kw.get("lse") else gpu_res)
     cpu_out = as_f32(cpu_res[0] if kw.get("lse") else cpu_res)
     ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
                                     kw.get("window"), kw.get("scale"),
                                     kw.get("positions"), mask)
-    tol = 2e-3 if kw["elem"] == "f16" else 2e-2
+    tol = 2e-3 if kw["elem"] == "f16" else 2e-2  # f32: rounded to bf16
     e_ref = float(np.abs(gpu_out - ref).max())
     e_cpu = float(np.abs(gpu_out - cpu_out).max())
     ok = e_ref <= tol and e_cpu <= tol

@@ -118,6 +118,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "(projections, FFN) as tensor-core kernels; else as "
                      "plain kernels"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> attentionF32Inputs{
+      *this, "attention-f32-inputs",
+      llvm::cl::desc("Round f32 attention inputs to bf16 or f16 for the "
+                     "tensor cores (--bpt-gpu-attention{f32-inputs}); by "
+                     "default f32 attention is refused"),
+      llvm::cl::init("")};
   PassOptions::Option<bool> oneStream{
       *this, "one-stream",
       llvm::cl::desc("Run each host function's device work in order on one "

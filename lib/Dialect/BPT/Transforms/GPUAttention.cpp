@@ -34,6 +34,7 @@
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
 #include "bpt/Dialect/BPT/Transforms/Passes.h"
+#include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
 #include "bpt/Dialect/BPT/Transforms/RaiseUtils.h"
 #include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
@@ -265,7 +266,8 @@ static FailureOr<KernelSpec> specify(AttentionOp op, const Operands &operands,
   if (!(e.isF16() || e.isBF16()) || k.getElementType() != e ||
       v.getElementType() != e) {
     why = "the GPU kernel runs on tensor cores and takes f16 or bf16 "
-          "queries, keys and values (convert f32 first)";
+          "queries, keys and values (convert f32 first, or let the pass "
+          "round them: f32-inputs=bf16 or f16)";
     return failure();
   }
   if (Value mask = op.getMask())
@@ -667,8 +669,30 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
 
 struct BPTGPUAttentionPass
     : public bpt::impl::BPTGPUAttentionBase<BPTGPUAttentionPass> {
+  using BPTGPUAttentionBase::BPTGPUAttentionBase;
   void runOnOperation() override;
 };
+
+/// With f32-inputs: f32 Q, K and V (static shapes) rounded to `to` before
+/// `op` (elementwise generics); a remark says so.
+static void roundF32Inputs(AttentionOp op, Operands &operands, Type to) {
+  auto type = [](Value t) { return cast<RankedTensorType>(t.getType()); };
+  SmallVector<Value *> qkv = {&operands.q, &operands.k, &operands.v};
+  if (!llvm::all_of(qkv, [&](Value *t) {
+        return type(*t).getElementType().isF32() && type(*t).hasStaticShape();
+      }))
+    return;
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  for (Value *t : qkv) {
+    Value empty =
+        tensor::EmptyOp::create(b, loc, type(*t).getShape(), to).getResult();
+    *t = convertTensor(b, loc, *t, empty);
+  }
+  op.emitRemark() << "bpt-gpu-attention: f32 queries, keys and values "
+                     "rounded to "
+                  << to << " for the tensor cores (f32-inputs)";
+}
 
 /// The gpu.func of `spec` in `kernels`, built on first use.
 static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
@@ -696,10 +720,23 @@ void BPTGPUAttentionPass::runOnOperation() {
   SmallVector<AttentionOp> ops;
   module.walk([&](AttentionOp op) { ops.push_back(op); });
 
+  Type roundTo;
+  if (f32Inputs == "bf16")
+    roundTo = BFloat16Type::get(ctx);
+  else if (f32Inputs == "f16")
+    roundTo = Float16Type::get(ctx);
+  else if (!f32Inputs.empty()) {
+    module.emitError() << "bpt-gpu-attention: f32-inputs must be bf16 or f16, "
+                          "not '"
+                       << f32Inputs << "'";
+    return signalPassFailure();
+  }
   gpu::GPUModuleOp kernels;
   for (AttentionOp op : ops) {
     std::string why;
     Operands operands = chooseOperands(op);
+    if (roundTo)
+      roundF32Inputs(op, operands, roundTo);
     FailureOr<KernelSpec> spec = specify(op, operands, why);
     if (failed(spec)) {
       op.emitError() << "cannot run on the GPU: " << why;

@@ -293,10 +293,20 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
     (`memref.alloc`, made device memory by --bpt-gpu-offload): the
     function's tensors live in device memory (the host program passes
     device pointers). Refused with an error: f32 operands (tensor cores take
-    f16/bf16), dynamic shapes, head dimensions that are not multiples of 16
-    up to 256, and empty attentions. The rest of the function is left for
+    f16/bf16) unless `f32-inputs` is `bf16` or `f16`, dynamic shapes, head
+    dimensions that are not multiples of 16 up to 256, and empty
+    attentions. With `f32-inputs`, f32 queries, keys and values are rounded
+    to that type (elementwise generics before the op, which run as plain
+    kernels; a remark says so) and the output stays f32: the scores and
+    the softmax are f32 as always, the inputs lose their low bits as under
+    PyTorch's autocast. The rest of the function is left for
     --bpt-gpu-offload. Run by --bpt-gpu-pipeline.
   }];
+  let options = [
+    Option<"f32Inputs", "f32-inputs", "std::string", /*default=*/"\"\"",
+           "Round f32 queries, keys and values to this type for the tensor "
+           "cores: bf16 or f16 (default: refuse f32 inputs)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
