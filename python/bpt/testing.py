@@ -43,6 +43,84 @@ GPU_BLOCK_CHECKS = [
 GPU_BLOCK_TOLERANCE = {"f16": 1e-2, "bf16": 3e-2}
 
 
+# Fused-epilogue contractions (the contraction kernels' emulated tests):
+# C = A B in f32, zero-initialised, read by nothing but one elementwise op
+# whose body reads %c (C) and the extra operands %x (a bias over columns),
+# %r (an M x N residual) or %v (a vector over rows), defines %y, and may use
+# %zero, %one, %half and the GELU constants %k0 and %k1, defined above it
+# as frontends write them. The op writes a buffer of its own (%T), as
+# fusion requires; the kernel's output argument is that buffer.
+EPILOGUE_OPERANDS = {"x": ("n", "(d0, d1) -> (d1)"),
+                     "r": ("mn", "(d0, d1) -> (d0, d1)"),
+                     "v": ("m", "(d0, d1) -> (d0)")}
+
+
+def gelu_body(src, dst):
+    """MLIR lines computing tanh-GELU of f32 %src into %dst (constants
+    %k0, %k1, %one, %half from above)."""
+    return f"""%x3 = arith.mulf {src}, {src} : f32
+      %x4 = arith.mulf %x3, {src} : f32
+      %x5 = arith.mulf %x4, %k1 : f32
+      %x6 = arith.addf {src}, %x5 : f32
+      %x7 = arith.mulf %x6, %k0 : f32
+      %x8 = math.tanh %x7 : f32
+      %x9 = arith.addf %x8, %one : f32
+      %x10 = arith.mulf %x9, {src} : f32
+      {dst} = arith.mulf %x10, %half : f32"""
+
+
+def gelu(x):
+    """tanh-GELU, as gelu_body computes it."""
+    return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
+
+
+def epilogue_shapes(m, n, extra):
+    """{name: shape} of the extra operands `extra` of an M x N epilogue."""
+    dims = {"n": (n,), "m": (m,), "mn": (m, n)}
+    return {a: dims[EPILOGUE_OPERANDS[a][0]] for a in extra}
+
+
+def fused_matmul_mlir(m, n, k, elem, out_elem, body, extra):
+    """@fused(%A, %B, extra..., %O): A [M, K] and B [K, N] of `elem`, the
+    f32 product into a zero-filled C, the elementwise op of `body` (see
+    above) from C and `extra` into %T of `out_elem`, copied to %O."""
+    def memref(shape, e):
+        return "memref<" + "x".join(str(d) for d in shape) + f"x{e}>"
+    shapes = epilogue_shapes(m, n, extra)
+    ext_args = "".join(f", %{a}_: {memref(shapes[a], elem)}" for a in extra)
+    ext_ins = "".join(f", %{a}_" for a in extra)
+    ext_types = "".join(f", {memref(shapes[a], elem)}" for a in extra)
+    ext_maps = "".join(f", affine_map<{EPILOGUE_OPERANDS[a][1]}>"
+                       for a in extra)
+    ext_bb = "".join(f", %{a}: {elem}" for a in extra)
+    a, b = memref((m, k), elem), memref((k, n), elem)
+    c, o = memref((m, n), "f32"), memref((m, n), out_elem)
+    return f"""
+func.func @fused(%A: {a}, %B: {b}{ext_args}, %O: {o}) {{
+  %zero = arith.constant 0.0 : f32
+  %k0 = arith.constant 0.7978845608 : f32
+  %k1 = arith.constant 0.044715 : f32
+  %one = arith.constant 1.0 : f32
+  %half = arith.constant 0.5 : f32
+  %C = memref.alloc() : {c}
+  %T = memref.alloc() : {o}
+  linalg.fill ins(%zero : f32) outs(%C : {c})
+  linalg.matmul ins(%A, %B : {a}, {b}) outs(%C : {c})
+  linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>{ext_maps}, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}}
+      ins(%C{ext_ins} : {c}{ext_types}) outs(%T : {o}) {{
+    ^bb0(%c: f32{ext_bb}, %o: {out_elem}):
+      {body}
+      linalg.yield %y : {out_elem}
+  }}
+  memref.dealloc %C : {c}
+  memref.copy %T, %O : {o} to {o}
+  memref.dealloc %T : {o}
+  return
+}}
+"""
+
+
 def _shape(dims, dynamic=()):
     return "x".join("?" if i in dynamic else str(d)
                     for i, d in enumerate(dims))

@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from bpt import gpuemu
+from bpt import gpuemu, testing
 from bpt.tools import tool
 
 # (M, N, K, A type, B type, C type, A stored (k, m), B stored (n, k),
@@ -187,26 +187,8 @@ for i, case in enumerate(CASES):
 
 # Fused epilogues: C = A B (f32, zero-initialised) feeds one elementwise op,
 # which the kernel applies before storing (C is never allocated):
-# (name, M, N, K, A/B type, output type, body, extra inputs, NumPy model).
-# The body reads %c (C), %x (a bias over columns), %r (a residual, M x N) or
-# %v (a vector over rows); 0.7978845608 and 0.044715 come from above the
-# body, as frontends write GELU. The op writes a buffer of its own (%T),
-# as fusion requires; the kernel's output argument is that buffer.
-GELU = """%x3 = arith.mulf %s, %s : f32
-      %x4 = arith.mulf %x3, %s : f32
-      %x5 = arith.mulf %x4, %k1 : f32
-      %x6 = arith.addf %s, %x5 : f32
-      %x7 = arith.mulf %x6, %k0 : f32
-      %x8 = math.tanh %x7 : f32
-      %x9 = arith.addf %x8, %one : f32
-      %x10 = arith.mulf %x9, %s : f32
-      %y = arith.mulf %x10, %half : f32"""
-
-
-def gelu(x):
-    return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
-
-
+# (name, M, N, K, A/B type, output type, body, extra inputs, NumPy model);
+# the body and operands as bpt.testing.fused_matmul_mlir takes them.
 EPILOGUES = [
     ("bias, f16 out", 100, 72, 130, "f16", "f16",
      """%xw = arith.extf %x : f16 to f32
@@ -222,8 +204,8 @@ EPILOGUES = [
     ("bias + GELU, f32 out", 70, 50, 40, "f16", "f32",
      """%xw = arith.extf %x : f16 to f32
       %s = arith.addf %c, %xw : f32
-      """ + GELU, ("x",),
-     lambda c, x, r, v: gelu(c + x[None, :])),
+      """ + testing.gelu_body("%s", "%y"), ("x",),
+     lambda c, x, r, v: testing.gelu(c + x[None, :])),
     ("row scale, bf16 out", 33, 130, 64, "bf16", "bf16",
      """%vw = arith.extf %v : bf16 to f32
       %s = arith.mulf %c, %vw : f32
@@ -231,37 +213,8 @@ EPILOGUES = [
      lambda c, x, r, v: c * v[:, None]),
 ]
 for name, m, n, k, e, eo, body, extra, model in EPILOGUES:
-    shapes = {"x": ((n,), "(d0, d1) -> (d1)"), "r": ((m, n), "(d0, d1) -> (d0, d1)"),
-              "v": ((m,), "(d0, d1) -> (d0)")}
-    ext_args = "".join(f", %{a}_: {memref(shapes[a][0], e)}" for a in extra)
-    ext_ins = "".join(f", %{a}_" for a in extra)
-    ext_types = "".join(f", {memref(shapes[a][0], e)}" for a in extra)
-    ext_maps = "".join(f", affine_map<{shapes[a][1]}>" for a in extra)
-    ext_bb = "".join(f", %{a}: {e}" for a in extra)
-    text = f"""
-func.func @fused(%A: {memref((m, k), e)}, %B: {memref((k, n), e)}{ext_args}, %O: {memref((m, n), eo)}) {{
-  %zero = arith.constant 0.0 : f32
-  %k0 = arith.constant 0.7978845608 : f32
-  %k1 = arith.constant 0.044715 : f32
-  %one = arith.constant 1.0 : f32
-  %half = arith.constant 0.5 : f32
-  %C = memref.alloc() : {memref((m, n), "f32")}
-  %T = memref.alloc() : {memref((m, n), eo)}
-  linalg.fill ins(%zero : f32) outs(%C : {memref((m, n), "f32")})
-  linalg.matmul ins(%A, %B : {memref((m, k), e)}, {memref((k, n), e)}) outs(%C : {memref((m, n), "f32")})
-  linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>{ext_maps}, affine_map<(d0, d1) -> (d0, d1)>],
-                  iterator_types = ["parallel", "parallel"]}}
-      ins(%C{ext_ins} : {memref((m, n), "f32")}{ext_types}) outs(%T : {memref((m, n), eo)}) {{
-    ^bb0(%c: f32{ext_bb}, %o: {eo}):
-      {body}
-      linalg.yield %y : {eo}
-  }}
-  memref.dealloc %C : {memref((m, n), "f32")}
-  memref.copy %T, %O : {memref((m, n), eo)} to {memref((m, n), eo)}
-  memref.dealloc %T : {memref((m, n), eo)}
-  return
-}}
-"""
+    text = testing.fused_matmul_mlir(m, n, k, e, eo, body, extra)
+    shapes = testing.epilogue_shapes(m, n, extra)
     generic = subprocess.run(
         [tool("bpt-opt"), "--bpt-gpu-offload", "--mlir-print-op-generic"],
         input=text, capture_output=True, text=True, check=True).stdout
@@ -270,7 +223,7 @@ func.func @fused(%A: {memref((m, k), e)}, %B: {memref((k, n), e)}{ext_args}, %O:
     fused = '"gpu.launch"' not in host and host.count('"gpu.alloc"') == 1
     A = gpuemu.round_to(rng.standard_normal((m, k)), e)
     B = gpuemu.round_to(rng.standard_normal((k, n)), e)
-    ins = {a: gpuemu.round_to(rng.standard_normal(shapes[a][0]), e)
+    ins = {a: gpuemu.round_to(rng.standard_normal(shapes[a]), e)
            for a in extra}
     O = np.full((m, n), np.nan, np.float32)
     emu = gpuemu.run_kernel(generic, [A, B, O] + [ins[a] for a in extra],

@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from bpt import gpuemu
+from bpt import gpuemu, testing
 from bpt.tools import tool
 
 RTOL = {"f32": 1e-5, "f16": 2.0 ** -10, "bf16": 2.0 ** -7}
@@ -157,29 +157,15 @@ for what, mutant in mutants.items():
         print(f"  {what}: no failure found")
         failures += 1
 
-# Fused epilogues, as the model blocks have them after a projection.
-GELU = """%x3 = arith.mulf %s, %s : f32
-      %x4 = arith.mulf %x3, %s : f32
-      %x5 = arith.mulf %x4, %k1 : f32
-      %x6 = arith.addf %s, %x5 : f32
-      %x7 = arith.mulf %x6, %k0 : f32
-      %x8 = math.tanh %x7 : f32
-      %x9 = arith.addf %x8, %one : f32
-      %x10 = arith.mulf %x9, %s : f32
-      %y0 = arith.mulf %x10, %half : f32"""
-
-
-def gelu(x):
-    return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
-
-
+# Fused epilogues, as the model blocks have them after a projection (body
+# and operands as bpt.testing.fused_matmul_mlir takes them).
 EPILOGUES = [
     ("bias + GELU, f16 out", 150, 200, 192, "f16", "f16",
      """%xw = arith.extf %x : f16 to f32
       %s = arith.addf %c, %xw : f32
-      """ + GELU + """
+      """ + testing.gelu_body("%s", "%y0") + """
       %y = arith.truncf %y0 : f32 to f16""", ("x",),
-     lambda c, x, r: gelu(c + x[None, :])),
+     lambda c, x, r: testing.gelu(c + x[None, :])),
     ("bias + residual, bf16 out", 128, 64, 320, "bf16", "bf16",
      """%xw = arith.extf %x : bf16 to f32
       %rw = arith.extf %r : bf16 to f32
@@ -189,37 +175,8 @@ EPILOGUES = [
      lambda c, x, r: c + x[None, :] + r),
 ]
 for what, m, n, k, e, eo, body, extra, model in EPILOGUES:
-    shapes = {"x": ((n,), "(d0, d1) -> (d1)"),
-              "r": ((m, n), "(d0, d1) -> (d0, d1)")}
-    ext_args = "".join(f", %{a}_: {memref(shapes[a][0], e)}" for a in extra)
-    ext_ins = "".join(f", %{a}_" for a in extra)
-    ext_types = "".join(f", {memref(shapes[a][0], e)}" for a in extra)
-    ext_maps = "".join(f", affine_map<{shapes[a][1]}>" for a in extra)
-    ext_bb = "".join(f", %{a}: {e}" for a in extra)
-    text = f"""
-func.func @fused(%A: {memref((m, k), e)}, %B: {memref((k, n), e)}{ext_args}, %O: {memref((m, n), eo)}) {{
-  %zero = arith.constant 0.0 : f32
-  %k0 = arith.constant 0.7978845608 : f32
-  %k1 = arith.constant 0.044715 : f32
-  %one = arith.constant 1.0 : f32
-  %half = arith.constant 0.5 : f32
-  %C = memref.alloc() : {memref((m, n), "f32")}
-  %T = memref.alloc() : {memref((m, n), eo)}
-  linalg.fill ins(%zero : f32) outs(%C : {memref((m, n), "f32")})
-  linalg.matmul ins(%A, %B : {memref((m, k), e)}, {memref((k, n), e)}) outs(%C : {memref((m, n), "f32")})
-  linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>{ext_maps}, affine_map<(d0, d1) -> (d0, d1)>],
-                  iterator_types = ["parallel", "parallel"]}}
-      ins(%C{ext_ins} : {memref((m, n), "f32")}{ext_types}) outs(%T : {memref((m, n), eo)}) {{
-    ^bb0(%c: f32{ext_bb}, %o: {eo}):
-      {body}
-      linalg.yield %y : {eo}
-  }}
-  memref.dealloc %C : {memref((m, n), "f32")}
-  memref.copy %T, %O : {memref((m, n), eo)} to {memref((m, n), eo)}
-  memref.dealloc %T : {memref((m, n), eo)}
-  return
-}}
-"""
+    text = testing.fused_matmul_mlir(m, n, k, e, eo, body, extra)
+    shapes = testing.epilogue_shapes(m, n, extra)
     generic = offload(text)
     name = wgmma_kernel(generic)
     if name is None or "_epilogue" not in name:
@@ -228,7 +185,7 @@ func.func @fused(%A: {memref((m, k), e)}, %B: {memref((k, n), e)}{ext_args}, %O:
         continue
     A = gpuemu.round_to(rng.standard_normal((m, k)), e)
     B = gpuemu.round_to(rng.standard_normal((k, n)), e)
-    ins = {a: gpuemu.round_to(rng.standard_normal(shapes[a][0]), e)
+    ins = {a: gpuemu.round_to(rng.standard_normal(shapes[a]), e)
            for a in extra}
     O = np.full((m, n), np.nan, np.float32)
     run(generic, name, A, B, O, [ins[a] for a in extra], m, n, k)
