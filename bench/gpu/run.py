@@ -54,8 +54,11 @@ def eager_attention(q, k, v, causal):
 
 
 def timed(fn, iters):
-    """Seconds per call of `fn` on the GPU (one warm-up call first)."""
+    """Seconds per call of `fn` on the GPU (one warm-up call first). The
+    inputs PyTorch made on its stream are ready first (bpt runs on streams
+    of its own)."""
     import torch
+    torch.cuda.synchronize()
     fn()
     torch.cuda.synchronize()
     t0 = time.perf_counter()

@@ -32,13 +32,19 @@ builder emits. What it models:
   destination; it lands when a thread waits on its mbarrier's phase
   (`nvgpu.mbarrier.*`: arrival count and transaction bytes must match, a
   wait on a phase that cannot complete raises SyncError, a wait on the
-  other parity returns at once); `nvgpu.warpgroup.mma` reads A (128 x 64,
-  k-major) and B (64 x 128 stored as two 64 x 64 boxes, transposeB) back
+  other parity returns at once) and is visible to the warps that waited
+  (to all after the next barrier); a TMA load on an mbarrier initialised
+  with no `fence.proxy.async` since raises SyncError;
+  `nvgpu.warpgroup.mma` reads A (128 x 64, K contiguous) and B (64 x 128
+  stored as two 64 x 64 boxes, N contiguous, transposeB) back
   through that layout, its shared-memory reads outstanding until a
   `wgmma.wait_group` retires its group (a TMA or store into them before
   then raises RaceError, as does storing the accumulator while a group is
   in flight); `nvgpu.warpgroup.mma.store` writes the accumulator, warp w
-  owning rows 16 w .. 16 w + 15 of each 64-row half.
+  owning rows 16 w .. 16 w + 15 of each 64-row half. The wgmma descriptors
+  are not decoded: the layout they describe is taken to be the one the
+  TMA boxes have (upstream's lowering computes them for exactly that
+  layout: 128-byte swizzle, 64-element rows, B two boxes wide).
 
 It does not model timing, bank conflicts or out-of-bounds faults (an
 out-of-bounds index raises IndexError, which fails the test).
@@ -184,6 +190,9 @@ class SyncError(AssertionError):
     arrivals, or transaction bytes that do not match the copies)."""
 
 
+TMA_WRITER = -3  # write_warp of data a TMA load brought in
+
+
 class TensorMap:
     """A TMA tensor map: the global matrix and the box its type declares."""
 
@@ -208,6 +217,7 @@ class Barriers:
         self.expect = [0] * n
         self.phase = [0] * n
         self.pending = [[] for _ in range(n)]
+        self.landed = [[] for _ in range(n)]  # (shared, ids) of the last phase
 
 
 class Accumulator:
@@ -240,6 +250,10 @@ class Shared:
         self.read_epoch = np.full(n, -1)
         self.readers = np.zeros(n, dtype=np.int64)  # warp bit mask
         self.in_flight = np.zeros(n, dtype=np.int64)
+        # Slots a TMA load wrote (write_warp TMA_WRITER): the warps that
+        # waited on its mbarrier phase, which alone may read them before
+        # the next barrier.
+        self.tma_seen = np.zeros(n, dtype=np.int64)
 
 
 class View:
@@ -285,6 +299,9 @@ class Emulator:
                     self.uncommitted, self.groups = [], []
                     self.wgmma_groups = []  # slot ids each group reads
                     self.dynamic = None
+                    # An mbarrier.init not yet followed by a fence that
+                    # makes it visible to the async proxy (TMA).
+                    self.unfenced_init = False
                     self._run_ops(self.entry.ops, env,
                                   np.ones(self.T, dtype=bool))
 
@@ -497,7 +514,8 @@ class Emulator:
             return ins[0]
         if name.startswith("nvgpu.mbarrier") or name.startswith(
                 "nvgpu.tma") or name.startswith("nvgpu.warpgroup") or \
-                name == "nvvm.wgmma.wait.group.sync.aligned":
+                name in ("nvvm.wgmma.wait.group.sync.aligned",
+                         "nvvm.fence.proxy"):
             return self._hopper(op, name, ins, rt, mask)
         if name == "nvgpu.device_async_copy":
             seg = [int(x) for x in re.search(
@@ -623,6 +641,11 @@ class Emulator:
                 i = int(bid[act][0])
                 bars.count[i] = int(count[act][0])
                 bars.arrived[i], bars.expect[i] = 0, 0
+                self.unfenced_init = True
+            return None
+        if name == "nvvm.fence.proxy":
+            if "async.shared" in op.rest:
+                self.unfenced_init = False
             return None
         if name == "nvgpu.mbarrier.arrive.expect_tx":
             bars, tx, bid = ins[0], ins[1], ins[2]
@@ -645,14 +668,26 @@ class Emulator:
             bid = ins[3 + seg[3]]
             pred = ins[-1] if seg[6] else None
             for t in np.nonzero(active(pred))[0]:
+                if self.unfenced_init:
+                    raise SyncError("a TMA load completes on an mbarrier "
+                                    "whose initialisation the async proxy "
+                                    "may not see (no fence.proxy.async "
+                                    "after mbarrier.init)")
                 self._tma_load(dst, bars, int(bid[t]), tmap,
                                [int(c[t]) for c in coords])
             return None
         if name == "nvgpu.mbarrier.try_wait.parity":
             bars = ins[0]
             parity, i = uniform(ins[1], "parity"), uniform(ins[3], "barrier")
+            waiting = 0
+            for w in set(int(t) // WARP for t in np.nonzero(mask)[0]):
+                waiting |= 1 << w
             if bars.phase[i] % 2 != parity:
-                return None  # that phase completed already
+                # That phase completed already: its data is visible to
+                # these warps too.
+                for sh, ids in bars.landed[i]:
+                    sh.tma_seen[ids] |= waiting
+                return None
             landed = sum(vals.size * 2 for _, _, vals in bars.pending[i])
             if bars.count[i] is None or bars.arrived[i] < bars.count[i]:
                 raise SyncError(f"wait on mbarrier {i} phase "
@@ -662,12 +697,17 @@ class Emulator:
             if landed != bars.expect[i]:
                 raise SyncError(f"mbarrier {i} expects {bars.expect[i]} "
                                 f"bytes, its copies bring {landed}")
+            bars.landed[i] = []
             for view, ids, vals in bars.pending[i]:
-                view.shared.values[ids] = vals
-                view.shared.in_flight[ids] -= 1
-                # Visible to every thread that waited: as if written
-                # before the last barrier.
-                view.shared.write_epoch[ids] = -1
+                sh = view.shared
+                sh.values[ids] = vals
+                sh.in_flight[ids] -= 1
+                # Visible to the warps that waited (to all after the next
+                # barrier).
+                sh.write_epoch[ids] = self.epoch
+                sh.write_warp[ids] = TMA_WRITER
+                sh.tma_seen[ids] = waiting
+                bars.landed[i].append((sh, ids))
             bars.pending[i] = []
             bars.arrived[i], bars.expect[i] = 0, 0
             bars.phase[i] += 1
@@ -697,8 +737,8 @@ class Emulator:
                 if (sh.in_flight[ids] > 0).any():
                     raise RaceError("a warpgroup MMA reads shared memory a "
                                     "TMA load into it has not landed")
-                self._read_check(a_view, ids, 0)
-                sh.readers[ids] |= 0xF  # the whole warpgroup
+                for w in range(T // WARP):  # the whole warpgroup reads
+                    self._read_check(a_view, ids, w)
             A = sh.values[a_ids].astype(np.float64)
             B = sh.values[b_ids].astype(np.float64)
             if not (np.isfinite(A).all() and np.isfinite(B).all()):
@@ -771,9 +811,13 @@ class Emulator:
         if (sh.in_flight[ids] > 0).any():
             raise RaceError("shared memory read while a cp.async into it is "
                             "in flight")
-        other = (sh.write_epoch[ids] == self.epoch) & \
-            (sh.write_warp[ids] != warp)
-        if other.any():
+        now = sh.write_epoch[ids] == self.epoch
+        tma = sh.write_warp[ids] == TMA_WRITER
+        if (now & tma & (((sh.tma_seen[ids] >> warp) & 1) == 0)).any():
+            raise RaceError(f"warp {warp} reads data a TMA load brought in "
+                            "without having waited on its mbarrier (and no "
+                            "barrier since a warp that did)")
+        if (now & ~tma & (sh.write_warp[ids] != warp)).any():
             raise RaceError(f"warp {warp} reads shared memory another warp "
                             "wrote since the last barrier")
         fresh = sh.read_epoch[ids] != self.epoch

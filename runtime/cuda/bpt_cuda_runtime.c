@@ -292,13 +292,18 @@ BPT_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
  * NVVM lowering's convention), so each map is copied there. A program
  * makes the same few maps again at every call: they are kept, up to
  * kTensorMaps of them, in one device buffer, and a map already there is
- * not copied again. When the buffer is full, the oldest slot is reused once
- * every kernel is done (the launches are synchronous anyway). */
+ * not copied again. A new map takes the least recently requested slot:
+ * never one handed out since the last launch (those were requested last),
+ * and only once the device is idle (a kernel in flight may read it; this
+ * happens only in programs with more than kTensorMaps distinct maps). The
+ * copy is from pageable memory, which the driver may still be moving when
+ * cuMemcpyHtoD returns, and kernels run on non-blocking streams: the
+ * context is synchronised after it (a miss happens once per map). */
 enum { kTensorMaps = 256 };
 static CUtensorMap bptMaps[kTensorMaps];
+static uint64_t bptMapUse[kTensorMaps]; /* request stamp; 0: empty */
 static CUdeviceptr bptMapBuffer;
-static int bptMapCount, bptMapNext;
-static uint64_t bptMapsMade;
+static uint64_t bptMapClock, bptMapsMade;
 
 /* How many tensor maps the program asked for (tests use it to tell that
  * the TMA kernels ran). */
@@ -316,8 +321,8 @@ BPT_EXPORT void *mgpuTensorMapEncodeTiledMemref(
             why);
     exit(3);
   }
-  const cuuint32_t unit[5] = {1, 1, 1, 1, 1};
   ++bptMapsMade;
+  const cuuint32_t unit[5] = {1, 1, 1, 1, 1};
   CUtensorMap map;
   memset(&map, 0, sizeof map);
   CHECK(cuTensorMapEncodeTiled(
@@ -327,18 +332,22 @@ BPT_EXPORT void *mgpuTensorMapEncodeTiledMemref(
       (CUtensorMapFloatOOBfill)oobFill));
   if (!bptMapBuffer)
     CHECK(cuMemAlloc(&bptMapBuffer, sizeof bptMaps));
-  for (int i = 0; i < bptMapCount; ++i)
-    if (!memcmp(&bptMaps[i], &map, sizeof map))
+  int slot = 0;
+  for (int i = 0; i < kTensorMaps; ++i) {
+    if (bptMapUse[i] && !memcmp(&bptMaps[i], &map, sizeof map)) {
+      bptMapUse[i] = ++bptMapClock;
       return (void *)(bptMapBuffer + i * sizeof map);
-  int slot = bptMapNext;
-  bptMapNext = (bptMapNext + 1) % kTensorMaps;
-  if (bptMapCount < kTensorMaps)
-    ++bptMapCount;
-  else
+    }
+    if (bptMapUse[i] < bptMapUse[slot])
+      slot = i;
+  }
+  if (bptMapUse[slot])
     CHECK(cuCtxSynchronize()); /* a kernel may still read the old map */
   bptMaps[slot] = map;
+  bptMapUse[slot] = ++bptMapClock;
   CUdeviceptr device = bptMapBuffer + slot * sizeof map;
   CHECK(cuMemcpyHtoD(device, &map, sizeof map));
+  CHECK(cuCtxSynchronize()); /* the copy has landed before any launch */
   return (void *)device;
 }
 

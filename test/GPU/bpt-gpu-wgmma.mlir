@@ -20,6 +20,7 @@
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .entry bpt_matmul_m512_n1024_k256_bf16xbf16_f32_wgmma(
 // PTX: mbarrier.init.shared.b64
+// PTX: fence.proxy.async.shared::cta
 // PTX: mbarrier.arrive.expect_tx.shared.b64
 // PTX: cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes
 // PTX: mbarrier.try_wait.parity.shared.b64

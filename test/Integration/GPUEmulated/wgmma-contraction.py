@@ -10,8 +10,9 @@
 # a wait that cannot complete. The test requires that each synchronisation
 # the kernel has is needed: it removes or weakens each in turn (the barrier
 # before a stage is refilled, the barriers around the result tile, the
-# final wait_group, one MMA group fewer in flight, the mbarrier parity)
-# and requires the emulator's failure. Dynamic shared memory starts 32
+# final wait_group, one MMA group fewer in flight, the fence that makes the
+# mbarriers' initialisation visible to TMA, the mbarrier parity) and
+# requires the emulator's failure. Dynamic shared memory starts 32
 # bytes into the shared window (the mbarriers come first), so the kernel's
 # own 1024-byte alignment of its stages is exercised (TMA's 128-byte
 # swizzle requires it; the emulator checks it).
@@ -138,13 +139,16 @@ mutants = {
     "two MMA groups left in flight":
         [l.replace("waitGroup = 1", "waitGroup = 2") if j == mma[0] else l
          for j, l in enumerate(lines)],
+    "no fence.proxy.async after the mbarrier init":
+        [l for l in lines if '"nvvm.fence.proxy"' not in l],
     "the other mbarrier parity":
         [l.replace("predicate = 1 :", "predicate = 0 :")
          if j == parity_def else l for j, l in enumerate(lines)],
 }
 A = gpuemu.round_to(rng.standard_normal((m, k)), e)
 B = gpuemu.round_to(rng.standard_normal((k, n)), e)
-if len(barriers) != 4 or not wait0 or not mma:
+if len(barriers) != 4 or not wait0 or not mma or \
+        not any('"nvvm.fence.proxy"' in l for l in lines):
     print(f"unexpected kernel shape: {len(barriers)} barriers")
     failures += 1
 for what, mutant in mutants.items():

@@ -838,9 +838,13 @@ void ContractionBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
       b, loc, nvgpu::MBarrierGroupType::get(ctx, wg, kWgStages));
   for (int64_t st = 0; st < kWgStages; ++st)
     nvgpu::MBarrierInitOp::create(b, loc, bars, idx(1), idx(st), leader);
+  // The initialised mbarriers visible to the async proxy (TMA completes
+  // its transactions on them through it), then to every thread.
+  NVVM::FenceProxyOp::create(
+      b, loc, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
   nvgpu::TmaPrefetchOp::create(b, loc, aMap, leader);
   nvgpu::TmaPrefetchOp::create(b, loc, bMap, leader);
-  // The mbarriers are initialised before any thread waits on them.
   gpu::BarrierOp::create(b, loc);
   // Prologue: steps 0 .. kWgStages - 1 into their stages.
   for (int64_t st = 0; st < kWgStages; ++st)
@@ -873,8 +877,9 @@ void ContractionBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
       return nvgpu::WarpgroupGenerateDescriptorOp::create(b, loc, ty, tile, map)
           .getResult();
     };
-    // B is stored k-major (rows of N): the transposed wgmma operand. With
-    // one group left in flight, the MMAs of step t - 1 are done when this
+    // B is stored [K, N], N contiguous (N-major): the transposed wgmma
+    // operand (A, [M, K] with K contiguous, is the K-major one). With one
+    // group left in flight, the MMAs of step t - 1 are done when this
     // returns.
     Value acc = nvgpu::WarpgroupMmaOp::create(
         b, loc, accTy, descriptor(aTile, aMap), descriptor(bTile, bMap),

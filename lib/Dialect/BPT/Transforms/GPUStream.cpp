@@ -14,9 +14,9 @@
 // refuses it), so nothing else needs a wait.
 //
 // A function that does anything else with side effects on the host (a
-// call, an MPI or NCCL exchange of ring attention, a host load or store)
-// is left as it is: what it calls may expect the device work before it to
-// be done.
+// call, an MPI or NCCL exchange of ring attention, a host load or store,
+// host-shared memory) or whose body has several blocks is left as it is:
+// what it calls may expect the device work before it to be done.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,11 +40,22 @@ using namespace mlir;
 namespace {
 
 /// The host op that stops `func` from running on one stream, or null.
+/// A body of several blocks is one too (the chain follows one block and
+/// the regions of its ops; branches are not followed).
 Operation *orderingHazard(func::FuncOp func) {
+  if (!func.getBody().hasOneBlock())
+    return func.getBody().back().getTerminator();
   Operation *hazard = nullptr;
   func.walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (op == func.getOperation())
       return WalkResult::advance();
+    // Host-shared memory is read by the host (and its allocation cannot be
+    // asynchronous).
+    if (auto alloc = dyn_cast<gpu::AllocOp>(op);
+        alloc && alloc.getHostShared()) {
+      hazard = op;
+      return WalkResult::interrupt();
+    }
     // Device work and what the host computes without touching memory.
     if (isa<gpu::GPUDialect>(op->getDialect()))
       return isa<gpu::LaunchOp>(op) ? WalkResult::skip()

@@ -21,19 +21,22 @@
 //       CHECK:   } else {
 //       CHECK:     gpu.launch_func @bpt_kernels::@bpt_matmul_m200_n304_k136_bf16xbf16_f32_async
 //       CHECK:   }
-// The kernel: thread 0 initialises one mbarrier per stage and issues the
-// TMA loads of the first three K steps (the transaction count a stage's
-// full 32 KiB); per step all threads wait on the stage's mbarrier with the
-// parity of its use, build the wgmma descriptors, run the warpgroup MMA
-// (B transposed: stored k-major; waitGroup 1, the default: one group left
-// in flight), meet at a barrier (every warp's MMAs of step t - 1 retired)
-// and thread 0 refills the stage of step t - 1 with step t + 2. Then wait_group 0, a barrier,
-// the accumulator into a padded f32 tile in the stages' place, a barrier,
-// and row by row the coalesced C = C + acc inside C.
+// The kernel: thread 0 initialises one mbarrier per stage (made visible
+// to the async proxy by a fence) and issues the TMA loads of the first
+// three K steps (the transaction count a stage's full 32 KiB); per step
+// all threads wait on the stage's mbarrier with the parity of its use,
+// build the wgmma descriptors, run the warpgroup MMA (B stored [K, N] with
+// N contiguous: transposed; waitGroup 1, the default: one group left in
+// flight), meet at a barrier (every warp's MMAs of step t - 1 retired) and
+// thread 0 refills the stage of step t - 1 with step t + 2. Then
+// wait_group 0, a barrier, the accumulator into a padded f32 tile in the
+// stages' place, a barrier, and row by row the coalesced C = C + acc
+// inside C.
 //       CHECK: gpu.func @bpt_matmul_m200_n304_k136_bf16xbf16_f32_wgmma(%{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %[[KC:.+]]: memref<200x304xf32, strided<[?, ?], offset: ?>>, %[[M:.+]]: index, %[[N:.+]]: index, %[[K:.+]]: index) kernel
 //       CHECK:   gpu.dynamic_shared_memory
 //       CHECK:   %[[BARS:.+]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 3>
 // CHECK-COUNT-3:   nvgpu.mbarrier.init %[[BARS]][%{{.+}}], %{{.+}}, predicate = %{{.+}}
+//       CHECK:   nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 //       CHECK:   gpu.barrier
 // CHECK-COUNT-3:   nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%{{.+}}], %{{.+}}, predicate
 //       CHECK:   nvgpu.warpgroup.mma.init.accumulator -> <fragmented = vector<128x128xf32>>

@@ -107,3 +107,31 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// A body of several blocks (branches are not followed) is left as it is.
+// CHECK-LABEL: func.func @blocks
+//       CHECK:   %[[W:.+]] = gpu.wait async
+//  CHECK-NEXT:   gpu.alloc async [%[[W]]]
+//  CHECK-NEXT:   gpu.wait [%{{.+}}]
+//  CHECK-NEXT:   cf.br ^bb1
+//       CHECK: ^bb1:
+//  CHECK-NEXT:   gpu.launch_func @k::@k
+module attributes {gpu.container_module} {
+  func.func @blocks() {
+    %c1 = arith.constant 1 : index
+    %w0 = gpu.wait async
+    %m, %t0 = gpu.alloc async [%w0] () : memref<16xf32>
+    gpu.wait [%t0]
+    cf.br ^bb1
+  ^bb1:
+    gpu.launch_func @k::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%m : memref<16xf32>)
+    return
+  }
+  gpu.module @k {
+    gpu.func @k(%m: memref<16xf32>) kernel {
+      gpu.return
+    }
+  }
+}
