@@ -148,8 +148,9 @@ def main():
         (out / "bpt").mkdir(exist_ok=True)
         (out / "bpt" / f).write_text(src.read_text())
     (out / "bpt" / "__init__.py").write_text("")
-    run = Path(__file__).with_name("run.py")
-    (out / "run.py").write_text(run.read_text())
+    for script in ("run.py", "triton_attention.py"):
+        src = Path(__file__).with_name(script)
+        (out / script).write_text(src.read_text())
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"[prepare] {len(manifest)} modules in {out} ({size / 2**20:.1f} "
           "MiB); on the GPU machine: python run.py .")

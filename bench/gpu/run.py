@@ -1,7 +1,9 @@
 """Runs, on a GPU machine, what bench/gpu/prepare.py built: correctness
 checks against an f64 NumPy model, then the benchmark against PyTorch's
-scaled_dot_product_attention (flash, cuDNN and efficient backends) and eager
-attention, measured in the same run. Needs the NVIDIA driver, NumPy and
+scaled_dot_product_attention (flash, cuDNN and efficient backends), a fused
+Triton kernel (triton_attention.py, checked against SDPA before it is timed;
+n/a where Triton is missing or fails) and eager attention, measured in the
+same run. Needs the NVIDIA driver, NumPy and
 PyTorch; no LLVM.
 
     python run.py DIR [--iters 20] [--plot FILE.png]
@@ -123,9 +125,16 @@ def main():
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
+    try:
+        from triton_attention import attention as triton_attention
+    except Exception as e:  # no Triton on this machine
+        print(f"(Triton peer unavailable: {e})")
+        triton_attention = None
+
     print("\n== speed (bf16; TFLOP/s; ratio = bpt / SDPA-flash time)")
     print(f"{'S':>6} {'D':>4} {'causal':>6} | {'bpt':>7} {'flash':>7} "
-          f"{'cudnn':>7} {'effic.':>7} {'eager':>7} | {'bpt/flash':>9}")
+          f"{'cudnn':>7} {'effic.':>7} {'triton':>7} {'eager':>7} | "
+          f"{'bpt/flash':>9}")
     rows = []
     for entry in manifest:
         if entry["kind"] != "bench":
@@ -149,6 +158,23 @@ def main():
             except RuntimeError:
                 times[name] = float("nan")
 
+        times["triton"] = float("nan")
+        if triton_attention:
+            try:
+                with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+                    want = F.scaled_dot_product_attention(q, k, v,
+                                                          is_causal=causal)
+                got = triton_attention(q, k, v, causal)
+                diff = float((got.float() - want.float()).abs().max())
+                if diff <= 2e-2:
+                    times["triton"] = timed(
+                        lambda: triton_attention(q, k, v, causal), args.iters)
+                else:
+                    print(f"(Triton peer differs from SDPA by {diff:.2e}: "
+                          "not timed)")
+            except Exception as e:
+                print(f"(Triton peer failed: {e})")
+                triton_attention = None
         try:
             times["eager"] = timed(lambda: eager_attention(q, k, v, causal),
                                    max(1, args.iters // 4))
@@ -159,7 +185,8 @@ def main():
         rows.append((s, d, causal, tf, ratio))
         print(f"{s:>6} {d:>4} {str(causal):>6} | {tf['bpt']:7.1f} "
               f"{tf['flash']:7.1f} {tf['cudnn']:7.1f} {tf['effic.']:7.1f} "
-              f"{tf['eager']:7.1f} | {ratio:9.2f}x", flush=True)
+              f"{tf['triton']:7.1f} {tf['eager']:7.1f} | {ratio:9.2f}x",
+              flush=True)
     failures += run_blocks(root, manifest, args.iters)
     failures += run_gemms(root, manifest, args.iters)
     if args.plot and rows:
@@ -169,9 +196,9 @@ def main():
         fig, ax = plt.subplots(figsize=(8, 4))
         labels = [f"S={s} D={d}{' c' if c else ''}" for s, d, c, _, _ in rows]
         x = np.arange(len(rows))
-        for i, n in enumerate(("bpt", "flash", "cudnn", "effic.")):
-            ax.bar(x + i * 0.2, [r[3][n] for r in rows], 0.2, label=n)
-        ax.set_xticks(x + 0.3, labels, rotation=45, ha="right")
+        for i, n in enumerate(("bpt", "flash", "cudnn", "effic.", "triton")):
+            ax.bar(x + i * 0.16, [r[3][n] for r in rows], 0.16, label=n)
+        ax.set_xticks(x + 0.32, labels, rotation=45, ha="right")
         ax.set_ylabel("TFLOP/s")
         ax.legend()
         fig.tight_layout()
