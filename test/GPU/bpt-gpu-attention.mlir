@@ -215,3 +215,33 @@ func.func @head_split_unaligned(%in: tensor<64x100xf16>, %kv: tensor<64x32xf16>,
   %o = bpt.attention ins(%q4, %k, %v : tensor<1x2x64x16xf16>, tensor<1x2x64x16xf16>, tensor<1x2x64x16xf16>) outs(%o0 : tensor<1x2x64x16xf16>) -> tensor<1x2x64x16xf16>
   return %o : tensor<1x2x64x16xf16>
 }
+
+// -----
+
+// Head dims 256: the K and V tiles (64 keys x 256 x 2, 64 KiB) exceed the
+// 48 KiB of static shared memory: the kernel takes dynamic shared memory
+// and the launch asks for it. Head dims 96: rows of 12 chunks get one of
+// padding (104 elements; odd chunk counts keep ldmatrix conflict-free).
+// CHECK-LABEL: func.func @head_dims_256
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_attention_b1_h2x2_q64_k64_d256x256_bf16_bf16_s3d800000 {{.+}} dynamic_shared_memory_size %{{.+}}
+//       CHECK: gpu.func @bpt_attention_b1_h2x2_q64_k64_d256x256_bf16_bf16_s3d800000({{[^)]+}}) kernel
+//   CHECK-NOT:   workgroup(
+//       CHECK:   gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+//       CHECK:   memref.view {{.+}} to memref<64x256xf16, #gpu.address_space<workgroup>>
+func.func @head_dims_256(%q: tensor<1x2x64x256xbf16>, %k: tensor<1x2x64x256xbf16>, %v: tensor<1x2x64x256xbf16>) -> tensor<1x2x64x256xbf16> {
+  %e = tensor.empty() : tensor<1x2x64x256xbf16>
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x2x64x256xbf16>, tensor<1x2x64x256xbf16>, tensor<1x2x64x256xbf16>) outs(%e : tensor<1x2x64x256xbf16>) -> tensor<1x2x64x256xbf16>
+  return %o : tensor<1x2x64x256xbf16>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @head_dims_96
+//   CHECK-NOT:   dynamic_shared_memory_size
+//       CHECK: gpu.func @bpt_attention_b1_h1x1_q64_k64_d96x96_f16_f16_s3dd105eb({{[^)]+}}) workgroup(%{{.+}} : memref<26624xi8, #gpu.address_space<workgroup>>)
+//       CHECK:   memref.view {{.+}} to memref<64x104xf16, #gpu.address_space<workgroup>>
+func.func @head_dims_96(%q: tensor<1x1x64x96xf16>, %k: tensor<1x1x64x96xf16>, %v: tensor<1x1x64x96xf16>) -> tensor<1x1x64x96xf16> {
+  %e = tensor.empty() : tensor<1x1x64x96xf16>
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x96xf16>, tensor<1x1x64x96xf16>, tensor<1x1x64x96xf16>) outs(%e : tensor<1x1x64x96xf16>) -> tensor<1x1x64x96xf16>
+  return %o : tensor<1x1x64x96xf16>
+}

@@ -2,7 +2,9 @@
 # bpt.gpuemu (every thread of a block in lockstep; tensor-core fragments in
 # the PTX register layout) and compared with an f64 NumPy model of
 # bpt.attention: ragged lengths, causal (bottom-right aligned, rows that see
-# no key), sliding window, explicit positions, GQA, head dims 16 to 128,
+# no key), sliding window, explicit positions, GQA, head dims 16 to 256
+# (96: 12 chunks per row, unswizzled; 256: K and V tiles of 64 KiB in
+# dynamic shared memory),
 # f16 and bf16 inputs, f16 and f32 outputs, the log-sum-exp result, boolean
 # and additive (f32, f16; -inf entries) mask operands broadcast over batch,
 # heads or rows. The
@@ -48,6 +50,10 @@ CASES = [
          mask=("f16", (1, 1, 64, 64))),
     dict(b=1, hq=4, hkv=2, sq=100, sk=100, d=64, elem="f32", causal=True,
          f32_inputs="bf16"),
+    # D = 256: the K and V tiles take 64 KiB, in dynamic shared memory.
+    dict(b=1, hq=2, hkv=1, sq=70, sk=130, d=256, elem="bf16", causal=True,
+         lse=True),
+    dict(b=1, hq=1, hkv=1, sq=65, sk=65, d=96, elem="f16"),
     dict(b=1, hq=2, hkv=2, sq=70, sk=130, d=64, elem="f32",
          f32_inputs="f16"),
 ]
@@ -74,11 +80,19 @@ for kw in CASES:
     qp, kp = kw.get("positions") or (sk - sq, 0)
     args = [kq, kk, kv, out] + ([lse] if kw.get("lse") else []) + \
         ([mask] if mask is not None else []) + [qp, kp]
-    emu = gpuemu.run_kernel(generic, args, ((sq + 63) // 64, hq, b))
-    # Swizzled tiles: ldmatrix reads 8 rows of one column without bank
-    # conflicts when a row is a power-of-two number (>= 8) of 16-byte chunks.
+    # Tiles past 48 KiB are dynamic shared memory (static is limited).
+    tiles = 64 * 2 * d * 2
+    dynamic = tiles if tiles > 48 * 1024 else 0
+    if bool(dynamic) != ('"gpu.dynamic_shared_memory"' in generic):
+        print(f"FAIL {kw}: dynamic shared memory expected: {bool(dynamic)}")
+        failures += 1
+    emu = gpuemu.run_kernel(generic, args, ((sq + 63) // 64, hq, b),
+                            dynamic_shared=dynamic)
+    # ldmatrix reads 8 rows of one column without bank conflicts when a row
+    # is a power-of-two number (>= 8) of 16-byte chunks (swizzled) or an
+    # odd one (rows of an even number are padded by one chunk: D = 48, 96).
     ways = max(emu.ldmatrix_ways)
-    conflict_free = d >= 64 and (d & (d - 1)) == 0
+    conflict_free = d >= 48
     ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
                                     kw.get("window"), kw.get("scale"),
                                     kw.get("positions"), mask)

@@ -33,8 +33,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "bpt/Dialect/BPT/IR/BPTOps.h"
-#include "bpt/Dialect/BPT/Transforms/Passes.h"
 #include "bpt/Dialect/BPT/Transforms/BuilderUtils.h"
+#include "bpt/Dialect/BPT/Transforms/Passes.h"
 #include "bpt/Dialect/BPT/Transforms/RaiseUtils.h"
 #include "bpt/Dialect/BPT/Transforms/Transforms.h"
 
@@ -74,6 +74,26 @@ constexpr int64_t kBlockM = 64; // query rows per thread block
 constexpr int64_t kBlockN = 64; // keys per tile
 constexpr int64_t kWarps = 4;   // each owns 16 rows
 constexpr int64_t kThreads = 32 * kWarps;
+// Static shared memory is limited to 48 KiB; kernels whose K and V tiles
+// take more (head dims above 128) use dynamic shared memory.
+constexpr int64_t kMaxStaticShared = 48 * 1024;
+
+/// Elements per shared-memory row of a K or V tile `width` wide. Rows of
+/// a power-of-two number of 16-byte chunks are swizzled (TensorCoreBuilder
+/// ::swizzle); others stay in place, so that the 8 rows one ldmatrix reads
+/// fall in different banks only if a row is an odd number of chunks: an
+/// even one (D = 48, 96) gets a chunk of padding.
+static int64_t rowPitch(int64_t width) {
+  int64_t chunks = width / 8;
+  if (llvm::isPowerOf2_64(chunks) || chunks % 2 == 1)
+    return width;
+  return width + 8;
+}
+
+/// Bytes of the K and V tiles of a kernel of head dims `d` and `dv`.
+static int64_t tileBytes(int64_t d, int64_t dv) {
+  return kBlockN * (rowPitch(d) + rowPitch(dv)) * 2;
+}
 
 /// What the kernel of one bpt.attention is specialised on.
 struct KernelSpec {
@@ -348,15 +368,23 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   // One shared buffer holds the K and V tiles. cp.async writes them through
   // views of the input type; ldmatrix reads them through f16 views (LLVM 22
   // lowers nvgpu.ldmatrix for f16 only; bf16 fragments are bitcast after).
-  Value smem = func.getWorkgroupAttributions()[0];
   auto wg =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Value smem;
+  if (func.getWorkgroupAttributions().empty())
+    smem = gpu::DynamicSharedMemoryOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                        wg));
+  else
+    smem = func.getWorkgroupAttributions()[0];
   auto view = [&](Type elem, int64_t width, int64_t byteShift) -> Value {
-    auto ty = MemRefType::get({kBlockN, width}, elem, AffineMap(), wg);
+    auto ty =
+        MemRefType::get({kBlockN, rowPitch(width)}, elem, AffineMap(), wg);
     return memref::ViewOp::create(b, loc, ty, smem, idx(byteShift),
                                   ValueRange{});
   };
-  int64_t vShift = kBlockN * s.d * 2;
+  int64_t vShift = kBlockN * rowPitch(s.d) * 2;
   Value kS = view(b.getF16Type(), s.d, 0);
   Value vS = view(b.getF16Type(), s.dv, vShift);
   Value kIn = s.in.isF16() ? kS : view(s.in, s.d, 0);
@@ -702,9 +730,11 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
     return existing;
   OpBuilder b(kernels.getContext());
-  // The K and V tiles, viewed with their types in the kernel.
+  // The K and V tiles, viewed with their types in the kernel: a workgroup
+  // buffer, or dynamic shared memory past 48 KiB.
+  int64_t bytes = tileBytes(spec.d, spec.dv);
   auto func = createKernel(b, kernels, name, argTypes,
-                           kBlockN * (spec.d + spec.dv) * 2, kThreads);
+                           bytes > kMaxStaticShared ? 0 : bytes, kThreads);
   Location loc = kernels.getLoc();
   KernelBuilder(b, loc, spec).build(func);
   return func;
@@ -816,7 +846,13 @@ void BPTGPUAttentionPass::runOnOperation() {
     gpu::KernelDim3 block{c(kThreads), c(1), c(1)};
     // Synchronous: the host waits for the kernel, so a buffer may be freed
     // right after the launch (its last use).
-    gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, Value(), args);
+    int64_t bytes = tileBytes(spec->d, spec->dv);
+    Value dynamicShared =
+        bytes > kMaxStaticShared
+            ? arith::ConstantIntOp::create(b, loc, b.getI32Type(), bytes)
+                  .getResult()
+            : Value();
+    gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, dynamicShared, args);
     SmallVector<Value> tensors;
     for (Value buf : results) {
       auto m = cast<MemRefType>(buf.getType());
