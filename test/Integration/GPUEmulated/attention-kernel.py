@@ -3,8 +3,8 @@
 # the PTX register layout) and compared with an f64 NumPy model of
 # bpt.attention: ragged lengths, causal (bottom-right aligned, rows that see
 # no key), sliding window, explicit positions, GQA, head dims 16 to 256
-# (96: 12 chunks per row, unswizzled; 256: K and V tiles of 64 KiB in
-# dynamic shared memory),
+# (96: 12 chunks per row, padded to 13; 256: Q in shared memory too, the
+# tiles' 96 KiB in dynamic shared memory),
 # f16 and bf16 inputs, f16 and f32 outputs, the log-sum-exp result, boolean
 # and additive (f32, f16; -inf entries) mask operands broadcast over batch,
 # heads or rows. The
@@ -80,8 +80,12 @@ for kw in CASES:
     qp, kp = kw.get("positions") or (sk - sq, 0)
     args = [kq, kk, kv, out] + ([lse] if kw.get("lse") else []) + \
         ([mask] if mask is not None else []) + [qp, kp]
-    # Tiles past 48 KiB are dynamic shared memory (static is limited).
-    tiles = 64 * 2 * d * 2
+    # Tiles past 48 KiB are dynamic shared memory (static is limited): K
+    # and V, and past D = 128 Q too, 64 rows each, rows of an even
+    # non-power-of-two number of 16-byte chunks padded by one.
+    chunks = d // 8
+    pitch = d if chunks & (chunks - 1) == 0 or chunks % 2 else d + 8
+    tiles = 64 * pitch * (3 if d > 128 else 2) * 2
     dynamic = tiles if tiles > 48 * 1024 else 0
     if bool(dynamic) != ('"gpu.dynamic_shared_memory"' in generic):
         print(f"FAIL {kw}: dynamic shared memory expected: {bool(dynamic)}")

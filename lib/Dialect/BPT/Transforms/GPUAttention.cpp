@@ -74,6 +74,7 @@ constexpr int64_t kBlockM = 64; // query rows per thread block
 constexpr int64_t kBlockN = 64; // keys per tile
 constexpr int64_t kWarps = 4;   // each owns 16 rows
 constexpr int64_t kThreads = 32 * kWarps;
+static_assert(kBlockM == kBlockN, "the Q tile shares the K tile's layout");
 // Static shared memory is limited to 48 KiB; kernels whose K and V tiles
 // take more (head dims above 128) use dynamic shared memory.
 constexpr int64_t kMaxStaticShared = 48 * 1024;
@@ -90,9 +91,15 @@ static int64_t rowPitch(int64_t width) {
   return width + 8;
 }
 
-/// Bytes of the K and V tiles of a kernel of head dims `d` and `dv`.
+/// Whether the kernel keeps Q in shared memory rather than in registers:
+/// past D = 128, Q's fragments (D / 4 registers a thread) and the
+/// accumulators (Dv / 2) would not leave room for the rest.
+static bool qInShared(int64_t d) { return d > 128; }
+
+/// Bytes of the shared tiles of a kernel of head dims `d` and `dv`: K and
+/// V, and Q when it is kept there (kBlockM = kBlockN rows each).
 static int64_t tileBytes(int64_t d, int64_t dv) {
-  return kBlockN * (rowPitch(d) + rowPitch(dv)) * 2;
+  return kBlockN * (rowPitch(d) * (qInShared(d) ? 2 : 1) + rowPitch(dv)) * 2;
 }
 
 /// What the kernel of one bpt.attention is specialised on.
@@ -407,17 +414,61 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   Value tig2 = mul(tig, idx(2));
 
   auto pairTy = VectorType::get({2}, s.in);
-  // Q fragments of this warp's 16 rows, one per k16 step of D. Rows past
-  // Sq read row Sq - 1 (valid memory); their results are never stored.
+  // Lane l of ldmatrix.x4 addresses row l % 8 of 8x8 matrix l / 8.
+  Value laneRow = arith::RemUIOp::create(b, loc, lane, idx(8));
+  Value laneMat = arith::DivUIOp::create(b, loc, lane, idx(8));
+  // Q fragments of this warp's 16 rows, one per k16 step of D: in
+  // registers for the whole kernel, or (large D) in a shared tile after K
+  // and V, read by ldmatrix when needed. Rows past Sq read row Sq - 1
+  // (valid memory); their results are never stored.
   SmallVector<Value> qFrag;
   Value r0 = minIdx(row0, lastRow), r1 = minIdx(row1, lastRow);
-  for (int64_t ks = 0; ks < s.d / 16; ++ks) {
-    Value c0 = add(tig2, idx(16 * ks)), c1 = add(tig2, idx(16 * ks + 8));
-    auto ld = [&](Value r, Value c) -> Value {
-      return vector::LoadOp::create(b, loc, pairTy, q, ValueRange{bi, h, r, c});
-    };
-    qFrag.push_back(stack({ld(r0, c0), ld(r1, c0), ld(r0, c1), ld(r1, c1)}));
+  Value qS;
+  Type tokenTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  if (qInShared(s.d)) {
+    int64_t qShift = vShift + kBlockN * rowPitch(s.dv) * 2;
+    Value qIn = view(s.in, s.d, qShift);
+    qS = view(b.getF16Type(), s.d, qShift);
+    // One cp.async group, waited for with K's first tile.
+    int64_t chunksPerRow = s.d / 8;
+    SmallVector<Value> tokens;
+    for (int64_t it = 0; it < kBlockM * chunksPerRow / kThreads; ++it) {
+      Value chunk = add(tid, idx(it * kThreads));
+      Value r = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
+      Value c =
+          mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)), idx(8));
+      Value row = minIdx(add(blockRow0, r), lastRow);
+      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, tokenTy, qIn, ValueRange{r, swizzle(r, c, s.d)}, q,
+          ValueRange{bi, h, row, c}, b.getIndexAttr(8), Value(),
+          b.getUnitAttr()));
+    }
+    nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenTy, tokens);
+  } else {
+    for (int64_t ks = 0; ks < s.d / 16; ++ks) {
+      Value c0 = add(tig2, idx(16 * ks)), c1 = add(tig2, idx(16 * ks + 8));
+      auto ld = [&](Value r, Value c) -> Value {
+        return vector::LoadOp::create(b, loc, pairTy, q,
+                                      ValueRange{bi, h, r, c});
+      };
+      qFrag.push_back(stack({ld(r0, c0), ld(r1, c0), ld(r0, c1), ld(r1, c1)}));
+    }
   }
+  // The A fragment of k16 step `ks`: matrices (rows 8 (m % 2), features
+  // 16 ks + 8 (m / 2)) of the warp's 16 rows, in the register order.
+  auto qFragment = [&](int64_t ks) -> Value {
+    if (!qS)
+      return qFrag[ks];
+    Value row =
+        add(add(laneRow,
+                mul(arith::RemUIOp::create(b, loc, laneMat, idx(2)), idx(8))),
+            mul(warp, idx(16)));
+    Value col =
+        add(mul(arith::DivUIOp::create(b, loc, laneMat, idx(2)), idx(8)),
+            idx(16 * ks));
+    return stack(ldmatrixRows(qS, row, swizzle(row, col, s.d),
+                              /*transpose=*/false, 4));
+  };
 
   // The key tiles some row of this block sees.
   int64_t numTiles = (s.sk + kBlockN - 1) / kBlockN;
@@ -451,7 +502,6 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
 
   // Tile t of K or V into shared memory: 16-byte cp.async copies (cache
   // global only), keys past Sk read key Sk - 1 (masked later); one group.
-  Type tokenTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   auto copyTile = [&](Value src, Value dst, int64_t width, Value tile) {
     Value first = mul(tile, idx(kBlockN));
     int64_t chunksPerRow = width / 8;
@@ -492,28 +542,31 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     nvgpu::DeviceAsyncWaitOp::create(b, loc, vGroup, b.getI32IntegerAttr(1));
     gpu::BarrierOp::create(b, loc);
 
-    // Scores: 8 n-tiles of 8 keys, each a 16x8 f32 fragment.
+    // Scores: 8 n-tiles of 8 keys, each a 16x8 f32 fragment, accumulated
+    // over the k16 steps of D (outer, so that a Q fragment read from
+    // shared memory is read once per tile).
     constexpr int64_t nTiles = kBlockN / 8;
     SmallVector<Value> sv(nTiles * 4); // [tile][row half][col]
-    // Lane l of ldmatrix.x4 addresses row l % 8 of 8x8 matrix l / 8.
-    Value laneRow = arith::RemUIOp::create(b, loc, lane, idx(8));
-    Value laneMat = arith::DivUIOp::create(b, loc, lane, idx(8));
-    for (int64_t j = 0; j < nTiles; ++j) {
-      Value c = accZero;
+    SmallVector<Value> scores(nTiles, accZero);
+    for (int64_t ks = 0; ks < s.d / 16; ks += 2) {
+      bool pair = ks + 1 < s.d / 16;
+      Value q0 = qFragment(ks), q1 = pair ? qFragment(ks + 1) : Value();
       // K^T fragments straight from the K tile (rows = keys): matrices
       // (keys 8j.., features 16 ks + 8 m), two k16 steps per ldmatrix.x4.
-      Value key = add(laneRow, idx(8 * j));
-      for (int64_t ks = 0; ks < s.d / 16; ks += 2) {
-        bool pair = ks + 1 < s.d / 16;
-        Value m =
-            pair ? laneMat : arith::RemUIOp::create(b, loc, laneMat, idx(2));
-        Value col = add(mul(m, idx(8)), idx(16 * ks));
+      Value m =
+          pair ? laneMat : arith::RemUIOp::create(b, loc, laneMat, idx(2));
+      Value col = add(mul(m, idx(8)), idx(16 * ks));
+      for (int64_t j = 0; j < nTiles; ++j) {
+        Value key = add(laneRow, idx(8 * j));
         SmallVector<Value> frags = ldmatrix(kS, key, swizzle(key, col, s.d),
                                             /*transpose=*/false, pair ? 4 : 2);
-        c = mma(qFrag[ks], frags[0], c);
+        scores[j] = mma(q0, frags[0], scores[j]);
         if (pair)
-          c = mma(qFrag[ks + 1], frags[1], c);
+          scores[j] = mma(q1, frags[1], scores[j]);
       }
+    }
+    for (int64_t j = 0; j < nTiles; ++j) {
+      Value c = scores[j];
       for (int64_t r = 0; r < 2; ++r) {
         Value row = r ? row1 : row0;
         Value qp = add(qPos, row);
