@@ -160,21 +160,31 @@ def main():
 
         times["triton"] = float("nan")
         if triton_attention:
+            # Checked against SDPA's result (relative to its largest value:
+            # outputs are small at large S) before it is timed; a failure
+            # leaves this configuration n/a, not the others.
             try:
                 with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
                     want = F.scaled_dot_product_attention(q, k, v,
                                                           is_causal=causal)
+            except RuntimeError:
+                want = None
+            try:
                 got = triton_attention(q, k, v, causal)
-                diff = float((got.float() - want.float()).abs().max())
-                if diff <= 2e-2:
-                    times["triton"] = timed(
-                        lambda: triton_attention(q, k, v, causal), args.iters)
+                if want is None:
+                    print("(Triton peer not checked: no SDPA-flash result)")
                 else:
-                    print(f"(Triton peer differs from SDPA by {diff:.2e}: "
-                          "not timed)")
+                    diff = float((got.float() - want.float()).abs().max())
+                    scale = float(want.float().abs().max())
+                    if diff <= 1.6e-2 * max(scale, 1e-3):
+                        times["triton"] = timed(
+                            lambda: triton_attention(q, k, v, causal),
+                            args.iters)
+                    else:
+                        print(f"(Triton peer differs from SDPA by {diff:.2e}"
+                              f" (largest output {scale:.2e}): not timed)")
             except Exception as e:
                 print(f"(Triton peer failed: {e})")
-                triton_attention = None
         try:
             times["eager"] = timed(lambda: eager_attention(q, k, v, causal),
                                    max(1, args.iters // 4))

@@ -222,12 +222,16 @@ func.func @head_split_unaligned(%in: tensor<64x100xf16>, %kv: tensor<64x32xf16>,
 // 48 KiB of static shared memory: the kernel takes dynamic shared memory
 // and the launch asks for it. Head dims 96: rows of 12 chunks get one of
 // padding (104 elements; odd chunk counts keep ldmatrix conflict-free).
+// Past D = 128 the Q tile is kept in shared memory too, after K and V
+// (96 KiB in all).
 // CHECK-LABEL: func.func @head_dims_256
-//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_attention_b1_h2x2_q64_k64_d256x256_bf16_bf16_s3d800000 {{.+}} dynamic_shared_memory_size %{{.+}}
-//       CHECK: gpu.func @bpt_attention_b1_h2x2_q64_k64_d256x256_bf16_bf16_s3d800000({{[^)]+}}) kernel
-//   CHECK-NOT:   workgroup(
-//       CHECK:   gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-//       CHECK:   memref.view {{.+}} to memref<64x256xf16, #gpu.address_space<workgroup>>
+//       CHECK:   %[[BYTES:.+]] = arith.constant 98304 : i32
+//       CHECK:   gpu.launch_func @bpt_kernels::@bpt_attention_b1_h2x2_q64_k64_d256x256_bf16_bf16_s3d800000 {{.+}} dynamic_shared_memory_size %[[BYTES]]
+//       CHECK: gpu.func @bpt_attention_b1_h2x2_q64_k64_d256x256_bf16_bf16_s3d800000({{[^)]+}}) kernel attributes
+//       CHECK:   %[[SM:.+]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+//       CHECK:   %[[QOFF:.+]] = arith.constant 65536 : index
+//       CHECK:   memref.view %[[SM]][%[[QOFF]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x256xbf16, #gpu.address_space<workgroup>>
+//       CHECK:   nvgpu.device_async_copy
 func.func @head_dims_256(%q: tensor<1x2x64x256xbf16>, %k: tensor<1x2x64x256xbf16>, %v: tensor<1x2x64x256xbf16>) -> tensor<1x2x64x256xbf16> {
   %e = tensor.empty() : tensor<1x2x64x256xbf16>
   %o = bpt.attention ins(%q, %k, %v : tensor<1x2x64x256xbf16>, tensor<1x2x64x256xbf16>, tensor<1x2x64x256xbf16>) outs(%e : tensor<1x2x64x256xbf16>) -> tensor<1x2x64x256xbf16>

@@ -5,7 +5,8 @@
 //
 //   grid   (ceil(Sq / 64), Hq, B), 128 threads = 4 warps
 //   warp w owns the 16 query rows [64 qb + 16 w, +16): their Q fragments
-//          stay in registers for the whole kernel
+//          stay in registers for the whole kernel (for D <= 128; past
+//          that, the block's Q tile stays in shared memory)
 //   loop   over key/value tiles of 64 keys (only those some row of the block
 //          sees: causal and window bounds are computed per block, so fully
 //          masked tiles are skipped): the block copies K and V to shared
