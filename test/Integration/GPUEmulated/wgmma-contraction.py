@@ -11,8 +11,8 @@
 # the kernel has is needed: it removes or weakens each in turn (the barrier
 # before a stage is refilled, the barriers around the result tile, the
 # final wait_group, one MMA group fewer in flight, the fence that makes the
-# mbarriers' initialisation visible to TMA, the mbarrier parity) and
-# requires the emulator's failure. Dynamic shared memory starts 32
+# mbarriers' initialisation visible to TMA, the mbarrier parity, every
+# thread's wait on the mbarrier) and requires the emulator's failure. Dynamic shared memory starts 32
 # bytes into the shared window (the mbarriers come first), so the kernel's
 # own 1024-byte alignment of its stages is exercised (TMA's 128-byte
 # swizzle requires it; the emulator checks it).
@@ -145,6 +145,19 @@ mutants = {
         [l.replace("predicate = 1 :", "predicate = 0 :")
          if j == parity_def else l for j, l in enumerate(lines)],
 }
+# Only thread 0 waits on the mbarrier (the wait wrapped in an scf.if on
+# the predicate thread 0 issues the loads under): the other warps' MMA
+# reads the data without having waited.
+leader = re.search(r'"nvgpu.mbarrier.init"\(.*, (%\w+)\) :',
+                   generic).group(1)
+wait = lines[try_wait[0]]
+indent = wait[:len(wait) - len(wait.lstrip())]
+mutants["only thread 0 waits on the mbarrier"] = \
+    lines[:try_wait[0]] + [
+        f'{indent}"scf.if"({leader}) ({{', wait,
+        f'{indent}  "scf.yield"() : () -> ()',
+        f'{indent}}}, {{', f'{indent}  "scf.yield"() : () -> ()',
+        f'{indent}}}) : (i1) -> ()'] + lines[try_wait[0] + 1:]
 A = gpuemu.round_to(rng.standard_normal((m, k)), e)
 B = gpuemu.round_to(rng.standard_normal((k, n)), e)
 if len(barriers) != 4 or not wait0 or not mma or \
