@@ -426,25 +426,33 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   Value r0 = minIdx(row0, lastRow), r1 = minIdx(row1, lastRow);
   Value qS;
   Type tokenTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  if (qInShared(s.d)) {
-    int64_t qShift = vShift + kBlockN * rowPitch(s.dv) * 2;
-    Value qIn = view(s.in, s.d, qShift);
-    qS = view(b.getF16Type(), s.d, qShift);
-    // One cp.async group, waited for with K's first tile.
-    int64_t chunksPerRow = s.d / 8;
+  // 64 rows of `src` (batch bi, head `head`) from row `first` into the
+  // shared tile `dst`: 16-byte cp.async copies (cache global only), rows
+  // past `lastValid` read that row (masked later or never stored); one
+  // group.
+  auto copyRows = [&](Value src, Value dst, int64_t width, Value head,
+                      Value first, Value lastValid) {
+    int64_t chunksPerRow = width / 8;
     SmallVector<Value> tokens;
-    for (int64_t it = 0; it < kBlockM * chunksPerRow / kThreads; ++it) {
+    for (int64_t it = 0; it < kBlockN * chunksPerRow / kThreads; ++it) {
       Value chunk = add(tid, idx(it * kThreads));
       Value r = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
       Value c =
           mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)), idx(8));
-      Value row = minIdx(add(blockRow0, r), lastRow);
+      Value row = minIdx(add(first, r), lastValid);
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, tokenTy, qIn, ValueRange{r, swizzle(r, c, s.d)}, q,
-          ValueRange{bi, h, row, c}, b.getIndexAttr(8), Value(),
+          b, loc, tokenTy, dst, ValueRange{r, swizzle(r, c, width)}, src,
+          ValueRange{bi, head, row, c}, b.getIndexAttr(8), Value(),
           b.getUnitAttr()));
     }
-    nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenTy, tokens);
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenTy, tokens)
+        .getResult();
+  };
+  if (qInShared(s.d)) {
+    int64_t qShift = vShift + kBlockN * rowPitch(s.dv) * 2;
+    qS = view(b.getF16Type(), s.d, qShift);
+    // One group, waited for with K's first tile.
+    copyRows(q, view(s.in, s.d, qShift), s.d, h, blockRow0, lastRow);
   } else {
     for (int64_t ks = 0; ks < s.d / 16; ++ks) {
       Value c0 = add(tig2, idx(16 * ks)), c1 = add(tig2, idx(16 * ks + 8));
@@ -501,25 +509,10 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
       arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
   int64_t nAcc = s.dv / 8;
 
-  // Tile t of K or V into shared memory: 16-byte cp.async copies (cache
-  // global only), keys past Sk read key Sk - 1 (masked later); one group.
+  // Tile t of K or V into shared memory; keys past Sk read key Sk - 1.
   auto copyTile = [&](Value src, Value dst, int64_t width, Value tile) {
-    Value first = mul(tile, idx(kBlockN));
-    int64_t chunksPerRow = width / 8;
-    SmallVector<Value> tokens;
-    for (int64_t it = 0; it < kBlockN * chunksPerRow / kThreads; ++it) {
-      Value chunk = add(tid, idx(it * kThreads));
-      Value r = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
-      Value c =
-          mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)), idx(8));
-      Value key = minIdx(add(first, r), idx(s.sk - 1));
-      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, tokenTy, dst, ValueRange{r, swizzle(r, c, width)}, src,
-          ValueRange{bi, hk, key, c}, b.getIndexAttr(8), Value(),
-          b.getUnitAttr()));
-    }
-    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenTy, tokens)
-        .getResult();
+    return copyRows(src, dst, width, hk, mul(tile, idx(kBlockN)),
+                    idx(s.sk - 1));
   };
   // Prologue: K of the first tile.
   Value kPrologue = copyTile(k, kIn, s.d, lo);
