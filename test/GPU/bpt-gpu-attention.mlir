@@ -230,8 +230,10 @@ func.func @head_split_unaligned(%in: tensor<64x100xf16>, %kv: tensor<64x32xf16>,
 //       CHECK: gpu.func @bpt_attention_b1_h2x2_q64_k64_d256x256_bf16_bf16_s3d800000({{[^)]+}}) kernel attributes
 //       CHECK:   %[[SM:.+]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 //       CHECK:   %[[QOFF:.+]] = arith.constant 65536 : index
-//       CHECK:   memref.view %[[SM]][%[[QOFF]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x256xbf16, #gpu.address_space<workgroup>>
-//       CHECK:   nvgpu.device_async_copy
+//       CHECK:   memref.view %[[SM]][%[[QOFF]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x256xf16, #gpu.address_space<workgroup>>
+//       CHECK:   %[[QOFF2:.+]] = arith.constant 65536 : index
+//       CHECK:   %[[QIN:.+]] = memref.view %[[SM]][%[[QOFF2]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x256xbf16, #gpu.address_space<workgroup>>
+//       CHECK:   nvgpu.device_async_copy {{.+}}, %[[QIN]]
 func.func @head_dims_256(%q: tensor<1x2x64x256xbf16>, %k: tensor<1x2x64x256xbf16>, %v: tensor<1x2x64x256xbf16>) -> tensor<1x2x64x256xbf16> {
   %e = tensor.empty() : tensor<1x2x64x256xbf16>
   %o = bpt.attention ins(%q, %k, %v : tensor<1x2x64x256xbf16>, tensor<1x2x64x256xbf16>, tensor<1x2x64x256xbf16>) outs(%e : tensor<1x2x64x256xbf16>) -> tensor<1x2x64x256xbf16>
