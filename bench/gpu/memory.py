@@ -33,7 +33,7 @@ def measure(cfg, options, tmp):
     seen = gpu.dry_run(so, models.function_name(cfg))
     if seen["left_bytes"]:
         raise AssertionError("the program left device memory allocated")
-    return seen["peak_bytes"], seen["launches"]
+    return seen["peak_bytes"], seen["launches"], seen["syncs"]
 
 
 def main():
@@ -51,18 +51,18 @@ def main():
     print(f"{args.model} block, bf16, d_model {args.d_model}, {args.heads} "
           f"heads, d_ff {args.d_ff}; device MiB the block's own buffers hold "
           f"at peak (inputs and weights excluded)")
-    print(f"{'S':>6} | {'bpt':>9} {'launches':>8} | {'eager >=':>10} "
-          f"{'sdpa >=':>9} | {'eager/bpt >=':>12}")
+    print(f"{'S':>6} | {'bpt':>9} {'launches':>8} {'waits':>5} | "
+          f"{'eager >=':>10} {'sdpa >=':>9} | {'eager/bpt >=':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         for s in args.seq:
             cfg = models.config(args.model, seq=s, d_model=args.d_model,
                                 heads=args.heads, d_ff=args.d_ff,
                                 elem="bf16")
-            peak, launches = measure(cfg, args.options, tmp)
+            peak, launches, waits = measure(cfg, args.options, tmp)
             eager = cfg.heads * s * s * 2       # the scores alone
             sdpa = s * cfg.d_ff * 2             # the FFN's hidden activation
             rows.append((s, peak, eager, sdpa))
-            print(f"{s:>6} | {peak / MIB:9.1f} {launches:8d} | "
+            print(f"{s:>6} | {peak / MIB:9.1f} {launches:8d} {waits:5d} | "
                   f"{eager / MIB:10.1f} {sdpa / MIB:9.1f} | "
                   f"{eager / peak:11.1f}x", flush=True)
     if args.plot:
