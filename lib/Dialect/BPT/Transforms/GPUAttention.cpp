@@ -28,7 +28,8 @@
 // The host side: the operands are bufferized in place (the function's
 // memrefs must be device memory), the results are memref.alloc buffers that
 // --bpt-gpu-offload turns into device allocations, and the launch is
-// synchronous. The rest of the function is left to
+// synchronous (--bpt-gpu-stream later puts a function's launches on one
+// stream, in order). The rest of the function is left to
 // --bpt-gpu-offload, which runs it on the GPU or refuses it.
 //
 //===----------------------------------------------------------------------===//
@@ -892,7 +893,8 @@ void BPTGPUAttentionPass::runOnOperation() {
                          c(spec->b)};
     gpu::KernelDim3 block{c(kThreads), c(1), c(1)};
     // Synchronous: the host waits for the kernel, so a buffer may be freed
-    // right after the launch (its last use).
+    // right after the launch (its last use); on one stream (--bpt-gpu-stream)
+    // the free is ordered after it instead.
     int64_t bytes = tileBytes(spec->d, spec->dv);
     Value dynamicShared =
         bytes > kMaxStaticShared

@@ -1108,7 +1108,8 @@ LogicalResult mlir::bpt::launchContractionOnTensorCores(RewriterBase &rewriter,
     }
     rewriter.setInsertionPointToStart(ifOp.elseBlock());
   }
-  // Synchronous, like the other kernels of the program.
+  // Synchronous, like the other kernels of the program (until
+  // --bpt-gpu-stream puts them on one stream).
   gpu::LaunchFuncOp::create(rewriter, loc, kernel, grid, block, Value(), args);
   rewriter.eraseOp(op);
   if (succeeded(epilogue)) {
