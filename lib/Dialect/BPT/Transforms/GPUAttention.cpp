@@ -377,16 +377,10 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   // One shared buffer holds the K and V tiles. cp.async writes them through
   // views of the input type; ldmatrix reads them through f16 views (LLVM 22
   // lowers nvgpu.ldmatrix for f16 only; bf16 fragments are bitcast after).
-  auto wg =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  Value smem;
-  if (func.getWorkgroupAttributions().empty())
-    smem = gpu::DynamicSharedMemoryOp::create(
-        b, loc,
-        MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
-                        wg));
-  else
-    smem = func.getWorkgroupAttributions()[0];
+  Attribute wg = workgroupSpace(b.getContext());
+  Value smem = func.getWorkgroupAttributions().empty()
+                   ? dynamicSharedMemory(b, loc)
+                   : Value(func.getWorkgroupAttributions()[0]);
   auto view = [&](Type elem, int64_t width, int64_t byteShift) -> Value {
     auto ty =
         MemRefType::get({kBlockN, rowPitch(width)}, elem, AffineMap(), wg);

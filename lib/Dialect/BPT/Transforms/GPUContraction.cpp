@@ -423,9 +423,6 @@ private:
   SmallVector<Value> stageAsync(Value src, Value dst, Value row0, Value col0,
                                 Value rows, Value cols, bool raggedRows,
                                 bool raggedCols, bool zeroRows);
-  /// Whether `memref` (16-bit elements, unit-stride rows) has 16-byte
-  /// aligned rows: its first element and its row stride.
-  Value aligned16(Value memref);
   /// The MMAs of one K step from the shared tiles `aS` and `bS` into `acc`.
   void multiply(Value aS, Value bS, SmallVectorImpl<Value> &acc);
   /// The loop over K steps, single-stage, the tiles staged by plain loads;
@@ -494,9 +491,8 @@ Value ContractionBuilder::view(Value smem, Type elem, Value byteShift) {
 
 Value ContractionBuilder::view(Value smem, Type elem, Value byteShift,
                                int64_t rows, int64_t cols) {
-  auto wg =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  auto ty = MemRefType::get({rows, cols}, elem, AffineMap(), wg);
+  auto ty = MemRefType::get({rows, cols}, elem, AffineMap(),
+                            workgroupSpace(b.getContext()));
   return memref::ViewOp::create(b, loc, ty, smem, byteShift, ValueRange{});
 }
 
@@ -570,10 +566,6 @@ ContractionBuilder::stageAsync(Value src, Value dst, Value row0, Value col0,
         ValueRange{srcRow, srcCol}, b.getIndexAttr(8), count, b.getUnitAttr()));
   }
   return tokens;
-}
-
-Value ContractionBuilder::aligned16(Value memref) {
-  return rowsAligned16(b, loc, memref);
 }
 
 void ContractionBuilder::multiply(Value aS, Value bS,
@@ -712,7 +704,8 @@ void ContractionBuilder::build(gpu::GPUFuncOp func) {
     // cp.async moves 16-byte chunks: rows of A and B must start 16-byte
     // aligned (known only at run time for views of larger buffers);
     // otherwise the plain loop runs.
-    Value ok = arith::AndIOp::create(b, loc, aligned16(aG), aligned16(bG));
+    Value ok = arith::AndIOp::create(b, loc, rowsAligned16(b, loc, aG),
+                                     rowsAligned16(b, loc, bG));
     SmallVector<Type> types(nTiles, VectorType::get({2, 2}, f32));
     auto ifOp = scf::IfOp::create(b, loc, types, ok, /*withElse=*/true);
     {
@@ -799,11 +792,10 @@ void ContractionBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
   // The tensor maps arrive as pointers (to device memory, where the
   // runtime put them; convert-gpu-to-nvvm would not convert nvgpu types in
   // a kernel's signature).
-  auto wgSpace =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Attribute wg = workgroupSpace(ctx);
   auto tensorMapArg = [&](unsigned i, int64_t rows) {
     return UnrealizedConversionCastOp::create(
-               b, loc, tensorMapType(s.in, rows, wgSpace), entry.getArgument(i))
+               b, loc, tensorMapType(s.in, rows, wg), entry.getArgument(i))
         .getResult(0);
   };
   Value aMap = tensorMapArg(0, kWgTile), bMap = tensorMapArg(1, kTile);
@@ -817,10 +809,7 @@ void ContractionBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
   m0 = mul(gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::y),
            idx(kWgTile));
   kSteps = arith::CeilDivUIOp::create(b, loc, k, idx(kTile));
-  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  Value smem = gpu::DynamicSharedMemoryOp::create(
-      b, loc,
-      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(), wg));
+  Value smem = dynamicSharedMemory(b, loc);
   Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
   Value pad = remui(
       arith::SubIOp::create(b, loc, idx(kWgAlign), remui(address, kWgAlign)),
@@ -1082,7 +1071,7 @@ LogicalResult mlir::bpt::launchContractionOnTensorCores(RewriterBase &rewriter,
       OpBuilder::InsertionGuard inner(rewriter);
       rewriter.setInsertionPointToStart(ifOp.thenBlock());
       auto *ctx = rewriter.getContext();
-      auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+      Attribute wg = workgroupSpace(ctx);
       auto tensorMap = [&](Value v, int64_t rows) {
         Value unranked = memref::CastOp::create(
             rewriter, loc, UnrankedMemRefType::get(spec.in, Attribute()), v);

@@ -32,12 +32,22 @@ MemRefType mlir::bpt::anyStridedType(ArrayRef<int64_t> shape, Type elem,
       memorySpace);
 }
 
+Attribute mlir::bpt::workgroupSpace(MLIRContext *ctx) {
+  return gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+}
+
+Value mlir::bpt::dynamicSharedMemory(OpBuilder &b, Location loc) {
+  return gpu::DynamicSharedMemoryOp::create(
+      b, loc,
+      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                      workgroupSpace(b.getContext())));
+}
+
 gpu::GPUFuncOp mlir::bpt::createKernel(OpBuilder &b, gpu::GPUModuleOp kernels,
                                        StringRef name, ArrayRef<Type> argTypes,
                                        int64_t sharedBytes, int32_t threads) {
   b.setInsertionPointToEnd(kernels.getBody());
-  auto wg =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Attribute wg = workgroupSpace(b.getContext());
   SmallVector<Type> shared;
   if (sharedBytes > 0)
     shared.push_back(

@@ -31,6 +31,12 @@ gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module);
 MemRefType anyStridedType(ArrayRef<int64_t> shape, Type elem, bool unitRows,
                           Attribute memorySpace = {});
 
+/// The workgroup (shared) memory space attribute.
+Attribute workgroupSpace(MLIRContext *ctx);
+
+/// The kernel's dynamic shared memory as bytes (memref<?xi8>, workgroup).
+Value dynamicSharedMemory(OpBuilder &b, Location loc);
+
 /// An empty kernel `name` at the end of `kernels`: arguments `argTypes`,
 /// one workgroup buffer of `sharedBytes` bytes (i8; none for 0: a kernel of
 /// dynamic shared memory only), `threads` threads per
