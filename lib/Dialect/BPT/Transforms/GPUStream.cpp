@@ -39,12 +39,14 @@ using namespace mlir;
 
 namespace {
 
-/// The host op that stops `func` from running on one stream, or null.
-/// A body of several blocks is one too (the chain follows one block and
-/// the regions of its ops; branches are not followed).
-Operation *orderingHazard(func::FuncOp func) {
-  if (!func.getBody().hasOneBlock())
+/// The op that stops `func` from running on one stream, or null; `why`
+/// says why. A body of several blocks is one too (the chain follows one
+/// block and the regions of its ops; branches are not followed).
+Operation *orderingHazard(func::FuncOp func, StringRef &why) {
+  if (!func.getBody().hasOneBlock()) {
+    why = "its body has several blocks";
     return func.getBody().back().getTerminator();
+  }
   Operation *hazard = nullptr;
   func.walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (op == func.getOperation())
@@ -53,6 +55,7 @@ Operation *orderingHazard(func::FuncOp func) {
     // asynchronous).
     if (auto alloc = dyn_cast<gpu::AllocOp>(op);
         alloc && alloc.getHostShared()) {
+      why = "the host reads host-shared memory";
       hazard = op;
       return WalkResult::interrupt();
     }
@@ -65,6 +68,7 @@ Operation *orderingHazard(func::FuncOp func) {
         isa<RegionBranchOpInterface, RegionBranchTerminatorOpInterface>(op) ||
         op->hasTrait<OpTrait::ReturnLike>())
       return WalkResult::advance();
+    why = "this host op may need the device work before it done";
     hazard = op;
     return WalkResult::interrupt();
   });
@@ -109,9 +113,18 @@ Operation *makeAsync(OpBuilder &b, Operation *op) {
 
 struct BPTGPUStreamPass : public bpt::impl::BPTGPUStreamBase<BPTGPUStreamPass> {
   void runOnOperation() override {
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (!func.isExternal() && !orderingHazard(func))
-        runOnFunction(func);
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      StringRef why;
+      if (Operation *hazard = orderingHazard(func, why)) {
+        hazard->emitRemark()
+            << "bpt-gpu-stream: '" << func.getName()
+            << "' keeps a host wait per device operation: " << why;
+        continue;
+      }
+      runOnFunction(func);
+    }
   }
 
   void runOnFunction(func::FuncOp func) {

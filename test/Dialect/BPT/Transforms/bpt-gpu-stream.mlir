@@ -1,4 +1,4 @@
-// RUN: bpt-opt %s --bpt-gpu-stream --split-input-file | FileCheck %s
+// RUN: bpt-opt %s --bpt-gpu-stream --split-input-file -verify-diagnostics | FileCheck %s
 
 // What --bpt-gpu-offload leaves (a stream and a host wait per allocation,
 // free and copy; launches synchronous) becomes one chain on one stream made
@@ -98,6 +98,7 @@ module attributes {gpu.container_module} {
     %m, %t0 = gpu.alloc async [%w0] () : memref<16xf32>
     gpu.wait [%t0]
     gpu.launch_func @k::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%m : memref<16xf32>)
+    // expected-remark @below {{bpt-gpu-stream: 'calls' keeps a host wait per device operation: this host op may need the device work before it done}}
     func.call @exchange(%m) : (memref<16xf32>) -> ()
     return
   }
@@ -126,6 +127,28 @@ module attributes {gpu.container_module} {
     gpu.wait [%t0]
     cf.br ^bb1
   ^bb1:
+    gpu.launch_func @k::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%m : memref<16xf32>)
+    // expected-remark @below {{bpt-gpu-stream: 'blocks' keeps a host wait per device operation: its body has several blocks}}
+    return
+  }
+  gpu.module @k {
+    gpu.func @k(%m: memref<16xf32>) kernel {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Host-shared memory is read by the host: left as it is.
+// CHECK-LABEL: func.func @host_shared
+//   CHECK-NOT:   gpu.launch_func async
+//       CHECK:   gpu.launch_func @k::@k
+module attributes {gpu.container_module} {
+  func.func @host_shared() {
+    %c1 = arith.constant 1 : index
+    // expected-remark @below {{bpt-gpu-stream: 'host_shared' keeps a host wait per device operation: the host reads host-shared memory}}
+    %m = gpu.alloc host_shared () : memref<16xf32>
     gpu.launch_func @k::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%m : memref<16xf32>)
     return
   }

@@ -410,7 +410,9 @@ def BPTGPUStream : Pass<"bpt-gpu-stream", "::mlir::ModuleOp"> {
     after the work before the free, so each kernel still sees what the ones
     before it wrote; the host of these programs never reads device memory.
     A function with any other host op that has side effects (a call, an
-    MPI/NCCL exchange, a host load or store) is left unchanged.
+    MPI/NCCL exchange, a host load or store), host-shared memory or a body
+    of several blocks is left unchanged, with a remark on that op saying
+    why.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
