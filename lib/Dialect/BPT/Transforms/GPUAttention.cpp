@@ -463,15 +463,7 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   auto qFragment = [&](int64_t ks) -> Value {
     if (!qS)
       return qFrag[ks];
-    Value row =
-        add(add(laneRow,
-                mul(arith::RemUIOp::create(b, loc, laneMat, idx(2)), idx(8))),
-            mul(warp, idx(16)));
-    Value col =
-        add(mul(arith::DivUIOp::create(b, loc, laneMat, idx(2)), idx(8)),
-            idx(16 * ks));
-    return stack(ldmatrixRows(qS, row, swizzle(row, col, s.d),
-                              /*transpose=*/false, 4));
+    return aFragment(qS, laneRow, laneMat, mul(warp, idx(16)), 16 * ks, s.d);
   };
 
   // The key tiles some row of this block sees.

@@ -572,13 +572,9 @@ void ContractionBuilder::multiply(Value aS, Value bS,
                                   SmallVectorImpl<Value> &acc) {
   constexpr int64_t nTiles = kTile / 8;
   for (int64_t ks = 0; ks < kTile / 16; ++ks) {
-    // A: matrices (rows 8 (m % 2), k 8 (m / 2)) of the warp's 16 x 16
-    // block, in the order of the fragment's registers.
-    Value aRow =
-        add(add(laneRow, mul(remui(laneMat, 2), idx(8))), mul(warp, idx(16)));
-    Value aCol = add(mul(divui(laneMat, 2), idx(8)), idx(16 * ks));
-    Value aFrag = stack(ldmatrixRows(aS, aRow, swizzle(aRow, aCol, kTile),
-                                     /*transpose=*/false, 4));
+    // A: the warp's 16 x 16 block.
+    Value aFrag =
+        aFragment(aS, laneRow, laneMat, mul(warp, idx(16)), 16 * ks, kTile);
     // B (stored k-major) with .trans: matrices (k 16 ks + 8 (m % 2),
     // columns 8 (n + m / 2)), two n8 tiles per x4.
     Value bRow =

@@ -110,6 +110,18 @@ SmallVector<Value> TensorCoreBuilder::ldmatrix(Value tile, Value row, Value col,
   return frags;
 }
 
+Value TensorCoreBuilder::aFragment(Value tile, Value laneRow, Value laneMat,
+                                   Value row0, int64_t col0, int64_t width) {
+  Value row =
+      add(add(laneRow,
+              mul(arith::RemUIOp::create(b, loc, laneMat, idx(2)), idx(8))),
+          row0);
+  Value col = add(mul(arith::DivUIOp::create(b, loc, laneMat, idx(2)), idx(8)),
+                  idx(col0));
+  return stack(ldmatrixRows(tile, row, swizzle(row, col, width),
+                            /*transpose=*/false, 4));
+}
+
 Value TensorCoreBuilder::mma(Value a, Value bm, Value c) {
   if (in.isF16())
     return nvgpu::MmaSyncOp::create(b, loc, a, bm, c,

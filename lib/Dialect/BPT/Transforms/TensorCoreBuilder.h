@@ -89,6 +89,13 @@ protected:
   /// the rows of ldmatrixRows taken two by two (MMA B operands).
   SmallVector<Value> ldmatrix(Value tile, Value row, Value col, bool transpose,
                               int64_t tiles);
+  /// The MMA A fragment (vector<4x2xT>) of the 16 x 16 block of the shared
+  /// tile `tile` (rows `width` wide) at rows `row0`.., columns `col0`..:
+  /// one ldmatrix.x4 of its matrices (rows 8 (m % 2), columns 8 (m / 2)),
+  /// in the order of the fragment's registers. (laneRow, laneMat): this
+  /// lane's lane % 8 and lane / 8.
+  Value aFragment(Value tile, Value laneRow, Value laneMat, Value row0,
+                  int64_t col0, int64_t width);
   /// A 16x8x16 MMA: a (vector<4x2xT>) times bm (vector<2x2xT>) plus c
   /// (vector<2x2xf32>).
   Value mma(Value a, Value bm, Value c);
