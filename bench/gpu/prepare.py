@@ -12,8 +12,9 @@ against the NumPy model; a GPT-2-shaped bf16 block, d_model 1024, 16 heads,
 d_ff 4096, causal, at S = 4K and 16K, timed and measured against PyTorch);
 contractions alone (the FFN's and the projections' shapes at S = 4K and
 16K, bf16, the result rounded to bf16 in the kernel's epilogue) are timed
-against torch.matmul; for sm_90a, the blocks and contractions are built
-both with the mma.sync kernel and with the TMA + wgmma one (wgmma=true).
+against torch.matmul; for sm_90a, attention, blocks and contractions are
+built both with the mma.sync kernels and with the TMA + wgmma ones
+(wgmma=true).
 manifest.json lists them.
 """
 
@@ -110,12 +111,14 @@ def main():
     manifest = []
     for kind, cases in (("check", CHECKS),
                         ("bench", list(bench_configs(args.quick)))):
-        for i, kw in enumerate(cases):
+        cases = [(kw, v) for kw in cases for v in variants(args.chip)]
+        for i, (kw, options) in enumerate(cases):
             name = f"{kind}{i}"
             mlir, _ = gpuemu.attention_case(**kw)
-            gpu.build(mlir, out, name, chip=args.chip)
-            manifest.append(dict(kind=kind, name=name, case=kw))
-            print(f"[prepare] {name}: {kw}", flush=True)
+            gpu.build(mlir, out, name, chip=args.chip, options=options)
+            manifest.append(dict(kind=kind, name=name, case=kw,
+                                 options=options))
+            print(f"[prepare] {name}: {kw} {options}", flush=True)
     block_checks = [(kw, f"{options} {v}".strip())
                     for kw, options in testing.GPU_BLOCK_CHECKS
                     for v in variants(args.chip)]

@@ -21,8 +21,9 @@ projections, and their activation memory compared: for PyTorch the peak of
 torch.cuda.max_memory_allocated above what the inputs and weights hold, for
 bpt the peak of the device pool its allocations come from (its buffers and
 its result; the inputs are PyTorch's). Blocks and contractions built with
-wgmma=true (sm_90a) run the TMA + warpgroup-MMA contraction kernel; the
-others the mma.sync one.
+wgmma=true (sm_90a) run the TMA + warpgroup-MMA contraction and attention
+kernels; the others the mma.sync ones. Attention checks and speed rows are
+printed for both (column "kernel").
 
 Contractions alone: C = A B in bf16 (f32 accumulation, rounded in the
 kernel's epilogue) against torch.matmul (cuBLAS) on the same inputs,
@@ -119,7 +120,8 @@ def main():
             if fin.any():
                 err = max(err, float(np.abs(lse[fin] - ref_lse[fin]).max()))
         failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {kw}  max |err| {err:.2e}", flush=True)
+        print(f"{'ok  ' if ok else 'FAIL'} {kernel_of(entry):8} {kw}  "
+              f"max |err| {err:.2e}", flush=True)
 
     import torch
     import torch.nn.functional as F
@@ -132,7 +134,8 @@ def main():
         triton_attention = None
 
     print("\n== speed (bf16; TFLOP/s; ratio = bpt / SDPA-flash time)")
-    print(f"{'S':>6} {'D':>4} {'causal':>6} | {'bpt':>7} {'flash':>7} "
+    print(f"{'S':>6} {'D':>4} {'causal':>6} {'kernel':>8} | {'bpt':>7} "
+          f"{'flash':>7} "
           f"{'cudnn':>7} {'effic.':>7} {'triton':>7} {'eager':>7} | "
           f"{'bpt/flash':>9}")
     rows = []
@@ -192,8 +195,9 @@ def main():
             times["eager"] = float("nan")
         tf = {n: flops / t / 1e12 for n, t in times.items()}
         ratio = times["flash"] / times["bpt"]
-        rows.append((s, d, causal, tf, ratio))
-        print(f"{s:>6} {d:>4} {str(causal):>6} | {tf['bpt']:7.1f} "
+        rows.append((s, d, causal, tf, ratio, kernel_of(entry)))
+        print(f"{s:>6} {d:>4} {str(causal):>6} {kernel_of(entry):>8} | "
+              f"{tf['bpt']:7.1f} "
               f"{tf['flash']:7.1f} {tf['cudnn']:7.1f} {tf['effic.']:7.1f} "
               f"{tf['triton']:7.1f} {tf['eager']:7.1f} | {ratio:9.2f}x",
               flush=True)
@@ -204,7 +208,8 @@ def main():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(8, 4))
-        labels = [f"S={s} D={d}{' c' if c else ''}" for s, d, c, _, _ in rows]
+        labels = [f"S={s} D={d}{' c' if c else ''} {kn}"
+                  for s, d, c, _, _, kn in rows]
         x = np.arange(len(rows))
         for i, n in enumerate(("bpt", "flash", "cudnn", "effic.", "triton")):
             ax.bar(x + i * 0.16, [r[3][n] for r in rows], 0.16, label=n)
@@ -214,6 +219,11 @@ def main():
         fig.tight_layout()
         fig.savefig(args.plot)
     return 1 if failures else 0
+
+
+def kernel_of(entry):
+    """Which attention or contraction kernel a module was built with."""
+    return "wgmma" if "wgmma" in entry.get("options", "") else "mma.sync"
 
 
 def compiled(mod, function, tensors, rank):
@@ -270,7 +280,7 @@ def run_gemms(root, manifest, iters):
         rel = float((out - ref).abs().max() / ref.abs().max())
         failures += not rel <= 2e-2
         flops = 2.0 * m * n * k
-        kernel = "wgmma" if "wgmma" in entry["options"] else "mma.sync"
+        kernel = kernel_of(entry)
         print(f"{m:>6} {n:>5} {k:>5} {kernel:>8} | "
               f"{flops / t_bpt / 1e12:7.1f} {flops / t_ref / 1e12:7.1f} | "
               f"{t_ref / t_bpt:5.2f}x  (|bpt - cuBLAS| {rel:.1e})",
@@ -372,7 +382,7 @@ def run_blocks(root, manifest, iters):
         ref = torch_gpt2_block(cfg, x, params, sdpa).float()
         rel = float((out.float() - ref).abs().max() /
                     ref.abs().max().clamp(min=1))
-        kernel = "wgmma" if "wgmma" in entry["options"] else "mma.sync"
+        kernel = kernel_of(entry)
         print(f"{cfg.seq:>6} {kernel:>8} | {ms['bpt']:8.2f} {ms['eager']:8.2f} "
               f"{ms['sdpa']:8.2f} | {mem['bpt']:8.1f} {mem['eager']:8.1f} "
               f"{mem['sdpa']:8.1f} | {mem['eager'] / mem['bpt']:12.1f}x "

@@ -17,6 +17,7 @@ void mlir::bpt::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
   bpt::BPTGPUAttentionOptions attention;
   attention.f32Inputs = options.attentionF32Inputs;
+  attention.wgmma = options.wgmma;
   pm.addPass(bpt::createBPTGPUAttention(attention));
   // The FFN in tiles of rows x hidden units (BPT's bound on its hidden
   // activation; large tiles, so that each contraction fills the GPU), then

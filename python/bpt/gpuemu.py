@@ -45,6 +45,16 @@ builder emits. What it models:
   are not decoded: the layout they describe is taken to be the one the
   TMA boxes have (upstream's lowering computes them for exactly that
   layout: 128-byte swizzle, 64-element rows, B two boxes wide).
+- the attention kernel's `nvvm.wgmma.mma_async` (m64nNk16, f32
+  accumulators as LLVM structs of per-thread registers, layout as m16n8
+  per warp): its descriptors are decoded (start address, leading and
+  stride byte offsets, 128-byte swizzle) and the operands read through the
+  addresses they give (K-major A and B, or N-major B), swizzled on address
+  bits; `wgmma.fence` must come between other writes of the accumulators
+  and the first MMA of a group, an accumulator read before a
+  `wgmma.wait_group` retires its group raises RaceError, and an MMA that
+  reads shared memory a thread stored to with no `fence.proxy.async`
+  since raises SyncError. TMA boxes may be 4-D (outer box dimensions of 1).
 
 It does not model timing, bank conflicts or out-of-bounds faults (an
 out-of-bounds index raises IndexError, which fails the test).
@@ -194,14 +204,18 @@ TMA_WRITER = -3  # write_warp of data a TMA load brought in
 
 
 class TensorMap:
-    """A TMA tensor map: the global matrix and the box its type declares."""
+    """A TMA tensor map: the global tensor and the box its type declares
+    (outer box dimensions of 1 select one index of the tensor's outer
+    dimensions; the innermost two are the box's rows and 64 columns)."""
 
     def __init__(self, array, type_text):
         self.array = array
-        m = re.search(r"tensor = memref<(\d+)x(\d+)x(\w+)", type_text)
-        self.box = (int(m.group(1)), int(m.group(2)))
+        m = re.search(r"tensor = memref<((?:\d+x)+)(\w+)", type_text)
+        self.box = tuple(int(d) for d in m.group(1).split("x") if d)
         self.swizzle = re.search(r"swizzle = (\w+)", type_text).group(1)
-        if self.swizzle != "swizzle_128b" or self.box[1] != 64:
+        if self.swizzle != "swizzle_128b" or self.box[-1] != 64 or \
+                any(d != 1 for d in self.box[:-2]) or \
+                len(self.box) != array.ndim:
             raise NotImplementedError("emulator: TMA boxes of 64 16-bit "
                                       "elements with the 128-byte swizzle only")
 
@@ -225,6 +239,23 @@ class Accumulator:
 
     def __init__(self, values):
         self.values = values
+
+
+class Struct(list):
+    """An LLVM struct value, one NumPy lane array per field. `group`: the
+    warpgroup MMA group that computes it (None for other structs): read
+    before a wgmma.wait_group retires that group, its registers are not
+    yet written."""
+
+    def __init__(self, fields, group=None):
+        super().__init__(fields)
+        self.group = group
+
+
+def _swizzle128(addr):
+    """The 128-byte swizzle on shared addresses: 16-byte chunk bits 4-6
+    XOR the 128-byte row bits 7-9."""
+    return addr ^ (((addr >> 7) & 7) << 4)
 
 
 def _swizzled_slots(rows, cols):
@@ -254,6 +285,10 @@ class Shared:
         # waited on its mbarrier phase, which alone may read them before
         # the next barrier.
         self.tma_seen = np.zeros(n, dtype=np.int64)
+        # Slots a thread's store wrote with no fence.proxy.async since: the
+        # async proxy (a warpgroup MMA reading its operands) may not see
+        # them.
+        self.unfenced = np.zeros(n, dtype=bool)
 
 
 class View:
@@ -298,6 +333,14 @@ class Emulator:
                     self.block_id = (bx, by, bz)
                     self.uncommitted, self.groups = [], []
                     self.wgmma_groups = []  # slot ids each group reads
+                    # nvvm.wgmma.mma_async: reads not yet committed, the
+                    # groups retired, whether a wgmma.fence came since the
+                    # last commit.
+                    self.wgmma_pending, self.retired = [], set()
+                    self.wgmma_fenced = False
+                    self.chain = 0  # the group of the next wgmma chain
+                    self.shared_buffers = [env[n] for n in
+                                           names[nargs:]]
                     self.dynamic = None
                     # An mbarrier.init not yet followed by a fence that
                     # makes it visible to the async proxy (TMA).
@@ -326,8 +369,8 @@ class Emulator:
         ins = [self._get(env, o) for o in op.operands]
         rt = _result_types(op.rest) if op.nres else []
         if name == "arith.constant":
-            m = re.search(r"value = (.*?) : ([^}]*)\}>", op.rest)
-            val, typ = m.group(1), m.group(2).strip()
+            m = re.search(r"value = (.*?)(?: : ([^}]*))?\}>", op.rest)
+            val, typ = m.group(1), (m.group(2) or "i1").strip()
             if val.startswith("dense<"):
                 v = float(re.match(r"dense<(.*)>", val).group(1))
                 return np.full((T,) + _vector_shape(typ), v, dtype=np.float32)
@@ -432,9 +475,29 @@ class Emulator:
                 if other.any():
                     raise RaceError("two warps write the same shared memory "
                                     "with no barrier between")
+                self._store_check(sh, ids)
                 mem.values[pos] = val[sel]
                 sh.write_epoch[ids] = self.epoch
                 sh.write_warp[ids] = warps
+                sh.unfenced[ids] = True
+            elif name == "vector.store" and isinstance(mem, View):
+                n = val.shape[1]
+                cols = idx[-1][sel, None] + np.arange(n)[None, :]
+                pos = tuple(i[sel, None] for i in idx[:-1]) + (cols,)
+                ids = mem.ids[pos]
+                warps = np.broadcast_to((sel // WARP)[:, None], ids.shape)
+                self._write_check(mem, ids, warps)
+                sh = mem.shared
+                other = (sh.write_epoch[ids] == self.epoch) & \
+                    (sh.write_warp[ids] != warps)
+                if other.any():
+                    raise RaceError("two warps write the same shared memory "
+                                    "with no barrier between")
+                self._store_check(sh, ids)
+                mem.values[pos] = val[sel]
+                sh.write_epoch[ids] = self.epoch
+                sh.write_warp[ids] = warps
+                sh.unfenced[ids] = True
             elif name == "memref.store":
                 mem[tuple(i[sel] for i in idx)] = val[sel]
             else:
@@ -457,7 +520,23 @@ class Emulator:
         if name == "llvm.extractvalue":
             pos = int(re.search(r"position = array<i64: (\d+)>", op.rest)
                       .group(1))
-            return ins[0][pos]
+            st = ins[0]
+            if isinstance(st, Struct) and st.group is not None and \
+                    st.group not in self.retired:
+                raise RaceError("a warpgroup MMA's accumulator read before "
+                                "a wgmma.wait_group retires its group")
+            return st[pos]
+        if name == "llvm.insertvalue":
+            pos = int(re.search(r"position = array<i64: (\d+)>", op.rest)
+                      .group(1))
+            out = Struct(ins[0])
+            out[pos] = ins[1]
+            return out
+        if name == "llvm.mlir.zero":
+            n = len(re.findall(r"\bf32\b", rt[0]))
+            return Struct([np.zeros(T, dtype=np.float32) for _ in range(n)])
+        if name in ("arith.index_cast", "arith.index_castui"):
+            return ins[0].astype(np.int64)
         if name == "vector.from_elements":
             shape = _vector_shape(rt[0])
             return np.stack(ins, axis=1).reshape((T,) + shape)
@@ -507,6 +586,7 @@ class Emulator:
             if self.dynamic is None:
                 self.dynamic = Shared(self.dynamic_shared // 2,
                                       self.shared_base)
+                self.shared_buffers.append(self.dynamic)
             return self.dynamic
         if name == "builtin.unrealized_conversion_cast":
             if "tensormap.descriptor" in rt[0]:
@@ -514,8 +594,7 @@ class Emulator:
             return ins[0]
         if name.startswith("nvgpu.mbarrier") or name.startswith(
                 "nvgpu.tma") or name.startswith("nvgpu.warpgroup") or \
-                name in ("nvvm.wgmma.wait.group.sync.aligned",
-                         "nvvm.fence.proxy"):
+                name.startswith("nvvm.wgmma") or name == "nvvm.fence.proxy":
             return self._hopper(op, name, ins, rt, mask)
         if name == "nvgpu.device_async_copy":
             seg = [int(x) for x in re.search(
@@ -646,6 +725,22 @@ class Emulator:
         if name == "nvvm.fence.proxy":
             if "async.shared" in op.rest:
                 self.unfenced_init = False
+                for sh in self.shared_buffers:
+                    sh.unfenced[:] = False
+            return None
+        if name == "nvvm.wgmma.fence.aligned":
+            self.wgmma_fenced = True
+            return None
+        if name == "nvvm.wgmma.mma_async":
+            return self._mma_async(op, ins)
+        if name == "nvvm.wgmma.commit.group.sync.aligned":
+            if self.wgmma_pending:
+                sh = self.dynamic
+                self.wgmma_groups.append(
+                    (sh, np.concatenate(self.wgmma_pending), self.chain))
+                self.wgmma_pending = []
+                self.chain += 1
+            self.wgmma_fenced = False
             return None
         if name == "nvgpu.mbarrier.arrive.expect_tx":
             bars, tx, bid = ins[0], ins[1], ins[2]
@@ -733,20 +828,10 @@ class Emulator:
                 [b_flat[h * kb * 64 + _swizzled_slots(kb, 64)]
                  for h in range(nb // 64)], axis=1)
             sh = a_view.shared
-            for ids in (a_ids, b_ids):
-                if (sh.in_flight[ids] > 0).any():
-                    raise RaceError("a warpgroup MMA reads shared memory a "
-                                    "TMA load into it has not landed")
-                for w in range(T // WARP):  # the whole warpgroup reads
-                    self._read_check(a_view, ids, w)
-            A = sh.values[a_ids].astype(np.float64)
-            B = sh.values[b_ids].astype(np.float64)
-            if not (np.isfinite(A).all() and np.isfinite(B).all()):
-                raise RaceError("a warpgroup MMA reads shared memory no "
-                                "copy wrote")
+            A, B = self._warpgroup_reads(sh, a_ids, b_ids)
             self.wgmmas += 1
             self.wgmma_groups.append(
-                (sh, np.concatenate([a_ids.ravel(), b_ids.ravel()])))
+                (sh, np.concatenate([a_ids.ravel(), b_ids.ravel()]), -1))
             keep = int(re.search(r"waitGroup = (\d+)", op.rest).group(1))
             self._wgmma_wait(keep)
             return Accumulator((acc.values + A @ B).astype(np.float32))
@@ -770,24 +855,138 @@ class Emulator:
             return None
         raise NotImplementedError(f"emulator: op {name}")
 
+    def _store_check(self, sh, ids):
+        """A thread's store into shared memory a warpgroup MMA in flight
+        (or not yet committed) reads."""
+        reads = [grp for _, grp, _ in self.wgmma_groups] + \
+            list(self.wgmma_pending)
+        if any(np.isin(ids, grp).any() for grp in reads):
+            raise RaceError("shared memory stored to while a warpgroup MMA "
+                            "may still read it (its group not waited for)")
+
+    def _warpgroup_reads(self, sh, a_ids, b_ids):
+        """The operands a warpgroup MMA reads from `sh` (slots `a_ids`,
+        `b_ids`), as f64, after checking that the reads are ordered after
+        the writes: copies landed, stores fenced for the async proxy, every
+        warp allowed to read (barriers, mbarrier waits)."""
+        for ids in (a_ids, b_ids):
+            if (sh.in_flight[ids] > 0).any():
+                raise RaceError("a warpgroup MMA reads shared memory a "
+                                "copy into it has not landed")
+            if sh.unfenced[ids].any():
+                raise SyncError("a warpgroup MMA reads shared memory stored "
+                                "to with no fence.proxy.async since (the "
+                                "async proxy may not see the stores)")
+            for w in range(self.T // WARP):  # the whole warpgroup reads
+                self._read_check(View(sh, None, None), ids, w)
+        A = sh.values[a_ids].astype(np.float64)
+        B = sh.values[b_ids].astype(np.float64)
+        if not (np.isfinite(A).all() and np.isfinite(B).all()):
+            raise RaceError("a warpgroup MMA reads shared memory no copy "
+                            "or store wrote")
+        return A, B
+
+    def _mma_async(self, op, ins):
+        """nvvm.wgmma.mma_async m64nNk16, f32 accumulators: the operands
+        read from shared memory through their descriptors (start address,
+        leading and stride byte offsets, 128-byte swizzle). A is K-major
+        (layout row): element (m, k) at start + (m / 8) SBO + (m % 8) 128 +
+        2 k; B is K-major (layout col: element (k, n) at start + (n / 8)
+        SBO + (n % 8) 128 + 2 k) or N-major (layout row: at start +
+        (n / 64) LBO + (k / 8) SBO + (k % 8) 128 + 2 (n % 64)); addresses
+        are swizzled (_swizzle128). The accumulator registers: thread t of
+        warp w = t / 32, lane l, register 4 j + 2 r + c holds row
+        16 w + l / 4 + 8 r, column 8 j + 2 (l % 4) + c."""
+        T = self.T
+        if T != 128:
+            raise NotImplementedError("emulator: one whole warpgroup")
+        if not self.wgmma_fenced:
+            raise SyncError("warpgroup MMA with no wgmma.fence since the "
+                            "last commit (its accumulator registers were "
+                            "written by other instructions)")
+        acc, da, db = ins
+        attrs = op.rest
+        n = int(re.search(r"shape = #nvvm.shape<m = 64, n = (\d+), k = 16>",
+                          attrs).group(1))
+        if "layoutA = #nvvm.mma_layout<row>" not in attrs:
+            raise NotImplementedError("emulator: K-major A only")
+        kmajor_b = "layoutB = #nvvm.mma_layout<col>" in attrs
+        accumulate = "scaleD = #nvvm.wgmma_scale_out<one>" in attrs
+        sh = self.dynamic
+
+        def decode(desc, what):
+            vals = set(int(x) for x in np.asarray(desc))
+            if len(vals) != 1:
+                raise SyncError(f"non-uniform wgmma descriptor {what}")
+            d = vals.pop()
+            if d >> 62 != 1 or (d >> 49) & 7:
+                raise NotImplementedError("emulator: 128-byte swizzle, base "
+                                          "offset 0 only")
+            return ((d & 0x3FFF) << 4, ((d >> 16) & 0x3FFF) << 4,
+                    ((d >> 32) & 0x3FFF) << 4)
+
+        def slots(addr):
+            off = _swizzle128(addr) - sh.base
+            if (off < 0).any() or (off // 2 >= len(sh.values)).any():
+                raise IndexError("wgmma operand outside shared memory")
+            return off // 2
+
+        sa, _, sbo_a = decode(da, "A")
+        sb, lbo_b, sbo_b = decode(db, "B")
+        m = np.arange(64)[:, None]
+        k = np.arange(16)[None, :]
+        if sa % 128 + 32 > 128:
+            raise AssertionError("A's k16 step crosses a 128-byte row")
+        a_ids = slots(sa + (m // 8) * sbo_a + (m % 8) * 128 + 2 * k)
+        nn = np.arange(n)[None, :]
+        kk = np.arange(16)[:, None]
+        if kmajor_b:
+            if sb % 128 + 32 > 128:
+                raise AssertionError("B's k16 step crosses a 128-byte row")
+            b_ids = slots(sb + (nn // 8) * sbo_b + (nn % 8) * 128 + 2 * kk)
+        else:
+            b_ids = slots(sb + (nn // 64) * lbo_b + (kk // 8) * sbo_b +
+                          (kk % 8) * 128 + 2 * (nn % 64))
+        A, B = self._warpgroup_reads(sh, a_ids, b_ids)
+        t = np.arange(T)[:, None]
+        i = np.arange(n // 2)[None, :]
+        rows = 16 * (t // 32) + (t % 32) // 4 + 8 * ((i % 4) // 2)
+        cols = 8 * (i // 4) + 2 * (t % 4) + i % 2
+        D = A @ B
+        if accumulate:
+            if len(acc) != n // 2:
+                raise ValueError("accumulator struct of the wrong size")
+            C = np.zeros((64, n))
+            C[rows, cols] = np.stack(acc, axis=1)
+            D = D + C
+        out = D[rows, cols].astype(np.float32)
+        self.wgmma_pending += [a_ids.ravel(), b_ids.ravel()]
+        self.wgmmas += 1
+        return Struct([out[:, j] for j in range(n // 2)], group=self.chain)
+
     def _tma_load(self, dst, bars, i, tmap, coords):
-        rows, cols = dst.values.shape
-        if (rows, cols) != tmap.box:
+        if dst.values.shape != tmap.box:
             raise ValueError("TMA destination shape differs from the box")
+        rows, cols = tmap.box[-2:]
         address = dst.shared.base + 2 * int(dst.ids.flat[0])
         if address % 1024:
             raise AssertionError(f"TMA destination at shared address "
                                  f"{address}: the 128-byte swizzle needs "
                                  f"1024-byte alignment")
-        col0, row0 = coords  # innermost first
+        coords = coords[::-1]  # outermost first
         g = tmap.array
+        outer = tuple(coords[:-2])
+        if any(not 0 <= c < n for c, n in zip(outer, g.shape)):
+            raise NotImplementedError("emulator: a box past an outer edge")
+        g = g[outer] if outer else g
+        row0, col0 = coords[-2:]
         box = np.zeros((rows, cols), dtype=np.float32)
         r1, c1 = min(row0 + rows, g.shape[0]), min(col0 + cols, g.shape[1])
         if r1 > row0 and c1 > col0:
             box[:r1 - row0, :c1 - col0] = g[row0:r1, col0:c1]
         ids = dst.ids.reshape(-1)[_swizzled_slots(rows, cols)]
         sh = dst.shared
-        if any(np.isin(ids, grp).any() for _, grp in self.wgmma_groups):
+        if any(np.isin(ids, grp).any() for _, grp, _ in self.wgmma_groups):
             raise RaceError("a TMA load overwrites shared memory a warpgroup "
                             "MMA may still read (its group not waited for)")
         self._write_check(dst, ids, np.zeros_like(ids))
@@ -801,7 +1000,8 @@ class Emulator:
         current epoch, so a write by one warp before a barrier orders it
         after every warp's wait is a race."""
         while len(self.wgmma_groups) > keep:
-            sh, ids = self.wgmma_groups.pop(0)
+            sh, ids, gid = self.wgmma_groups.pop(0)
+            self.retired.add(gid)
             fresh = sh.read_epoch[ids] != self.epoch
             sh.readers[ids] = np.where(fresh, 0, sh.readers[ids]) | 0xF
             sh.read_epoch[ids] = self.epoch

@@ -5,6 +5,8 @@
 # that starts one element into its buffer (the first element 2 bytes off),
 # or whose rows are 76 elements apart (not a multiple of 8), gets none and
 # the mma.sync launch (A is a K = 64 column slice of a wider buffer).
+# Attention of head dim 64 or 128 gets three 4-D tensor maps (Q, K, V);
+# head dim 96 none.
 #
 # REQUIRES: cuda
 # RUN: %python %s
@@ -12,7 +14,7 @@
 import sys
 import tempfile
 
-from bpt import gpu
+from bpt import gpu, gpuemu
 
 CASES = [
     # (name, column offset of the slice, row stride - 8, tensor maps)
@@ -44,5 +46,21 @@ with tempfile.TemporaryDirectory() as tmp:
             seen["left_bytes"] == 0
         print("ok  " if ok else "FAIL", name, f"{seen['tensor_maps']} tensor "
               f"maps (want {maps}), {seen['launches']} launches")
+        failures += not ok
+    # Attention (--bpt-gpu-attention{wgmma}): Q, K and V of head dim 64 or
+    # 128 get a tensor map each (4-D: batch, head, row, feature; boxes of
+    # 1 x 1 x 64 x 64, which the dry run checks as the driver would); head
+    # dim 96 keeps the mma.sync kernel alone.
+    for d, maps in ((64, 3), (128, 3), (96, 0)):
+        text = gpuemu.attention_case(b=2, hq=4, hkv=2, sq=100, sk=130, d=d,
+                                     elem="bf16", causal=True)[0]
+        so = gpu.build(text, tmp, f"attn{d}", chip="sm_90a",
+                       options="wgmma=true", dry_run=True)
+        seen = gpu.dry_run(so, "attn")
+        ok = seen["tensor_maps"] == maps and seen["launches"] == 1 and \
+            seen["left_bytes"] == 0
+        print("ok  " if ok else "FAIL", f"attention D={d}: "
+              f"{seen['tensor_maps']} tensor maps (want {maps}), "
+              f"{seen['launches']} launches")
         failures += not ok
 sys.exit(1 if failures else 0)

@@ -6,7 +6,10 @@
 # blocks of bpt.testing.GPU_BLOCK_CHECKS with wgmma, against the NumPy
 # model and the same block built with the mma.sync kernel. The runtime's
 # tensor-map count shows the TMA kernel ran (the host falls back to the
-# mma.sync kernel for misaligned operands, which these are not).
+# mma.sync kernel for misaligned operands, which these are not). Then the
+# attention kernel's sm_90a variant (--bpt-gpu-attention{wgmma}) on the
+# cases of GPUEmulated/wgmma-attention.py and larger ones (attention
+# tolerances as execute.py: 2e-3 f16, 2e-2 bf16).
 # Tolerances: a contraction within 1e-3 relative to max(1, |C|) (f32
 # results; one 16-bit rounding more for 16-bit results); blocks as
 # execute-block.py.
@@ -23,6 +26,25 @@ import numpy as np
 from bpt import dtypes, gpu, gpuemu, models, testing
 
 RTOL = {"f32": 1e-3, "f16": 2e-3, "bf16": 1e-2}
+
+
+ATTENTION = [
+    dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="bf16", causal=True,
+         lse=True),
+    dict(b=2, hq=2, hkv=2, sq=65, sk=130, d=128, elem="f16"),
+    dict(b=1, hq=4, hkv=2, sq=64, sk=64, d=64, elem="f16", out_elem="f16",
+         causal=True, seed=3),
+    dict(b=1, hq=2, hkv=1, sq=150, sk=150, d=64, elem="bf16", causal=True,
+         window=40, lse=True),
+    dict(b=2, hq=2, hkv=1, sq=70, sk=50, d=64, elem="f16",
+         mask=("i1", (2, 1, 70, 50)), lse=True),
+    # Causal, the first block sees no key at all (no tile loaded).
+    dict(b=1, hq=1, hkv=1, sq=150, sk=20, d=128, elem="f16", causal=True,
+         lse=True),
+    dict(b=1, hq=8, hkv=2, sq=2048, sk=2048, d=128, elem="bf16",
+         causal=True),
+    dict(b=2, hq=4, hkv=4, sq=1000, sk=1500, d=64, elem="f16"),
+]
 
 
 def matmul(m, n, k, e, ec):
@@ -59,6 +81,41 @@ with tempfile.TemporaryDirectory() as tmp:
         ok = bool(np.isfinite(out).all()) and err <= RTOL[ec] and maps == 2
         print("ok  " if ok else "FAIL", f"{m}x{n}x{k} {e}->{ec}: relative "
               f"|err| {err:.2e}, {maps} tensor maps", flush=True)
+        failures += not ok
+
+    # The attention kernel's sm_90a variant (TMA + warpgroup MMAs, head
+    # dims 64 and 128): the cases of GPUEmulated/wgmma-attention.py and
+    # larger ones, against the f64 model; three tensor maps per call show
+    # it ran (rather than the mma.sync kernel).
+    for i, kw in enumerate(ATTENTION):
+        mlir, inputs = gpuemu.attention_case(**kw)
+        so = gpu.build(mlir, tmp, f"attn{i}", chip="sm_90a",
+                       options="wgmma=true")
+        mod = gpu.load(so)
+        mod._lib.bptCudaTensorMaps.restype = ctypes.c_uint64
+        q, k, v = inputs[:3]
+        mask = inputs[3] if len(inputs) > 3 else None
+        args = [dtypes.to_storage(a, kw["elem"]) for a in (q, k, v)]
+        if mask is not None:
+            args.append(mask)
+        before = mod._lib.bptCudaTensorMaps()
+        res = mod.attn(*args)
+        maps = mod._lib.bptCudaTensorMaps() - before
+        out = dtypes.to_float(res[0] if kw.get("lse") else res,
+                              kw.get("out_elem", "f32"))
+        ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
+                                        kw.get("window"), kw.get("scale"),
+                                        kw.get("positions"), mask)
+        err = float(np.abs(out - ref).max())
+        ok = bool(np.isfinite(out).all()) and \
+            err <= (2e-3 if kw["elem"] == "f16" else 2e-2) and maps == 3
+        if kw.get("lse"):
+            fin = np.isfinite(ref_lse)
+            ok = ok and np.array_equal(np.isneginf(res[1]),
+                                       np.isneginf(ref_lse)) and \
+                float(np.abs(res[1][fin] - ref_lse[fin]).max()) <= 1e-3
+        print("ok  " if ok else "FAIL", kw, f"|gpu - numpy| {err:.2e}, "
+              f"{maps} tensor maps", flush=True)
         failures += not ok
 
     for i, (kw, options) in enumerate(testing.GPU_BLOCK_CHECKS):

@@ -132,9 +132,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<bool> wgmma{
       *this, "wgmma",
-      llvm::cl::desc("With tensor-cores and chip=sm_90a: contractions of "
-                     "unit-stride [M, K] x [K, N] operands as TMA + "
-                     "warpgroup-MMA kernels (not yet run on a GPU: off by "
+      llvm::cl::desc("With chip=sm_90a: contractions of unit-stride "
+                     "[M, K] x [K, N] operands (with tensor-cores) and "
+                     "attention of head dims 64 and 128 as TMA + "
+                     "warpgroup-MMA kernels when their rows are 16-byte "
+                     "aligned at run time (not yet run on a GPU: off by "
                      "default)"),
       llvm::cl::init(false)};
 };

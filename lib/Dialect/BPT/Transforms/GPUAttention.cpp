@@ -104,6 +104,29 @@ static int64_t tileBytes(int64_t d, int64_t dv) {
   return kBlockN * (rowPitch(d) * (qInShared(d) ? 2 : 1) + rowPitch(dv)) * 2;
 }
 
+// The sm_90a kernel (KernelBuilder::buildWarpgroup, --bpt-gpu-attention
+// {wgmma}): Q, K and V arrive by TMA in boxes of 64 rows x 64 features,
+// stored with the 128-byte swizzle; two stages of K and V tiles; P goes
+// through a shared tile of the same layout to the P V warpgroup MMAs.
+constexpr int64_t kWgBox = 64;
+constexpr int64_t kWgBoxBytes = kWgBox * kWgBox * 2;
+constexpr int64_t kWgStages = 2;
+constexpr int64_t kWgAlign = 1024; // the 128-byte swizzle's period
+/// Whether the sm_90a kernel takes head dims `d` and `dv`: whole boxes,
+/// and O's accumulators (dv / 2 registers a thread) with the scores'.
+static bool warpgroupHeads(int64_t d, int64_t dv) {
+  return d == dv && (d == 64 || d == 128);
+}
+static int64_t wgStageBytes(int64_t d) {
+  return 2 * (d / kWgBox) * kWgBoxBytes;
+}
+/// The sm_90a kernel's dynamic shared memory: Q, the stages and P, from a
+/// 1024-byte boundary.
+static int64_t wgSharedBytes(int64_t d) {
+  return kWgAlign + (d / kWgBox) * kWgBoxBytes + kWgStages * wgStageBytes(d) +
+         kWgBoxBytes;
+}
+
 /// What the kernel of one bpt.attention is specialised on.
 struct KernelSpec {
   int64_t b, hq, hkv, sq, sk, d, dv;
@@ -119,6 +142,8 @@ struct KernelSpec {
   // otherwise identity-layout buffers, whose static strides take fewer
   // registers.
   bool views = false;
+  // The sm_90a kernel: Q, K and V by TMA (tensor maps), warpgroup MMAs.
+  bool wgmma = false;
 
   std::string name() const {
     std::string s;
@@ -138,6 +163,8 @@ struct KernelSpec {
     }
     if (views)
       os << "_views";
+    if (wgmma)
+      os << "_wgmma";
     return s;
   }
 };
@@ -335,15 +362,40 @@ static FailureOr<KernelSpec> specify(AttentionOp op, const Operands &operands,
   return s;
 }
 
-/// Emits the body of the kernel of `spec` into `func`.
+/// Emits the body of the kernel of `spec` into `func`: the mma.sync kernel
+/// (build) or the sm_90a one (buildWarpgroup). Both give warp w the 16
+/// query rows [64 qb + 16 w, +16), lane l rows l / 4 and l / 4 + 8 of
+/// them, in the accumulator layout of m16n8 MMAs (which a warpgroup MMA's
+/// m64 accumulator has too): masking, the online softmax and the epilogue
+/// are shared.
 class KernelBuilder : public TensorCoreBuilder {
 public:
   KernelBuilder(OpBuilder &b, Location loc, const KernelSpec &spec)
       : TensorCoreBuilder(b, loc, spec.in), s(spec) {}
 
   void build(gpu::GPUFuncOp func);
+  void buildWarpgroup(gpu::GPUFuncOp func);
 
 private:
+  /// The block's indices, the arguments from `out` (argument `first`) on,
+  /// constants.
+  void setup(Block &entry, unsigned first);
+  /// [lo, hi): the key tiles some row of the block sees (causal and window
+  /// bounds per block; fully masked tiles are skipped).
+  void tileRange();
+  /// The scores of the key tile from key kv0 (kBlockN / 8 fragments of n8
+  /// tiles, vector<2x2xf32>) scaled to log2 units, with bounds, causality,
+  /// window and mask applied: element [tile][row half][column] of the
+  /// result (-inf where masked).
+  SmallVector<Value> maskScores(ArrayRef<Value> scores, Value kv0);
+  /// The online softmax step of this thread's two rows: `sv` becomes the
+  /// probabilities exp2(x - max), `m` and `l` the new running max and
+  /// sum; returns the factor (vector<2x2xf32>) the accumulators scale by.
+  Value softmax(SmallVector<Value> &sv, Value m[2], Value l[2]);
+  /// The row sums over the 4 lanes of a row, out = acc / sum and the
+  /// log-sum-exp, from the loop's results (m, l, accumulators).
+  void epilogue(ValueRange res);
+
   /// ex2.approx / lg2.approx, as FlashAttention uses them (the upstream
   /// lowering would route math.exp2 to libdevice).
   Value intrinsic(StringRef name, Value x) {
@@ -362,18 +414,207 @@ private:
   }
 
   const KernelSpec &s;
+  Value out, lse, mask, qPos, kPos;
+  Value tid, h, bi, warp, lane, g, tig, tig2, hk;
+  Value blockRow0, row0, row1, lastRow;
+  Value lo, hi;
+  Value scaleLog2, ninf, zero, accZero;
+  VectorType accTy;
+  int64_t nAcc = 0;
 };
+
+void KernelBuilder::setup(Block &entry, unsigned first) {
+  out = entry.getArgument(first);
+  unsigned next = first + 1;
+  lse = s.lse ? entry.getArgument(next++) : Value();
+  mask = s.maskElem ? entry.getArgument(next++) : Value();
+  qPos = entry.getArgument(next++);
+  kPos = entry.getArgument(next++);
+  Type idxTy = b.getIndexType();
+  tid = gpu::ThreadIdOp::create(b, loc, idxTy, gpu::Dimension::x);
+  Value qb = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::x);
+  h = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::y);
+  bi = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::z);
+  warp = divui(tid, 32);
+  lane = remui(tid, 32);
+  g = divui(lane, 4);
+  tig = remui(lane, 4);
+  hk = divui(h, s.hq / s.hkv);
+  blockRow0 = mul(qb, idx(kBlockM));
+  row0 = add(add(blockRow0, mul(warp, idx(16))), g);
+  row1 = add(row0, idx(8));
+  lastRow = idx(s.sq - 1);
+  tig2 = mul(tig, idx(2));
+  double log2e = 1.4426950408889634;
+  scaleLog2 = f(static_cast<double>(s.scale) * log2e);
+  ninf = f(-INFINITY);
+  zero = f(0.0);
+  accTy = VectorType::get({2, 2}, f32);
+  accZero = arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
+  nAcc = s.dv / 8;
+}
+
+void KernelBuilder::tileRange() {
+  int64_t numTiles = (s.sk + kBlockN - 1) / kBlockN;
+  lo = idx(0);
+  hi = idx(numTiles);
+  if (!s.causal)
+    return;
+  // Key index j is visible from row i when kPos + j <= qPos + i.
+  Value lastBlockRow = minIdx(add(blockRow0, idx(kBlockM - 1)), lastRow);
+  Value maxKey = arith::SubIOp::create(b, loc, add(qPos, lastBlockRow), kPos);
+  Value tiles =
+      add(arith::FloorDivSIOp::create(b, loc, maxKey, idx(kBlockN)), idx(1));
+  hi = arith::MaxSIOp::create(b, loc, minIdx(tiles, hi), idx(0));
+  if (s.window) {
+    // ... and kPos + j > qPos + i - W.
+    Value minKey = add(arith::SubIOp::create(b, loc, add(qPos, blockRow0),
+                                             add(kPos, idx(*s.window))),
+                       idx(1));
+    lo = arith::MaxSIOp::create(
+        b, loc, arith::FloorDivSIOp::create(b, loc, minKey, idx(kBlockN)),
+        idx(0));
+    lo = minIdx(lo, hi);
+  }
+}
+
+SmallVector<Value> KernelBuilder::maskScores(ArrayRef<Value> scores,
+                                             Value kv0) {
+  constexpr int64_t nTiles = kBlockN / 8;
+  SmallVector<Value> sv(nTiles * 4);
+  double log2e = 1.4426950408889634;
+  for (int64_t j = 0; j < nTiles; ++j) {
+    Value c = scores[j];
+    for (int64_t r = 0; r < 2; ++r) {
+      Value row = r ? row1 : row0;
+      Value qp = add(qPos, row);
+      for (int64_t cc = 0; cc < 2; ++cc) {
+        Value x =
+            vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{r, cc});
+        x = arith::MulFOp::create(b, loc, x, scaleLog2);
+        Value kj = add(kv0, add(tig2, idx(8 * j + cc)));
+        Value keep = lessThan(kj, idx(s.sk));
+        if (s.causal) {
+          Value kp = add(kPos, kj);
+          keep = arith::AndIOp::create(
+              b, loc, keep,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kp, qp));
+          if (s.window)
+            keep = arith::AndIOp::create(
+                b, loc, keep,
+                arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::sgt, kp,
+                    arith::SubIOp::create(b, loc, qp, idx(*s.window))));
+        }
+        if (mask) {
+          // Broadcast dimensions read index 0; keys past Sk read key
+          // Sk - 1 (masked above).
+          auto at = [&](unsigned dim, Value i) {
+            return s.maskShape[dim] == 1 ? idx(0) : i;
+          };
+          Value m = memref::LoadOp::create(
+              b, loc, mask,
+              ValueRange{at(0, bi), at(1, h), at(2, minIdx(row, lastRow)),
+                         at(3, minIdx(kj, idx(s.sk - 1)))});
+          if (s.maskElem.isInteger(1)) {
+            keep = arith::AndIOp::create(b, loc, keep, m);
+          } else {
+            if (s.maskElem != f32)
+              m = arith::ExtFOp::create(b, loc, f32, m);
+            x = arith::AddFOp::create(
+                b, loc, x, arith::MulFOp::create(b, loc, m, f(log2e)));
+          }
+        }
+        sv[j * 4 + r * 2 + cc] = arith::SelectOp::create(b, loc, keep, x, ninf);
+      }
+    }
+  }
+  return sv;
+}
+
+Value KernelBuilder::softmax(SmallVector<Value> &sv, Value m[2], Value l[2]) {
+  constexpr int64_t nTiles = kBlockN / 8;
+  Value alpha[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    Value mx = m[r];
+    for (int64_t j = 0; j < nTiles; ++j)
+      for (int64_t cc = 0; cc < 2; ++cc)
+        mx = maxf(mx, sv[j * 4 + r * 2 + cc]);
+    mx = maxf(mx, shuffleXor(mx, 1));
+    mx = maxf(mx, shuffleXor(mx, 2));
+    // A row that has seen no key yet subtracts 0 instead of -inf.
+    Value isInf =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mx, ninf);
+    Value base = arith::SelectOp::create(b, loc, isInf, zero, mx);
+    alpha[r] = exp2(arith::SubFOp::create(b, loc, m[r], base));
+    Value sum = arith::MulFOp::create(b, loc, l[r], alpha[r]);
+    for (int64_t j = 0; j < nTiles; ++j)
+      for (int64_t cc = 0; cc < 2; ++cc) {
+        Value &x = sv[j * 4 + r * 2 + cc];
+        x = exp2(arith::SubFOp::create(b, loc, x, base));
+        sum = arith::AddFOp::create(b, loc, sum, x);
+      }
+    m[r] = mx;
+    l[r] = sum;
+  }
+  return vector::FromElementsOp::create(
+      b, loc, accTy, ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
+}
+
+void KernelBuilder::epilogue(ValueRange res) {
+  Value inv[2], lTot[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    Value lr = res[2 + r];
+    lr = arith::AddFOp::create(b, loc, lr, shuffleXor(lr, 1));
+    lr = arith::AddFOp::create(b, loc, lr, shuffleXor(lr, 2));
+    lTot[r] = lr;
+    Value positive =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, lr, zero);
+    inv[r] = arith::SelectOp::create(
+        b, loc, positive, arith::DivFOp::create(b, loc, f(1.0), lr), zero);
+  }
+  auto outPairTy = VectorType::get({2}, s.out);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value row = r ? row1 : row0;
+    auto ifOp = scf::IfOp::create(b, loc, lessThan(row, idx(s.sq)),
+                                  /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (int64_t n = 0; n < nAcc; ++n) {
+      Value a = res[4 + n];
+      Value pr = vector::ExtractOp::create(b, loc, a, ArrayRef<int64_t>{r});
+      Value invV = vector::BroadcastOp::create(
+          b, loc, VectorType::get({2}, f32), inv[r]);
+      pr = arith::MulFOp::create(b, loc, pr, invV);
+      if (s.out != f32)
+        pr = arith::TruncFOp::create(b, loc, outPairTy, pr);
+      vector::StoreOp::create(b, loc, pr, out,
+                              ValueRange{bi, h, row, add(tig2, idx(8 * n))});
+    }
+    if (lse) {
+      // lse = ln(sum) + max / log2(e); -inf for a row that sees no key.
+      Value first =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tig, idx(0));
+      auto lseIf = scf::IfOp::create(b, loc, first, false);
+      b.setInsertionPointToStart(lseIf.thenBlock());
+      Value ln2 = f(M_LN2);
+      Value logSum = arith::MulFOp::create(b, loc, log2(lTot[r]), ln2);
+      Value mx = arith::MulFOp::create(b, loc, res[r], ln2);
+      Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                             lTot[r], zero);
+      Value val = arith::SelectOp::create(
+          b, loc, positive, arith::AddFOp::create(b, loc, logSum, mx), ninf);
+      memref::StoreOp::create(b, loc, val, lse, ValueRange{bi, h, row});
+    }
+  }
+}
 
 void KernelBuilder::build(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
   Value q = entry.getArgument(0), k = entry.getArgument(1),
-        v = entry.getArgument(2), out = entry.getArgument(3);
-  unsigned next = 4;
-  Value lse = s.lse ? entry.getArgument(next++) : Value();
-  Value mask = s.maskElem ? entry.getArgument(next++) : Value();
-  Value qPos = entry.getArgument(next++);
-  Value kPos = entry.getArgument(next++);
+        v = entry.getArgument(2);
+  setup(entry, 3);
   // One shared buffer holds the K and V tiles. cp.async writes them through
   // views of the input type; ldmatrix reads them through f16 views (LLVM 22
   // lowers nvgpu.ldmatrix for f16 only; bf16 fragments are bitcast after).
@@ -393,26 +634,10 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   Value kIn = s.in.isF16() ? kS : view(s.in, s.d, 0);
   Value vIn = s.in.isF16() ? vS : view(s.in, s.dv, vShift);
 
-  Type idxTy = b.getIndexType();
-  Value tid = gpu::ThreadIdOp::create(b, loc, idxTy, gpu::Dimension::x);
-  Value qb = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::x);
-  Value h = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::y);
-  Value bi = gpu::BlockIdOp::create(b, loc, idxTy, gpu::Dimension::z);
-  Value warp = arith::DivUIOp::create(b, loc, tid, idx(32));
-  Value lane = arith::RemUIOp::create(b, loc, tid, idx(32));
-  Value g = arith::DivUIOp::create(b, loc, lane, idx(4));
-  Value tig = arith::RemUIOp::create(b, loc, lane, idx(4));
-  Value hk = arith::DivUIOp::create(b, loc, h, idx(s.hq / s.hkv));
-  Value blockRow0 = mul(qb, idx(kBlockM));
-  Value row0 = add(add(blockRow0, mul(warp, idx(16))), g);
-  Value row1 = add(row0, idx(8));
-  Value lastRow = idx(s.sq - 1);
-  Value tig2 = mul(tig, idx(2));
-
   auto pairTy = VectorType::get({2}, s.in);
   // Lane l of ldmatrix.x4 addresses row l % 8 of 8x8 matrix l / 8.
-  Value laneRow = arith::RemUIOp::create(b, loc, lane, idx(8));
-  Value laneMat = arith::DivUIOp::create(b, loc, lane, idx(8));
+  Value laneRow = remui(lane, 8);
+  Value laneMat = divui(lane, 8);
   // Q fragments of this warp's 16 rows, one per k16 step of D: in
   // registers for the whole kernel, or (large D) in a shared tile after K
   // and V, read by ldmatrix when needed. Rows past Sq read row Sq - 1
@@ -431,9 +656,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     SmallVector<Value> tokens;
     for (int64_t it = 0; it < kBlockN * chunksPerRow / kThreads; ++it) {
       Value chunk = add(tid, idx(it * kThreads));
-      Value r = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
-      Value c =
-          mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)), idx(8));
+      Value r = divui(chunk, chunksPerRow);
+      Value c = mul(remui(chunk, chunksPerRow), idx(8));
       Value row = minIdx(add(first, r), lastValid);
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
           b, loc, tokenTy, dst, ValueRange{r, swizzle(r, c, width)}, src,
@@ -465,36 +689,7 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
       return qFrag[ks];
     return aFragment(qS, laneRow, laneMat, mul(warp, idx(16)), 16 * ks, s.d);
   };
-
-  // The key tiles some row of this block sees.
-  int64_t numTiles = (s.sk + kBlockN - 1) / kBlockN;
-  Value lo = idx(0), hi = idx(numTiles);
-  if (s.causal) {
-    // Key index j is visible from row i when kPos + j <= qPos + i.
-    Value lastBlockRow = minIdx(add(blockRow0, idx(kBlockM - 1)), lastRow);
-    Value maxKey = arith::SubIOp::create(b, loc, add(qPos, lastBlockRow), kPos);
-    Value tiles =
-        add(arith::FloorDivSIOp::create(b, loc, maxKey, idx(kBlockN)), idx(1));
-    hi = arith::MaxSIOp::create(b, loc, minIdx(tiles, hi), idx(0));
-    if (s.window) {
-      // ... and kPos + j > qPos + i - W.
-      Value minKey = add(arith::SubIOp::create(b, loc, add(qPos, blockRow0),
-                                               add(kPos, idx(*s.window))),
-                         idx(1));
-      lo = arith::MaxSIOp::create(
-          b, loc, arith::FloorDivSIOp::create(b, loc, minKey, idx(kBlockN)),
-          idx(0));
-      lo = minIdx(lo, hi);
-    }
-  }
-
-  double log2e = 1.4426950408889634;
-  Value scaleLog2 = f(static_cast<double>(s.scale) * log2e);
-  Value ninf = f(-INFINITY), zero = f(0.0);
-  auto accTy = VectorType::get({2, 2}, f32);
-  Value accZero =
-      arith::ConstantOp::create(b, loc, accTy, b.getZeroAttr(accTy));
-  int64_t nAcc = s.dv / 8;
+  tileRange();
 
   // Tile t of K or V into shared memory; keys past Sk read key Sk - 1.
   auto copyTile = [&](Value src, Value dst, int64_t width, Value tile) {
@@ -527,16 +722,14 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     // over the k16 steps of D (outer, so that a Q fragment read from
     // shared memory is read once per tile).
     constexpr int64_t nTiles = kBlockN / 8;
-    SmallVector<Value> sv(nTiles * 4); // [tile][row half][col]
     SmallVector<Value> scores(nTiles, accZero);
     for (int64_t ks = 0; ks < s.d / 16; ks += 2) {
       bool pair = ks + 1 < s.d / 16;
       Value q0 = qFragment(ks), q1 = pair ? qFragment(ks + 1) : Value();
       // K^T fragments straight from the K tile (rows = keys): matrices
       // (keys 8j.., features 16 ks + 8 m), two k16 steps per ldmatrix.x4.
-      Value m =
-          pair ? laneMat : arith::RemUIOp::create(b, loc, laneMat, idx(2));
-      Value col = add(mul(m, idx(8)), idx(16 * ks));
+      Value mat = pair ? laneMat : remui(laneMat, 2);
+      Value col = add(mul(mat, idx(8)), idx(16 * ks));
       for (int64_t j = 0; j < nTiles; ++j) {
         Value key = add(laneRow, idx(8 * j));
         SmallVector<Value> frags = ldmatrix(kS, key, swizzle(key, col, s.d),
@@ -546,55 +739,7 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
           scores[j] = mma(q1, frags[1], scores[j]);
       }
     }
-    for (int64_t j = 0; j < nTiles; ++j) {
-      Value c = scores[j];
-      for (int64_t r = 0; r < 2; ++r) {
-        Value row = r ? row1 : row0;
-        Value qp = add(qPos, row);
-        for (int64_t cc = 0; cc < 2; ++cc) {
-          Value x =
-              vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{r, cc});
-          x = arith::MulFOp::create(b, loc, x, scaleLog2);
-          Value kj = add(kv0, add(tig2, idx(8 * j + cc)));
-          Value keep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                             kj, idx(s.sk));
-          if (s.causal) {
-            Value kp = add(kPos, kj);
-            keep = arith::AndIOp::create(
-                b, loc, keep,
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kp,
-                                      qp));
-            if (s.window)
-              keep = arith::AndIOp::create(
-                  b, loc, keep,
-                  arith::CmpIOp::create(
-                      b, loc, arith::CmpIPredicate::sgt, kp,
-                      arith::SubIOp::create(b, loc, qp, idx(*s.window))));
-          }
-          if (mask) {
-            // Broadcast dimensions read index 0; keys past Sk read key
-            // Sk - 1 (masked above).
-            auto at = [&](unsigned dim, Value i) {
-              return s.maskShape[dim] == 1 ? idx(0) : i;
-            };
-            Value m = memref::LoadOp::create(
-                b, loc, mask,
-                ValueRange{at(0, bi), at(1, h), at(2, minIdx(row, lastRow)),
-                           at(3, minIdx(kj, idx(s.sk - 1)))});
-            if (s.maskElem.isInteger(1)) {
-              keep = arith::AndIOp::create(b, loc, keep, m);
-            } else {
-              if (s.maskElem != f32)
-                m = arith::ExtFOp::create(b, loc, f32, m);
-              x = arith::AddFOp::create(
-                  b, loc, x, arith::MulFOp::create(b, loc, m, f(log2e)));
-            }
-          }
-          sv[j * 4 + r * 2 + cc] =
-              arith::SelectOp::create(b, loc, keep, x, ninf);
-        }
-      }
-    }
+    SmallVector<Value> sv = maskScores(scores, kv0);
 
     // Every warp is done with K(t): K(t + 1) may overwrite it (the last
     // step reloads its own tile, so that every step commits two groups).
@@ -605,32 +750,7 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
                    b, loc, arith::SubIOp::create(b, loc, hi, idx(1)), idx(0)));
     Value kGroup = copyTile(k, kIn, s.d, nextT);
 
-    // Online softmax, per row half (rows g and g + 8 of the warp).
-    Value mNew[2], alpha[2];
-    for (int64_t r = 0; r < 2; ++r) {
-      Value mx = m[r];
-      for (int64_t j = 0; j < nTiles; ++j)
-        for (int64_t cc = 0; cc < 2; ++cc)
-          mx = maxf(mx, sv[j * 4 + r * 2 + cc]);
-      mx = maxf(mx, shuffleXor(mx, 1));
-      mx = maxf(mx, shuffleXor(mx, 2));
-      mNew[r] = mx;
-      // A row that has seen no key yet subtracts 0 instead of -inf.
-      Value isInf =
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mx, ninf);
-      Value base = arith::SelectOp::create(b, loc, isInf, zero, mx);
-      alpha[r] = exp2(arith::SubFOp::create(b, loc, m[r], base));
-      Value sum = arith::MulFOp::create(b, loc, l[r], alpha[r]);
-      for (int64_t j = 0; j < nTiles; ++j)
-        for (int64_t cc = 0; cc < 2; ++cc) {
-          Value &x = sv[j * 4 + r * 2 + cc];
-          x = exp2(arith::SubFOp::create(b, loc, x, base));
-          sum = arith::AddFOp::create(b, loc, sum, x);
-        }
-      l[r] = sum;
-    }
-    Value alphaV = vector::FromElementsOp::create(
-        b, loc, accTy, ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
+    Value alphaV = softmax(sv, m, l);
     for (Value &a : acc)
       a = arith::MulFOp::create(b, loc, a, alphaV);
 
@@ -654,10 +774,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
       // V fragments with ldmatrix.trans: matrices (keys 16 st + 8 (m % 2),
       // features 8 (n + m / 2)), two n8 tiles of features per x4.
       Value key =
-          add(add(laneRow,
-                  mul(arith::RemUIOp::create(b, loc, laneMat, idx(2)), idx(8))),
-              idx(16 * st));
-      Value half = arith::DivUIOp::create(b, loc, laneMat, idx(2));
+          add(add(laneRow, mul(remui(laneMat, 2), idx(8))), idx(16 * st));
+      Value half = divui(laneMat, 2);
       for (int64_t n = 0; n < nAcc; n += 2) {
         bool pair = n + 1 < nAcc;
         Value col = add(mul(pair ? half : idx(0), idx(8)), idx(8 * n));
@@ -670,62 +788,254 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
     }
     // Every warp is done with V(t) before V(t + 1) overwrites it.
     gpu::BarrierOp::create(b, loc);
-    SmallVector<Value> next = {mNew[0], mNew[1], l[0], l[1]};
+    SmallVector<Value> next = {m[0], m[1], l[0], l[1]};
     next.append(acc.begin(), acc.end());
     scf::YieldOp::create(b, loc, next);
   }
   // The extra K copy of the last step (or of an empty loop) lands before
   // the block exits.
   nvgpu::DeviceAsyncWaitOp::create(b, loc, kPrologue, b.getI32IntegerAttr(0));
+  epilogue(loop.getResults());
+  gpu::ReturnOp::create(b, loc);
+}
 
-  // Row sums over the 4 lanes of a row, then out = acc / sum.
-  ValueRange res = loop.getResults();
-  Value inv[2], lTot[2];
-  for (int64_t r = 0; r < 2; ++r) {
-    Value lr = res[2 + r];
-    lr = arith::AddFOp::create(b, loc, lr, shuffleXor(lr, 1));
-    lr = arith::AddFOp::create(b, loc, lr, shuffleXor(lr, 2));
-    lTot[r] = lr;
-    Value positive =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, lr, zero);
-    inv[r] = arith::SelectOp::create(
-        b, loc, positive, arith::DivFOp::create(b, loc, f(1.0), lr), zero);
+void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
+  MLIRContext *ctx = b.getContext();
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  // The tensor maps of Q, K and V arrive as pointers (to device memory,
+  // where the runtime put them), then Q, K and V as memrefs.
+  Attribute wg = workgroupSpace(ctx);
+  auto mapType = swizzledBoxMapType(s.in, {1, 1, kWgBox, kWgBox}, wg);
+  auto mapArg = [&](unsigned i) {
+    return UnrealizedConversionCastOp::create(b, loc, mapType,
+                                              entry.getArgument(i))
+        .getResult(0);
+  };
+  Value qMap = mapArg(0), kMap = mapArg(1), vMap = mapArg(2);
+  // Arguments 3 to 5 are Q, K and V, unused.
+  setup(entry, 6);
+  int64_t chunks = s.d / kWgBox; // boxes per row of Q, K or V
+  int64_t qBytes = chunks * kWgBoxBytes, stageBytes = wgStageBytes(s.d);
+
+  // Dynamic shared memory from its first 1024-byte boundary (the 128-byte
+  // swizzle repeats every 1024 bytes): Q's boxes, the stages (K's boxes,
+  // then V's), P.
+  Value smem = dynamicSharedMemory(b, loc);
+  Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
+  Value pad = remui(
+      arith::SubIOp::create(b, loc, idx(kWgAlign), remui(address, kWgAlign)),
+      kWgAlign);
+  auto stageBase = [&](Value stage) {
+    return add(pad, add(idx(qBytes), mul(stage, idx(stageBytes))));
+  };
+  Value pBase = add(pad, idx(qBytes + kWgStages * stageBytes));
+  auto box = [&](Value byteShift) -> Value {
+    auto ty = MemRefType::get({1, 1, kWgBox, kWgBox}, s.in, AffineMap(), wg);
+    return memref::ViewOp::create(b, loc, ty, smem, byteShift, ValueRange{});
+  };
+
+  Value leader =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
+  auto both = [&](Value x, Value y) {
+    return arith::AndIOp::create(b, loc, x, y).getResult();
+  };
+  // mbarrier 0 counts Q's bytes, 1 + st those of stage st.
+  auto bars = nvgpu::MBarrierCreateOp::create(
+      b, loc, nvgpu::MBarrierGroupType::get(ctx, wg, 1 + kWgStages));
+  for (int64_t i = 0; i < 1 + kWgStages; ++i)
+    nvgpu::MBarrierInitOp::create(b, loc, bars, idx(1), idx(i), leader);
+  // The initialised mbarriers visible to the async proxy (TMA completes
+  // its transactions on them through it), then to every thread.
+  auto fenceAsync = [&] {
+    NVVM::FenceProxyOp::create(
+        b, loc, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+  };
+  fenceAsync();
+  for (Value map : {qMap, kMap, vMap})
+    nvgpu::TmaPrefetchOp::create(b, loc, map, leader);
+  gpu::BarrierOp::create(b, loc);
+  tileRange();
+
+  // Q's rows of the block (rows past Sq are zero filled; their results
+  // are never stored). Coordinates innermost first: (feature, row, head,
+  // batch).
+  nvgpu::MBarrierArriveExpectTxOp::create(b, loc, bars, idx(qBytes), idx(0),
+                                          leader);
+  for (int64_t c = 0; c < chunks; ++c)
+    nvgpu::TmaAsyncLoadOp::create(
+        b, loc, box(add(pad, idx(c * kWgBoxBytes))), bars, qMap,
+        ValueRange{idx(c * kWgBox), blockRow0, h, bi}, idx(0), Value(), leader);
+  // Key tile `tile` of K and V into stage `stage` (keys past Sk are zero
+  // filled and masked). The transaction count is the boxes' full size:
+  // TMA counts the bytes it zero-fills too.
+  auto loadStage = [&](Value tile, Value stage, Value pred) {
+    Value base = stageBase(stage);
+    Value bar = add(stage, idx(1));
+    nvgpu::MBarrierArriveExpectTxOp::create(b, loc, bars, idx(stageBytes), bar,
+                                            pred);
+    Value key0 = mul(tile, idx(kBlockN));
+    for (int64_t c = 0; c < 2 * chunks; ++c)
+      nvgpu::TmaAsyncLoadOp::create(
+          b, loc, box(add(base, idx(c * kWgBoxBytes))), bars,
+          c < chunks ? kMap : vMap,
+          ValueRange{idx((c % chunks) * kWgBox), key0, hk, bi}, bar, Value(),
+          pred);
+  };
+  for (int64_t st = 0; st < kWgStages; ++st) {
+    Value tile = add(lo, idx(st));
+    loadStage(tile, idx(st), both(leader, lessThan(tile, hi)));
   }
-  auto outPairTy = VectorType::get({2}, s.out);
-  for (int64_t r = 0; r < 2; ++r) {
-    Value row = r ? row1 : row0;
-    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
-                                         idx(s.sq));
-    auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+  Value never = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+  Value ticks = idx(10000000);
+  nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, never, ticks, idx(0));
+
+  // Warpgroup MMA operands are described by shared-memory descriptors:
+  // start address (bits 0-13), leading and stride byte offsets (16-29,
+  // 32-45), all in 16-byte units, and the 128-byte swizzle (bits 62-63).
+  // Q, K and P are K-major (rows of 64 features or keys, 128 bytes; 8-row
+  // groups 1024 bytes apart; a k16 step is 32 bytes further into the
+  // rows); V is N-major (rows of 64 features; the next 64 features a box
+  // further, the leading byte offset).
+  Type i64 = b.getI64Type();
+  auto descriptor = [&](Value byteShift, int64_t leading) -> Value {
+    Value start = arith::IndexCastUIOp::create(
+        b, loc, i64, divui(add(address, byteShift), 16));
+    int64_t fields = ((leading >> 4) << 16) | (int64_t(1024 >> 4) << 32) |
+                     (int64_t(1) << 62);
+    return arith::AddIOp::create(
+        b, loc, start, arith::ConstantIntOp::create(b, loc, i64, fields));
+  };
+  auto structOf = [&](int64_t n) {
+    return LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n / 2, f32));
+  };
+  NVVM::WGMMATypes elem =
+      s.in.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
+  // D (+)= A B, m64 n k16, f32 accumulators; B K-major (K^T) or N-major
+  // (V).
+  auto mmaAsync = [&](Value acc, Value descA, Value descB, int64_t n,
+                      bool kMajorB, bool accumulate) -> Value {
+    return NVVM::WgmmaMmaAsyncOp::create(
+        b, loc, acc.getType(), acc, descA, descB,
+        NVVM::MMAShapeAttr::get(ctx, 64, n, 16), elem, elem,
+        NVVM::WGMMATypes::f32,
+        accumulate ? NVVM::WGMMAScaleOut::one : NVVM::WGMMAScaleOut::zero,
+        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+        kMajorB ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+        NVVM::MMAIntOverflowAttr());
+  };
+  // The accumulator of an m64 n MMA, thread by thread: n / 8 fragments of
+  // m16n8 layout (register 4 j + 2 r + c: n8 tile j, row half r, column c).
+  auto fragments = [&](Value st, int64_t n) {
+    SmallVector<Value> frags;
+    for (int64_t j = 0; j < n / 8; ++j) {
+      SmallVector<Value> e;
+      for (int64_t i = 0; i < 4; ++i)
+        e.push_back(LLVM::ExtractValueOp::create(b, loc, st,
+                                                 ArrayRef<int64_t>{4 * j + i}));
+      frags.push_back(vector::FromElementsOp::create(b, loc, accTy, e));
+    }
+    return frags;
+  };
+  auto pack = [&](ArrayRef<Value> frags) {
+    Value st = LLVM::ZeroOp::create(b, loc, structOf(8 * frags.size()));
+    for (auto [j, frag] : llvm::enumerate(frags))
+      for (int64_t i = 0; i < 4; ++i)
+        st = LLVM::InsertValueOp::create(
+            b, loc, st,
+            vector::ExtractOp::create(b, loc, frag,
+                                      ArrayRef<int64_t>{i / 2, i % 2}),
+            ArrayRef<int64_t>{4 * static_cast<int64_t>(j) + i});
+    return st;
+  };
+  auto pTile = memref::ViewOp::create(
+      b, loc, MemRefType::get({kBlockM, kBlockN}, s.in, AffineMap(), wg), smem,
+      pBase, ValueRange{});
+  auto pairTy = VectorType::get({2}, s.in);
+
+  SmallVector<Value> init = {ninf, ninf, zero, zero};
+  init.append(nAcc, accZero);
+  auto loop = scf::ForOp::create(b, loc, lo, hi, idx(1), init);
+  {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    for (int64_t n = 0; n < nAcc; ++n) {
-      Value a = res[4 + n];
-      Value pr = vector::ExtractOp::create(b, loc, a, ArrayRef<int64_t>{r});
-      Value invV = vector::BroadcastOp::create(
-          b, loc, VectorType::get({2}, f32), inv[r]);
-      pr = arith::MulFOp::create(b, loc, pr, invV);
-      if (s.out != f32)
-        pr = arith::TruncFOp::create(b, loc, outPairTy, pr);
-      vector::StoreOp::create(b, loc, pr, out,
-                              ValueRange{bi, h, row, add(tig2, idx(8 * n))});
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    ValueRange carried = loop.getRegionIterArgs();
+    Value m[2] = {carried[0], carried[1]};
+    Value l[2] = {carried[2], carried[3]};
+    SmallVector<Value> acc(carried.begin() + 4, carried.end());
+    // Step i = t - lo uses stage i mod kWgStages, for the
+    // (i / kWgStages)-th time: wait for that phase's parity.
+    Value i = arith::SubIOp::create(b, loc, t, lo);
+    Value stage = remui(i, kWgStages);
+    Value parity = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                         remui(divui(i, kWgStages), 2), idx(0));
+    nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, parity, ticks,
+                                           add(stage, idx(1)));
+    Value kBase = stageBase(stage);
+    Value vBase = add(kBase, idx(chunks * kWgBoxBytes));
+
+    // S = Q K^T: a k16 step is 32 bytes into the rows of a box, four steps
+    // a box.
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    Value sAcc = LLVM::ZeroOp::create(b, loc, structOf(kBlockN));
+    for (int64_t ks = 0; ks < s.d / 16; ++ks) {
+      int64_t shift = (ks / 4) * kWgBoxBytes + (ks % 4) * 32;
+      sAcc = mmaAsync(sAcc, descriptor(add(pad, idx(shift)), 16),
+                      descriptor(add(kBase, idx(shift)), 16), kBlockN,
+                      /*kMajorB=*/true, /*accumulate=*/ks > 0);
     }
-    if (lse) {
-      // lse = ln(sum) + max / log2(e); -inf for a row that sees no key.
-      Value first =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tig, idx(0));
-      auto lseIf = scf::IfOp::create(b, loc, first, false);
-      b.setInsertionPointToStart(lseIf.thenBlock());
-      Value ln2 = f(M_LN2);
-      Value logSum = arith::MulFOp::create(b, loc, log2(lTot[r]), ln2);
-      Value mx = arith::MulFOp::create(b, loc, res[r], ln2);
-      Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                             lTot[r], zero);
-      Value val = arith::SelectOp::create(
-          b, loc, positive, arith::AddFOp::create(b, loc, logSum, mx), ninf);
-      memref::StoreOp::create(b, loc, val, lse, ValueRange{bi, h, row});
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
+    SmallVector<Value> sv =
+        maskScores(fragments(sAcc, kBlockN), mul(t, idx(kBlockN)));
+    Value alphaV = softmax(sv, m, l);
+    for (Value &a : acc)
+      a = arith::MulFOp::create(b, loc, a, alphaV);
+
+    // P in the input type into its shared tile, the A operand of P V,
+    // swizzled like a TMA box: 16-byte chunk j of row r at chunk
+    // j XOR (r mod 8), and r mod 8 is this lane's g.
+    Value rowIn = add(mul(warp, idx(16)), g);
+    for (int64_t j = 0; j < kBlockN / 8; ++j) {
+      Value col =
+          add(mul(arith::XOrIOp::create(b, loc, idx(j), g).getResult(), idx(8)),
+              tig2);
+      for (int64_t r = 0; r < 2; ++r) {
+        Value p = vector::FromElementsOp::create(
+            b, loc, VectorType::get({2}, f32),
+            ValueRange{sv[j * 4 + r * 2], sv[j * 4 + r * 2 + 1]});
+        p = arith::TruncFOp::create(b, loc, pairTy, p);
+        vector::StoreOp::create(b, loc, p, pTile,
+                                ValueRange{add(rowIn, idx(8 * r)), col});
+      }
     }
+    // The stores visible to the async proxy, through which the MMAs read
+    // P, then every warp's rows of P written.
+    fenceAsync();
+    gpu::BarrierOp::create(b, loc);
+
+    // O += P V: a k16 step is 16 rows (keys) of V, 2048 bytes.
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    Value o = pack(acc);
+    for (int64_t ks = 0; ks < kBlockN / 16; ++ks)
+      o = mmaAsync(o, descriptor(add(pBase, idx(32 * ks)), 16),
+                   descriptor(add(vBase, idx(2048 * ks)), kWgBoxBytes), s.dv,
+                   /*kMajorB=*/false, /*accumulate=*/true);
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
+    acc = fragments(o, s.dv);
+    // Every warp's MMAs are done with the stage and with P: step
+    // i + kWgStages takes the stage.
+    gpu::BarrierOp::create(b, loc);
+    Value refill = add(t, idx(kWgStages));
+    loadStage(refill, stage, both(leader, lessThan(refill, hi)));
+    SmallVector<Value> next = {m[0], m[1], l[0], l[1]};
+    next.append(acc.begin(), acc.end());
+    scf::YieldOp::create(b, loc, next);
   }
+  epilogue(loop.getResults());
   gpu::ReturnOp::create(b, loc);
 }
 
@@ -764,12 +1074,17 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
     return existing;
   OpBuilder b(kernels.getContext());
+  Location loc = kernels.getLoc();
+  if (spec.wgmma) {
+    auto func = createKernel(b, kernels, name, argTypes, 0, kThreads);
+    KernelBuilder(b, loc, spec).buildWarpgroup(func);
+    return func;
+  }
   // The K and V tiles, viewed with their types in the kernel: a workgroup
   // buffer, or dynamic shared memory past 48 KiB.
   int64_t bytes = tileBytes(spec.d, spec.dv);
   auto func = createKernel(b, kernels, name, argTypes,
                            bytes > kMaxStaticShared ? 0 : bytes, kThreads);
-  Location loc = kernels.getLoc();
   KernelBuilder(b, loc, spec).build(func);
   return func;
 }
@@ -887,7 +1202,46 @@ void BPTGPUAttentionPass::runOnOperation() {
             ? arith::ConstantIntOp::create(b, loc, b.getI32Type(), bytes)
                   .getResult()
             : Value();
-    gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, dynamicShared, args);
+    // On sm_90a (wgmma), head dims 64 and 128: the TMA + warpgroup-MMA
+    // kernel when, at run time, the rows of Q, K and V are 16-byte aligned
+    // (TMA's rule); the kernel above otherwise.
+    if (wgmma && warpgroupHeads(spec->d, spec->dv)) {
+      Value ok = rowsAligned16(b, loc, args[0]);
+      for (int i = 1; i < 3; ++i)
+        ok = arith::AndIOp::create(b, loc, ok, rowsAligned16(b, loc, args[i]));
+      auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      auto mapType = swizzledBoxMapType(spec->in, {1, 1, kWgBox, kWgBox},
+                                        workgroupSpace(ctx));
+      SmallVector<Value> wargs;
+      for (int i = 0; i < 3; ++i) {
+        Value unranked = memref::CastOp::create(
+            b, loc, UnrankedMemRefType::get(spec->in, Attribute()), args[i]);
+        Value map = nvgpu::TmaCreateDescriptorOp::create(
+            b, loc, mapType, unranked,
+            ValueRange{c(1), c(1), c(kWgBox), c(kWgBox)});
+        wargs.push_back(UnrealizedConversionCastOp::create(
+                            b, loc, LLVM::LLVMPointerType::get(ctx), map)
+                            .getResult(0));
+      }
+      // Q, K and V themselves too, unused by the kernel: their buffers
+      // live until the launch (deallocation sees the launch read them).
+      wargs.append(args.begin(), args.end());
+      KernelSpec wspec = *spec;
+      wspec.wgmma = true;
+      gpu::GPUFuncOp wkernel = getOrBuildKernel(
+          kernels, wspec, llvm::to_vector(ValueRange(wargs).getTypes()));
+      Value shared = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
+                                                  wgSharedBytes(spec->d));
+      gpu::LaunchFuncOp::create(b, loc, wkernel, grid, block, shared, wargs);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, dynamicShared,
+                                args);
+    } else {
+      gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, dynamicShared,
+                                args);
+    }
     SmallVector<Value> tensors;
     for (Value buf : results) {
       auto m = cast<MemRefType>(buf.getType());

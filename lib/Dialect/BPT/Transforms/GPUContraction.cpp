@@ -351,37 +351,11 @@ static FailureOr<Epilogue> matchEpilogue(linalg::LinalgOp op,
   return e;
 }
 
-/// Whether the 16-bit matrix `memref` (unit-stride rows) has 16-byte
-/// aligned rows: its first element and its row stride (cp.async and TMA
-/// move 16-byte chunks).
-static Value rowsAligned16(OpBuilder &b, Location loc, Value memref) {
-  auto idx = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v).getResult();
-  };
-  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-  Value first = arith::AddIOp::create(
-      b, loc, ptr, arith::MulIOp::create(b, loc, meta.getOffset(), idx(2)));
-  auto zero = [&](Value v, int64_t mod) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                 arith::RemUIOp::create(b, loc, v, idx(mod)),
-                                 idx(0))
-        .getResult();
-  };
-  return arith::AndIOp::create(b, loc, zero(first, 16),
-                               zero(meta.getStrides()[0], 8));
-}
-
 /// The tensor map of `rows` x 64 boxes of `elem` the sm_90a kernel loads
 /// (128-byte swizzle, zero past the edges).
 static nvgpu::TensorMapDescriptorType tensorMapType(Type elem, int64_t rows,
                                                     Attribute workgroup) {
-  auto box = MemRefType::get({rows, kTile}, elem, AffineMap(), workgroup);
-  return nvgpu::TensorMapDescriptorType::get(
-      elem.getContext(), box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
-      nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
-      nvgpu::TensorMapOOBKind::OOB_ZERO,
-      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+  return swizzledBoxMapType(elem, {rows, kTile}, workgroup);
 }
 
 /// Emits the body of the kernel of `spec` into `func`.

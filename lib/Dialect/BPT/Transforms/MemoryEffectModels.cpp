@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MPI/IR/MPI.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -72,6 +73,22 @@ struct LaunchEffects
                          SideEffects::DefaultResource::get());
   }
 };
+/// A TMA tensor map of a memref reads its descriptor (address, sizes,
+/// strides), not its data: the kernel that gets the map reads that, and
+/// takes the memref as an argument too, so that its buffer lives until
+/// the launch.
+struct TensorMapEffects : public MemoryEffectOpInterface::ExternalModel<
+                              TensorMapEffects, nvgpu::TmaCreateDescriptorOp> {
+  void
+  getEffects(Operation *op,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                 &effects) const {
+    effects.emplace_back(
+        MemoryEffects::Read::get(),
+        &cast<nvgpu::TmaCreateDescriptorOp>(op).getTensorMutable(),
+        SideEffects::DefaultResource::get());
+  }
+};
 } // namespace
 
 void mlir::bpt::registerMemoryEffectModels(DialectRegistry &registry) {
@@ -85,5 +102,8 @@ void mlir::bpt::registerMemoryEffectModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, gpu::GPUDialect *) {
     gpu::LaunchFuncOp::attachInterface<LaunchEffects>(*ctx);
     gpu::WaitOp::attachInterface<WaitEffects<gpu::WaitOp>>(*ctx);
+  });
+  registry.addExtension(+[](MLIRContext *ctx, nvgpu::NVGPUDialect *) {
+    nvgpu::TmaCreateDescriptorOp::attachInterface<TensorMapEffects>(*ctx);
   });
 }

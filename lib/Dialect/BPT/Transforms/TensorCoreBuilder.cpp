@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -41,6 +42,37 @@ Value mlir::bpt::dynamicSharedMemory(OpBuilder &b, Location loc) {
       b, loc,
       MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
                       workgroupSpace(b.getContext())));
+}
+
+Value mlir::bpt::rowsAligned16(OpBuilder &b, Location loc, Value memref) {
+  auto idx = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  auto zero = [&](Value v, int64_t mod) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                 arith::RemUIOp::create(b, loc, v, idx(mod)),
+                                 idx(0))
+        .getResult();
+  };
+  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  Value first = arith::AddIOp::create(
+      b, loc, ptr, arith::MulIOp::create(b, loc, meta.getOffset(), idx(2)));
+  Value ok = zero(first, 16);
+  for (Value stride : meta.getStrides().drop_back())
+    ok = arith::AndIOp::create(b, loc, ok, zero(stride, 8));
+  return ok;
+}
+
+nvgpu::TensorMapDescriptorType
+mlir::bpt::swizzledBoxMapType(Type elem, ArrayRef<int64_t> box,
+                              Attribute workgroup) {
+  auto tile = MemRefType::get(box, elem, AffineMap(), workgroup);
+  return nvgpu::TensorMapDescriptorType::get(
+      elem.getContext(), tile, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
+      nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
 }
 
 gpu::GPUFuncOp mlir::bpt::createKernel(OpBuilder &b, gpu::GPUModuleOp kernels,

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -44,6 +45,18 @@ Value dynamicSharedMemory(OpBuilder &b, Location loc);
 gpu::GPUFuncOp createKernel(OpBuilder &b, gpu::GPUModuleOp kernels,
                             StringRef name, ArrayRef<Type> argTypes,
                             int64_t sharedBytes, int32_t threads);
+
+/// Whether the 16-bit `memref` (unit innermost stride) can be read by
+/// 16-byte chunks, as cp.async and TMA read it: its first element is
+/// 16-byte aligned and each outer stride a multiple of 16 bytes (an i1,
+/// computed at run time).
+Value rowsAligned16(OpBuilder &b, Location loc, Value memref);
+
+/// The type of a TMA tensor map of boxes `box` (innermost 64 elements of
+/// 16-bit `elem`: 128 bytes) stored with the 128-byte swizzle, zero filled
+/// past the tensor's edges, landing in `workgroup` memory.
+nvgpu::TensorMapDescriptorType
+swizzledBoxMapType(Type elem, ArrayRef<int64_t> box, Attribute workgroup);
 
 class TensorCoreBuilder {
 public:

@@ -301,11 +301,24 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
     the softmax are f32 as always, the inputs lose their low bits as under
     PyTorch's autocast. The rest of the function is left for
     --bpt-gpu-offload. Run by --bpt-gpu-pipeline.
+
+    With `wgmma` (sm_90a kernels only), an attention of head dims 64 or
+    128 also gets a Hopper kernel, launched when the rows of Q, K and V are
+    16-byte aligned at run time (the other kernel runs otherwise): Q, K and
+    V arrive by TMA (`nvgpu.tma.async.load` of 64 x 64 boxes, 128-byte
+    swizzle, counted by mbarriers; K and V two tiles ahead), Q K^T and P V
+    are warpgroup MMAs (`nvvm.wgmma.mma_async` m64, operands described by
+    shared-memory descriptors; P goes through a shared tile), masking and
+    the online softmax are the other kernel's.
   }];
   let options = [
     Option<"f32Inputs", "f32-inputs", "std::string", /*default=*/"\"\"",
            "Round f32 queries, keys and values to this type for the tensor "
-           "cores: bf16 or f16 (default: refuse f32 inputs)">
+           "cores: bf16 or f16 (default: refuse f32 inputs)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "sm_90a: head dims 64 and 128 through TMA and warpgroup MMAs "
+           "when Q, K and V have 16-byte aligned rows at run time (not yet "
+           "run on a GPU: off by default)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

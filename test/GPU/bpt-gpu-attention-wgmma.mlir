@@ -1,0 +1,120 @@
+// The sm_90a attention kernel (--bpt-gpu-attention{wgmma=true}, in the
+// pipeline wgmma=true) for head dims 64 and 128.
+// RUN: bpt-opt %s --bpt-gpu-attention=wgmma=true --split-input-file | FileCheck %s --check-prefix=ATTN
+// RUN: bpt-opt %s --bpt-gpu-attention --split-input-file | FileCheck %s --check-prefix=OFF
+// Down to PTX and a cubin (ptxas accepts it for sm_90a); refused on sm_80:
+// RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a format=isa wgmma=true" --split-input-file | FileCheck %s --dump-input=never --check-prefix=PTX
+// RUN: bpt-opt %s --bpt-gpu-pipeline="chip=sm_90a wgmma=true" --split-input-file | FileCheck %s --dump-input=never --check-prefix=BIN
+// RUN: not bpt-opt %s --bpt-gpu-pipeline="chip=sm_80 wgmma=true" --split-input-file -o /dev/null 2>&1 | FileCheck %s --check-prefix=SM80
+
+// On the host: when Q, K and V have 16-byte aligned rows (first element
+// and every outer stride, checked at run time), one tensor map each of
+// 1 x 1 x 64 x 64 boxes (128-byte swizzle, zero fill) and the wgmma
+// kernel, with Q, K and V as arguments too (they live until the launch),
+// and 1 KiB + Q's 16 KiB + two stages of 32 KiB + P's 8 KiB of dynamic
+// shared memory; otherwise the mma.sync kernel, as without wgmma.
+// ATTN-LABEL: func.func @gqa_d128
+//       ATTN:   memref.extract_aligned_pointer_as_index %[[Q:.+]] : memref<2x8x1024x128xbf16>
+//       ATTN:   memref.extract_strided_metadata %[[Q]]
+//       ATTN:   scf.if %{{.+}} {
+//  ATTN-COUNT-3:  nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x1x64x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, interleave = none>
+//       ATTN:     %[[SHARED:.+]] = arith.constant 91136 : i32
+//       ATTN:     gpu.launch_func  @bpt_kernels::@bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3_wgmma blocks in (%{{.+}}, %{{.+}}, %{{.+}}) threads in (%{{.+}}, %{{.+}}, %{{.+}})  dynamic_shared_memory_size %[[SHARED]] args(%{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %[[Q]] : memref<2x8x1024x128xbf16>, %{{.+}} : memref<2x2x1024x128xbf16>, %{{.+}} : memref<2x2x1024x128xbf16>, %{{.+}} : memref<2x8x1024x128xbf16>, %{{.+}} : index, %{{.+}} : index)
+//       ATTN:   } else {
+//       ATTN:     gpu.launch_func  @bpt_kernels::@bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3 blocks
+//       ATTN:   }
+// The kernel: mbarriers for Q and the two stages, initialised by thread 0
+// and made visible to TMA by a fence; Q's two boxes and the first two
+// tiles of K and V (4 boxes a stage: 32 KiB) by TMA, coordinates (feature,
+// row, head, batch), the key/value head h / 4; a wait for Q; per tile, a
+// wait on the stage's mbarrier with the parity of its use, S = Q K^T as
+// eight m64n64k16 MMAs (K-major B: layout col) on descriptors, waited for;
+// the softmax; P stored to its tile (8 KiB after the stages), a
+// fence.proxy.async and a barrier; O += P V as four m64n128k16 MMAs
+// (N-major V: layout row) after a wgmma.fence; a barrier, then thread 0
+// refills the stage with tile t + 2.
+//       ATTN: gpu.func @bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3_wgmma(%{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: memref<2x8x1024x128xbf16>, %{{.+}}: memref<2x2x1024x128xbf16>, %{{.+}}: memref<2x2x1024x128xbf16>, %{{.+}}: memref<2x8x1024x128xbf16>, %{{.+}}: index, %{{.+}}: index) kernel
+//   ATTN-NOT: workgroup(
+//       ATTN:   gpu.dynamic_shared_memory
+//       ATTN:   nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 3>
+//       ATTN:   nvvm.fence.proxy
+//       ATTN:   nvgpu.mbarrier.arrive.expect_tx %{{.+}}[%{{.+}}], %{{.+}}, predicate
+//  ATTN-COUNT-2: nvgpu.tma.async.load %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}], %{{.+}}[%{{.+}}] to %{{.+}}, predicate
+//       ATTN:   nvgpu.mbarrier.arrive.expect_tx %{{.+}}[%{{.+}}], %c32768{{(_[0-9]+)?}}, predicate
+//  ATTN-COUNT-4: nvgpu.tma.async.load
+//       ATTN:   nvgpu.mbarrier.try_wait.parity
+//       ATTN:   scf.for
+//       ATTN:     nvgpu.mbarrier.try_wait.parity
+//       ATTN:     nvvm.wgmma.fence.aligned
+//       ATTN:     nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+//  ATTN-COUNT-7: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+//       ATTN:     nvvm.wgmma.commit.group.sync.aligned
+//       ATTN:     nvvm.wgmma.wait.group.sync.aligned 0
+//       ATTN:     vector.store %{{.+}}, %{{.+}} : memref<64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+//       ATTN:     nvvm.fence.proxy
+//  ATTN-NEXT:     gpu.barrier
+//       ATTN:     nvvm.wgmma.fence.aligned
+//  ATTN-COUNT-4: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+//       ATTN:     nvvm.wgmma.commit.group.sync.aligned
+//       ATTN:     nvvm.wgmma.wait.group.sync.aligned 0
+//       ATTN:     gpu.barrier
+//       ATTN:     nvgpu.mbarrier.arrive.expect_tx
+//  ATTN-COUNT-4: nvgpu.tma.async.load
+//       ATTN:     scf.yield
+//       ATTN:   gpu.return
+
+// OFF-LABEL: func.func @gqa_d128
+//   OFF-NOT: nvgpu.tma
+//   OFF-NOT: _wgmma
+//       OFF: gpu.launch_func  @bpt_kernels::@bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3 blocks
+//   OFF-NOT: wgmma
+
+// PTX: .target sm_90a
+// PTX: .entry bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3(
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: .entry bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3_wgmma(
+// PTX: mbarrier.init.shared.b64
+// PTX: fence.proxy.async.shared::cta
+// PTX: mbarrier.arrive.expect_tx.shared.b64
+// PTX: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
+// PTX: mbarrier.try_wait.parity.shared.b64
+// PTX: wgmma.fence.sync.aligned
+// The last two immediates: A and B not transposed (K-major).
+// PTX-COUNT-8: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{[^;]+}}, 0,{{ +}}0;
+// PTX: wgmma.commit_group.sync.aligned
+// PTX: wgmma.wait_group.sync.aligned{{[^;]*}}0;
+// PTX: fence.proxy.async.shared::cta
+// PTX: bar.sync
+// PTX: wgmma.fence.sync.aligned
+// B (V) transposed (N-major).
+// PTX-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{[^;]+}}, 0,{{ +}}1;
+// PTX: wgmma.wait_group.sync.aligned{{[^;]*}}0;
+// PTX: cp.async.bulk.tensor.4d
+
+// BIN: gpu.binary @bpt_kernels
+// BIN-SAME: chip = "sm_90a"
+
+// SM80: error: 'nvvm.wgmma.fence.aligned' op is not supported on sm_80
+
+func.func @gqa_d128(%q: tensor<2x8x1024x128xbf16>, %k: tensor<2x2x1024x128xbf16>, %v: tensor<2x2x1024x128xbf16>) -> tensor<2x8x1024x128xbf16> {
+  %e = tensor.empty() : tensor<2x8x1024x128xbf16>
+  %o = bpt.attention causal ins(%q, %k, %v : tensor<2x8x1024x128xbf16>, tensor<2x2x1024x128xbf16>, tensor<2x2x1024x128xbf16>) outs(%e : tensor<2x8x1024x128xbf16>) -> tensor<2x8x1024x128xbf16>
+  return %o : tensor<2x8x1024x128xbf16>
+}
+
+// -----
+
+// Head dims other than 64 and 128 (here 96) keep the mma.sync kernel
+// alone: no tensor maps, no run-time choice.
+// ATTN-LABEL: func.func @d96
+//   ATTN-NOT: nvgpu.tma.create.descriptor
+//   ATTN-NOT: scf.if
+//       ATTN: gpu.launch_func  @bpt_kernels::@bpt_attention_b1_h2x2_q130_k130_d96x96_f16_f32_s3dd105eb blocks
+//   ATTN-NOT: _wgmma
+// PTX-LABEL: .entry bpt_attention_b1_h2x2_q130_k130_d96x96_f16_f32_s3dd105eb(
+// PTX-NOT: wgmma
+func.func @d96(%q: tensor<1x2x130x96xf16>, %k: tensor<1x2x130x96xf16>, %v: tensor<1x2x130x96xf16>) -> tensor<1x2x130x96xf32> {
+  %e = tensor.empty() : tensor<1x2x130x96xf32>
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x2x130x96xf16>, tensor<1x2x130x96xf16>, tensor<1x2x130x96xf16>) outs(%e : tensor<1x2x130x96xf32>) -> tensor<1x2x130x96xf32>
+  return %o : tensor<1x2x130x96xf32>
+}

@@ -1,0 +1,202 @@
+# The sm_90a attention kernel of --bpt-gpu-attention{wgmma=true} (Q, K and
+# V by TMA in 64 x 64 boxes counted by mbarriers, K and V two tiles ahead;
+# Q K^T and P V as nvvm.wgmma.mma_async on shared-memory descriptors, P
+# through a swizzled shared tile), executed on the CPU by bpt.gpuemu and
+# compared with an f64 NumPy model of bpt.attention: head dims 64 and 128,
+# f16 and bf16 inputs, f32 and f16 outputs, ragged lengths (zero-filled
+# boxes past Sq and Sk), causal with rows that see no key, sliding window,
+# explicit positions, GQA, boolean and additive masks, the log-sum-exp
+# result, several batches and heads (outer tensor-map coordinates).
+# The emulator decodes each descriptor (start address, leading and stride
+# byte offsets, swizzle) and reads the operands through the layout the PTX
+# ISA gives it, so a wrong descriptor field reads the wrong data. The test
+# also requires that each synchronisation of the kernel is needed: it
+# removes each in turn (the fence.proxy.async that makes the stores of P
+# visible to the MMAs, the barrier after them, the wait for the scores'
+# MMAs, the wgmma.fence before P V, the barrier before a stage is
+# refilled, the wait for Q, the mbarrier parity) and requires the
+# emulator's failure. Dynamic shared memory starts 32 bytes into the
+# window: the kernel aligns its boxes to 1024 bytes itself.
+# Tolerances as for the mma.sync kernel (attention-kernel.py): P is rounded
+# to the input type before P V: |error| <= 2e-3 for f16, 2e-2 for bf16.
+#
+# RUN: %python %s
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+from bpt import gpuemu
+from bpt.tools import tool
+
+TOL = {"f16": 2e-3, "bf16": 2e-2}
+CASES = [
+    dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="bf16", causal=True,
+         lse=True),
+    dict(b=2, hq=2, hkv=2, sq=65, sk=130, d=128, elem="f16"),
+    dict(b=1, hq=4, hkv=2, sq=64, sk=64, d=64, elem="f16", out_elem="f16",
+         causal=True, seed=3),
+    dict(b=1, hq=2, hkv=1, sq=150, sk=150, d=64, elem="bf16", causal=True,
+         window=40, lse=True),
+    dict(b=1, hq=1, hkv=1, sq=70, sk=90, d=128, elem="bf16", causal=True,
+         positions=(100, 64), scale=0.3),
+    dict(b=2, hq=2, hkv=1, sq=70, sk=50, d=64, elem="f16",
+         mask=("i1", (2, 1, 70, 50)), lse=True),
+    # Causal, the first block sees no key at all (no tile loaded).
+    dict(b=1, hq=1, hkv=1, sq=150, sk=20, d=128, elem="f16", causal=True,
+         lse=True),
+    dict(b=1, hq=2, hkv=2, sq=30, sk=200, d=128, elem="bf16",
+         mask=("f32", (1, 2, 1, 200)), causal=True, lse=True),
+    dict(b=1, hq=1, hkv=1, sq=1, sk=1, d=64, elem="f16"),
+]
+
+
+def shared_bytes(d):
+    """Q's boxes, two stages of K's and V's, P; 1024 bytes to align."""
+    box = 64 * 64 * 2
+    return 1024 + (d // 64) * box * 5 + box
+
+
+def kernel_of(kw):
+    mlir, inputs = gpuemu.attention_case(**kw)
+    generic = subprocess.run(
+        [tool("bpt-opt"), "--bpt-gpu-attention=wgmma=true",
+         "--mlir-print-op-generic"],
+        input=mlir, capture_output=True, text=True, check=True).stdout
+    names = [n for n in gpuemu.parse_kernels(generic) if n.endswith("_wgmma")]
+    return generic, (names[0] if len(names) == 1 else None), inputs
+
+
+def run(generic, name, kw, inputs):
+    q, k, v = inputs[:3]
+    mask = inputs[3] if len(inputs) > 3 else None
+    b, hq, sq, d = q.shape
+    sk = k.shape[2]
+    out = np.full((b, hq, sq, d), np.nan, np.float32)
+    lse = np.full((b, hq, sq), np.nan, np.float32)
+    qp, kp = kw.get("positions") or (sk - sq, 0)
+    # The tensor maps are passed as the tensors they describe, then the
+    # tensors (which the kernel takes but does not use).
+    args = [q, k, v, q, k, v, out] + ([lse] if kw.get("lse") else []) + \
+        ([mask] if mask is not None else []) + [qp, kp]
+    emu = gpuemu.run_kernel(generic, args, ((sq + 63) // 64, hq, b),
+                            name=name, dynamic_shared=shared_bytes(d))
+    return emu, out, lse
+
+
+failures = 0
+for kw in CASES:
+    generic, name, inputs = kernel_of(kw)
+    if name is None:
+        print(f"FAIL {kw}: no wgmma kernel")
+        failures += 1
+        continue
+    emu, out, lse = run(generic, name, kw, inputs)
+    q, k, v = inputs[:3]
+    mask = inputs[3] if len(inputs) > 3 else None
+    ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
+                                    kw.get("window"), kw.get("scale"),
+                                    kw.get("positions"), mask)
+    if kw.get("out_elem") == "f16":
+        ref = gpuemu.round_to(ref, "f16")
+    err = float(np.abs(out - ref).max())
+    ok = np.isfinite(out).all() and err <= TOL[kw["elem"]]
+    if kw.get("lse"):
+        same_inf = np.array_equal(np.isneginf(lse), np.isneginf(ref_lse))
+        fin = np.isfinite(ref_lse)
+        lerr = float(np.abs(lse[fin] - ref_lse[fin]).max()) if fin.any() else 0
+        ok = ok and same_inf and lerr <= 1e-3
+        err = max(err, lerr)
+    ok = ok and emu.wgmmas > 0 and emu.tma_loads > 0
+    print(("ok  " if ok else "FAIL"), kw, f"max |error| {err:.2e}",
+          f"{emu.tma_loads} TMA boxes, {emu.wgmmas} warpgroup MMAs")
+    failures += not ok
+
+# Each synchronisation is needed: mutants of the first case's kernel (two
+# query blocks, the second with two key tiles) must fail.
+kw = CASES[0]
+generic, name, inputs = kernel_of(kw)
+lines = generic.splitlines()
+# The wgmma kernel is the one whose arguments are pointers (tensor maps).
+start = next(j for j, l in enumerate(lines)
+             if '"gpu.func"' in l and "!llvm.ptr" in l)
+end = next(j for j in range(start, len(lines)) if '"gpu.return"' in lines[j])
+body = range(start, end)
+
+
+def where(text):
+    return [j for j in body if text in lines[j]]
+
+
+def without(j):
+    return [l for i, l in enumerate(lines) if i != j]
+
+
+barriers = where('"gpu.barrier"')
+fences = where('"nvvm.fence.proxy"')
+waits = where('"nvvm.wgmma.wait.group.sync.aligned"')
+wgfences = where('"nvvm.wgmma.fence.aligned"')
+try_waits = where('"nvgpu.mbarrier.try_wait.parity"')
+if (len(barriers), len(fences), len(waits), len(wgfences),
+        len(try_waits)) != (3, 2, 2, 2, 2):
+    print("unexpected kernel shape:", len(barriers), len(fences), len(waits),
+          len(wgfences), len(try_waits))
+    failures += 1
+else:
+    parity = re.search(r'"nvgpu.mbarrier.try_wait.parity"\(%\w+, (%\w+)',
+                       lines[try_waits[1]]).group(1)
+    parity_def = next(j for j in body
+                      if lines[j].strip().startswith(parity + " = "))
+    mutants = {
+        "no fence.proxy.async after the stores of P": without(fences[1]),
+        "no barrier between the stores of P and P V": without(barriers[1]),
+        "no wait for the scores' MMAs": without(waits[0]),
+        "no wgmma.fence before P V": without(wgfences[1]),
+        "no barrier before a stage is refilled": without(barriers[2]),
+        "no wait for Q": without(try_waits[0]),
+        "the other mbarrier parity":
+            [l.replace("predicate = 1 :", "predicate = 0 :")
+             if j == parity_def else l for j, l in enumerate(lines)],
+    }
+    for what, mutant in mutants.items():
+        try:
+            run("\n".join(mutant), name, kw, inputs)
+        except (gpuemu.RaceError, gpuemu.SyncError) as err:
+            print(f"  {what}: {type(err).__name__} ({err})")
+        else:
+            print(f"  {what}: no failure found")
+            failures += 1
+
+# The descriptors and layouts matter: with any of these wrong the D = 128
+# case (V two boxes wide) computes something else.
+kw = CASES[1]
+generic, name, inputs = kernel_of(kw)
+k_major = str((1 << 62) | (64 << 32) | (1 << 16))  # LBO 16, SBO 1024
+n_major = str((1 << 62) | (64 << 32) | (512 << 16))  # LBO 8192, SBO 1024
+pv = "layoutB = #nvvm.mma_layout<row>"
+qk = "layoutB = #nvvm.mma_layout<col>"
+if k_major not in generic or n_major not in generic or pv not in generic:
+    print("unexpected descriptors")
+    failures += 1
+WRONG = {
+    "V read K-major": generic.replace(pv, qk),
+    "K read N-major": generic.replace(qk, pv),
+    "V's second box not a box further": generic.replace(n_major, k_major),
+}
+for what, mutant in WRONG.items():
+    try:
+        _, out, _ = run(mutant, name, kw, inputs)
+        q, k, v = inputs[:3]
+        ref, _ = gpuemu.reference(q, k, v)
+        err = float(np.abs(out - ref).max())
+    except (IndexError, AssertionError) as e:
+        err, what = float("inf"), f"{what} ({type(e).__name__})"
+    wrong = not err <= TOL[kw["elem"]]
+    print(f"  {what}: max |error| {err:.2e}",
+          "(wrong, as it must be)" if wrong else "NOT DETECTED")
+    failures += not wrong
+
+print("FAILURES", failures)
+sys.exit(1 if failures else 0)
