@@ -26,13 +26,14 @@
 // The kernel: mbarriers for Q and the two stages, initialised by thread 0
 // and made visible to TMA by a fence; Q's two boxes and the first two
 // tiles of K and V (4 boxes a stage: 32 KiB) by TMA, coordinates (feature,
-// row, head, batch), the key/value head h / 4; a wait for Q; per tile, a
-// wait on the stage's mbarrier with the parity of its use, S = Q K^T as
-// eight m64n64k16 MMAs (K-major B: layout col) on descriptors, waited for;
-// the softmax; P stored to its tile (8 KiB after the stages), a
+// row, head, batch), the key/value head h / 4; a wait for Q; the first
+// tile's scores (if there is one: a wait on its mbarrier, S = Q K^T as
+// eight m64n64k16 MMAs, K-major B: layout col), waited for. Per tile: the
+// next tile's scores issued and committed but not waited for (they run
+// while this tile's softmax does); the softmax; P stored to its tile, a
 // fence.proxy.async and a barrier; O += P V as four m64n128k16 MMAs
-// (N-major V: layout row) after a wgmma.fence; a barrier, then thread 0
-// refills the stage with tile t + 2.
+// (N-major V: layout row) after a wgmma.fence; one wait for both groups; a
+// barrier, then thread 0 refills the stage with tile t + 2.
 //       ATTN: gpu.func @bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3_wgmma(%{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: memref<2x8x1024x128xbf16>, %{{.+}}: memref<2x2x1024x128xbf16>, %{{.+}}: memref<2x2x1024x128xbf16>, %{{.+}}: memref<2x8x1024x128xbf16>, %{{.+}}: index, %{{.+}}: index) kernel
 //   ATTN-NOT: workgroup(
 //       ATTN:   gpu.dynamic_shared_memory
@@ -43,13 +44,25 @@
 //       ATTN:   nvgpu.mbarrier.arrive.expect_tx %{{.+}}[%{{.+}}], %c32768{{(_[0-9]+)?}}, predicate
 //  ATTN-COUNT-4: nvgpu.tma.async.load
 //       ATTN:   nvgpu.mbarrier.try_wait.parity
-//       ATTN:   scf.for
+//       ATTN:   scf.if %{{.+}} -> (!llvm.struct<(f32, {{.+}})>) {
 //       ATTN:     nvgpu.mbarrier.try_wait.parity
 //       ATTN:     nvvm.wgmma.fence.aligned
 //       ATTN:     nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 //  ATTN-COUNT-7: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 //       ATTN:     nvvm.wgmma.commit.group.sync.aligned
-//       ATTN:     nvvm.wgmma.wait.group.sync.aligned 0
+//       ATTN:   } else {
+//       ATTN:     llvm.mlir.zero
+//       ATTN:   }
+//       ATTN:   nvvm.wgmma.wait.group.sync.aligned 0
+//       ATTN:   scf.for
+//       ATTN:     scf.if
+//       ATTN:       nvgpu.mbarrier.try_wait.parity
+//       ATTN:       nvvm.wgmma.fence.aligned
+//  ATTN-COUNT-8: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
+//       ATTN:       nvvm.wgmma.commit.group.sync.aligned
+//   ATTN-NOT:       nvvm.wgmma.wait.group.sync.aligned
+//       ATTN:     arith.maximumf
+//   ATTN-NOT:     nvvm.wgmma.wait.group.sync.aligned
 //       ATTN:     vector.store %{{.+}}, %{{.+}} : memref<64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
 //       ATTN:     nvvm.fence.proxy
 //  ATTN-NEXT:     gpu.barrier

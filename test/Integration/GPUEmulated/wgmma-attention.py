@@ -12,10 +12,13 @@
 # ISA gives it, so a wrong descriptor field reads the wrong data. The test
 # also requires that each synchronisation of the kernel is needed: it
 # removes each in turn (the fence.proxy.async that makes the stores of P
-# visible to the MMAs, the barrier after them, the wait for the scores'
-# MMAs, the wgmma.fence before P V, the barrier before a stage is
-# refilled, the wait for Q, the mbarrier parity) and requires the
-# emulator's failure. Dynamic shared memory starts 32 bytes into the
+# visible to the MMAs, the barrier after them, the wait for the first
+# tile's scores, the wait for the next tile's scores and P V (the next
+# scores are computed while this step's softmax runs), the wgmma.fence
+# before P V, the barrier before a stage is refilled, the waits for Q and
+# for the next tile, the mbarrier parity) and requires the emulator's
+# failure; reading V K-major, K N-major or V's second box at the wrong
+# leading byte offset must give wrong results. Dynamic shared memory starts 32 bytes into the
 # window: the kernel aligns its boxes to 1024 bytes itself.
 # Tolerances as for the mma.sync kernel (attention-kernel.py): P is rounded
 # to the input type before P V: |error| <= 2e-3 for f16, 2e-2 for bf16.
@@ -140,22 +143,26 @@ waits = where('"nvvm.wgmma.wait.group.sync.aligned"')
 wgfences = where('"nvvm.wgmma.fence.aligned"')
 try_waits = where('"nvgpu.mbarrier.try_wait.parity"')
 if (len(barriers), len(fences), len(waits), len(wgfences),
-        len(try_waits)) != (3, 2, 2, 2, 2):
+        len(try_waits)) != (3, 2, 2, 3, 3):
     print("unexpected kernel shape:", len(barriers), len(fences), len(waits),
           len(wgfences), len(try_waits))
     failures += 1
 else:
+    # try_waits: Q's, the first tile's (before the loop), the next tile's
+    # (in the loop, before its scores are issued).
     parity = re.search(r'"nvgpu.mbarrier.try_wait.parity"\(%\w+, (%\w+)',
-                       lines[try_waits[1]]).group(1)
+                       lines[try_waits[2]]).group(1)
     parity_def = next(j for j in body
                       if lines[j].strip().startswith(parity + " = "))
     mutants = {
         "no fence.proxy.async after the stores of P": without(fences[1]),
         "no barrier between the stores of P and P V": without(barriers[1]),
-        "no wait for the scores' MMAs": without(waits[0]),
-        "no wgmma.fence before P V": without(wgfences[1]),
+        "no wait for the first tile's scores": without(waits[0]),
+        "no wait for the next scores and P V": without(waits[1]),
+        "no wgmma.fence before P V": without(wgfences[2]),
         "no barrier before a stage is refilled": without(barriers[2]),
         "no wait for Q": without(try_waits[0]),
+        "no wait for the next tile": without(try_waits[2]),
         "the other mbarrier parity":
             [l.replace("predicate = 1 :", "predicate = 0 :")
              if j == parity_def else l for j, l in enumerate(lines)],

@@ -954,8 +954,49 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
       pBase, ValueRange{});
   auto pairTy = VectorType::get({2}, s.in);
 
+  // Step i (key tile lo + i) uses stage i mod kWgStages, for the
+  // (i / kWgStages)-th time: wait for that phase's parity.
+  auto waitStage = [&](Value i) {
+    Value stage = remui(i, kWgStages);
+    Value parity = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                         remui(divui(i, kWgStages), 2), idx(0));
+    nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, parity, ticks,
+                                           add(stage, idx(1)));
+    return stage;
+  };
+  // S = Q K^T of step i's tile, once it has landed: issued and committed
+  // as one group, not waited for. A k16 step is 32 bytes into the rows of
+  // a box, four steps a box. Zeros where step i does not exist.
+  Type sType = structOf(kBlockN);
+  auto issueScores = [&](Value i) -> Value {
+    auto ifOp =
+        scf::IfOp::create(b, loc, TypeRange{sType}, lessThan(add(lo, i), hi),
+                          /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value kBase = stageBase(waitStage(i));
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    Value sAcc = LLVM::ZeroOp::create(b, loc, sType);
+    for (int64_t ks = 0; ks < s.d / 16; ++ks) {
+      int64_t shift = (ks / 4) * kWgBoxBytes + (ks % 4) * 32;
+      sAcc = mmaAsync(sAcc, descriptor(add(pad, idx(shift)), 16),
+                      descriptor(add(kBase, idx(shift)), 16), kBlockN,
+                      /*kMajorB=*/true, /*accumulate=*/ks > 0);
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    scf::YieldOp::create(b, loc, sAcc);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, LLVM::ZeroOp::create(b, loc, sType).getRes());
+    return ifOp.getResult(0);
+  };
+  Value sFirst = issueScores(idx(0));
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
+
+  // Carried: running max and sum of the thread's two rows, O's
+  // accumulators, the scores of the step.
   SmallVector<Value> init = {ninf, ninf, zero, zero};
   init.append(nAcc, accZero);
+  init.push_back(sFirst);
   auto loop = scf::ForOp::create(b, loc, lo, hi, idx(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -964,32 +1005,17 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     ValueRange carried = loop.getRegionIterArgs();
     Value m[2] = {carried[0], carried[1]};
     Value l[2] = {carried[2], carried[3]};
-    SmallVector<Value> acc(carried.begin() + 4, carried.end());
-    // Step i = t - lo uses stage i mod kWgStages, for the
-    // (i / kWgStages)-th time: wait for that phase's parity.
+    SmallVector<Value> acc(carried.begin() + 4, carried.begin() + 4 + nAcc);
+    Value sCur = carried.back();
     Value i = arith::SubIOp::create(b, loc, t, lo);
     Value stage = remui(i, kWgStages);
-    Value parity = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                         remui(divui(i, kWgStages), 2), idx(0));
-    nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, parity, ticks,
-                                           add(stage, idx(1)));
-    Value kBase = stageBase(stage);
-    Value vBase = add(kBase, idx(chunks * kWgBoxBytes));
+    Value vBase = add(stageBase(stage), idx(chunks * kWgBoxBytes));
+    // The next step's scores on the tensor cores while this step's
+    // softmax runs (FlashAttention-3's overlap within a warpgroup).
+    Value sNext = issueScores(add(i, idx(1)));
 
-    // S = Q K^T: a k16 step is 32 bytes into the rows of a box, four steps
-    // a box.
-    NVVM::WgmmaFenceAlignedOp::create(b, loc);
-    Value sAcc = LLVM::ZeroOp::create(b, loc, structOf(kBlockN));
-    for (int64_t ks = 0; ks < s.d / 16; ++ks) {
-      int64_t shift = (ks / 4) * kWgBoxBytes + (ks % 4) * 32;
-      sAcc = mmaAsync(sAcc, descriptor(add(pad, idx(shift)), 16),
-                      descriptor(add(kBase, idx(shift)), 16), kBlockN,
-                      /*kMajorB=*/true, /*accumulate=*/ks > 0);
-    }
-    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
     SmallVector<Value> sv =
-        maskScores(fragments(sAcc, kBlockN), mul(t, idx(kBlockN)));
+        maskScores(fragments(sCur, kBlockN), mul(t, idx(kBlockN)));
     Value alphaV = softmax(sv, m, l);
     for (Value &a : acc)
       a = arith::MulFOp::create(b, loc, a, alphaV);
@@ -1016,7 +1042,8 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     fenceAsync();
     gpu::BarrierOp::create(b, loc);
 
-    // O += P V: a k16 step is 16 rows (keys) of V, 2048 bytes.
+    // O += P V (the accumulators were rescaled: a wgmma.fence first). A
+    // k16 step is 16 rows (keys) of V, 2048 bytes.
     NVVM::WgmmaFenceAlignedOp::create(b, loc);
     Value o = pack(acc);
     for (int64_t ks = 0; ks < kBlockN / 16; ++ks)
@@ -1024,15 +1051,17 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
                    descriptor(add(vBase, idx(2048 * ks)), kWgBoxBytes), s.dv,
                    /*kMajorB=*/false, /*accumulate=*/true);
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    // Both groups (the next scores, P V) retired.
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
     acc = fragments(o, s.dv);
-    // Every warp's MMAs are done with the stage and with P: step
+    // Every warp's MMAs are done with this step's stage and with P: step
     // i + kWgStages takes the stage.
     gpu::BarrierOp::create(b, loc);
     Value refill = add(t, idx(kWgStages));
     loadStage(refill, stage, both(leader, lessThan(refill, hi)));
     SmallVector<Value> next = {m[0], m[1], l[0], l[1]};
     next.append(acc.begin(), acc.end());
+    next.push_back(sNext);
     scf::YieldOp::create(b, loc, next);
   }
   epilogue(loop.getResults());
