@@ -466,38 +466,13 @@ class Emulator:
                 # A thread's store to shared memory: ordered against other
                 # warps' reads and writes by barriers only.
                 pos = tuple(i[sel] for i in idx)
-                ids = mem.ids[pos]
-                warps = sel // WARP
-                self._write_check(mem, ids, warps)
-                sh = mem.shared
-                other = (sh.write_epoch[ids] == self.epoch) & \
-                    (sh.write_warp[ids] != warps)
-                if other.any():
-                    raise RaceError("two warps write the same shared memory "
-                                    "with no barrier between")
-                self._store_check(sh, ids)
-                mem.values[pos] = val[sel]
-                sh.write_epoch[ids] = self.epoch
-                sh.write_warp[ids] = warps
-                sh.unfenced[ids] = True
+                self._shared_store(mem, pos, sel // WARP, val[sel])
             elif name == "vector.store" and isinstance(mem, View):
                 n = val.shape[1]
                 cols = idx[-1][sel, None] + np.arange(n)[None, :]
                 pos = tuple(i[sel, None] for i in idx[:-1]) + (cols,)
-                ids = mem.ids[pos]
-                warps = np.broadcast_to((sel // WARP)[:, None], ids.shape)
-                self._write_check(mem, ids, warps)
-                sh = mem.shared
-                other = (sh.write_epoch[ids] == self.epoch) & \
-                    (sh.write_warp[ids] != warps)
-                if other.any():
-                    raise RaceError("two warps write the same shared memory "
-                                    "with no barrier between")
-                self._store_check(sh, ids)
-                mem.values[pos] = val[sel]
-                sh.write_epoch[ids] = self.epoch
-                sh.write_warp[ids] = warps
-                sh.unfenced[ids] = True
+                warps = np.broadcast_to((sel // WARP)[:, None], cols.shape)
+                self._shared_store(mem, pos, warps, val[sel])
             elif name == "memref.store":
                 mem[tuple(i[sel] for i in idx)] = val[sel]
             else:
@@ -855,6 +830,25 @@ class Emulator:
             return None
         raise NotImplementedError(f"emulator: op {name}")
 
+    def _shared_store(self, mem, pos, warps, vals):
+        """Threads' stores of `vals` at `pos` of the shared view `mem`, by
+        warps `warps`: checked against other warps' reads and writes since
+        the last barrier and against warpgroup MMAs in flight; not visible
+        to the async proxy until a fence.proxy.async."""
+        ids = mem.ids[pos]
+        self._write_check(mem, ids, warps)
+        sh = mem.shared
+        other = (sh.write_epoch[ids] == self.epoch) & \
+            (sh.write_warp[ids] != warps)
+        if other.any():
+            raise RaceError("two warps write the same shared memory "
+                            "with no barrier between")
+        self._store_check(sh, ids)
+        mem.values[pos] = vals
+        sh.write_epoch[ids] = self.epoch
+        sh.write_warp[ids] = warps
+        sh.unfenced[ids] = True
+
     def _store_check(self, sh, ids):
         """A thread's store into shared memory a warpgroup MMA in flight
         (or not yet committed) reads."""
@@ -1162,6 +1156,38 @@ def attention_case(b, hq, hkv, sq, sk, d, elem, out_elem="f32", causal=False,
 }}
 """
     return mlir, inputs
+
+
+# P is rounded to the input type before P V (as FlashAttention does): the
+# attention kernels' outputs (O(1)) are within these of the f64 model.
+ATTENTION_TOLERANCE = {"f16": 2e-3, "bf16": 2e-2}
+
+
+def compare_attention(kw, inputs, out, lse=None, tol=None):
+    """(ok, max error) of an attention kernel's `out` (and `lse`, when the
+    case `kw` of attention_case has one) against the f64 model on
+    `inputs`: finite and within `tol` (by default the input type's
+    ATTENTION_TOLERANCE; an f16 output is compared with the model rounded
+    to f16), the log-sum-exp within 1e-3 and -inf exactly where the
+    model's is."""
+    q, k, v = inputs[:3]
+    mask = inputs[3] if len(inputs) > 3 else None
+    ref, ref_lse = reference(q, k, v, kw.get("causal", False),
+                             kw.get("window"), kw.get("scale"),
+                             kw.get("positions"), mask)
+    if kw.get("out_elem") == "f16":
+        ref = round_to(ref, "f16")
+    tol = ATTENTION_TOLERANCE[kw["elem"]] if tol is None else tol
+    err = float(np.abs(out - ref).max())
+    ok = bool(np.isfinite(out).all()) and err <= tol
+    if kw.get("lse"):
+        same_inf = np.array_equal(np.isneginf(lse), np.isneginf(ref_lse))
+        fin = np.isfinite(ref_lse)
+        lerr = float(np.abs(lse[fin] - ref_lse[fin]).max()) if fin.any() \
+            else 0.0
+        ok = ok and same_inf and lerr <= 1e-3
+        err = max(err, lerr)
+    return ok, err
 
 
 def reference(q, k, v, causal=False, window=None, scale=None,

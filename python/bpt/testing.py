@@ -42,6 +42,31 @@ GPU_BLOCK_CHECKS = [
 ]
 GPU_BLOCK_TOLERANCE = {"f16": 1e-2, "bf16": 3e-2}
 
+# Attentions (bpt.gpuemu.attention_case arguments) the sm_90a attention
+# kernel's tests run, emulated (test/Integration/GPUEmulated/
+# wgmma-attention.py) and on a Hopper GPU (test/GPU/execute-wgmma.py): its
+# head dims (64, 128), f16 and bf16, ragged, causal with rows that see no
+# key and a block that sees none, window, positions, GQA, boolean and
+# additive masks, LSE, f16 output, 1 x 1.
+WGMMA_ATTENTION_CASES = [
+    dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="bf16", causal=True,
+         lse=True),
+    dict(b=2, hq=2, hkv=2, sq=65, sk=130, d=128, elem="f16"),
+    dict(b=1, hq=4, hkv=2, sq=64, sk=64, d=64, elem="f16", out_elem="f16",
+         causal=True, seed=3),
+    dict(b=1, hq=2, hkv=1, sq=150, sk=150, d=64, elem="bf16", causal=True,
+         window=40, lse=True),
+    dict(b=1, hq=1, hkv=1, sq=70, sk=90, d=128, elem="bf16", causal=True,
+         positions=(100, 64), scale=0.3),
+    dict(b=2, hq=2, hkv=1, sq=70, sk=50, d=64, elem="f16",
+         mask=("i1", (2, 1, 70, 50)), lse=True),
+    dict(b=1, hq=1, hkv=1, sq=150, sk=20, d=128, elem="f16", causal=True,
+         lse=True),
+    dict(b=1, hq=2, hkv=2, sq=30, sk=200, d=128, elem="bf16",
+         mask=("f32", (1, 2, 1, 200)), causal=True, lse=True),
+    dict(b=1, hq=1, hkv=1, sq=1, sk=1, d=64, elem="f16"),
+]
+
 
 # Fused-epilogue contractions (the contraction kernels' emulated tests):
 # C = A B in f32, zero-initialised, read by nothing but one elementwise op

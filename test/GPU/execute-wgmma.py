@@ -28,19 +28,7 @@ from bpt import dtypes, gpu, gpuemu, models, testing
 RTOL = {"f32": 1e-3, "f16": 2e-3, "bf16": 1e-2}
 
 
-ATTENTION = [
-    dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="bf16", causal=True,
-         lse=True),
-    dict(b=2, hq=2, hkv=2, sq=65, sk=130, d=128, elem="f16"),
-    dict(b=1, hq=4, hkv=2, sq=64, sk=64, d=64, elem="f16", out_elem="f16",
-         causal=True, seed=3),
-    dict(b=1, hq=2, hkv=1, sq=150, sk=150, d=64, elem="bf16", causal=True,
-         window=40, lse=True),
-    dict(b=2, hq=2, hkv=1, sq=70, sk=50, d=64, elem="f16",
-         mask=("i1", (2, 1, 70, 50)), lse=True),
-    # Causal, the first block sees no key at all (no tile loaded).
-    dict(b=1, hq=1, hkv=1, sq=150, sk=20, d=128, elem="f16", causal=True,
-         lse=True),
+ATTENTION = testing.WGMMA_ATTENTION_CASES + [
     dict(b=1, hq=8, hkv=2, sq=2048, sk=2048, d=128, elem="bf16",
          causal=True),
     dict(b=2, hq=4, hkv=4, sq=1000, sk=1500, d=64, elem="f16"),
@@ -103,17 +91,9 @@ with tempfile.TemporaryDirectory() as tmp:
         maps = mod._lib.bptCudaTensorMaps() - before
         out = dtypes.to_float(res[0] if kw.get("lse") else res,
                               kw.get("out_elem", "f32"))
-        ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
-                                        kw.get("window"), kw.get("scale"),
-                                        kw.get("positions"), mask)
-        err = float(np.abs(out - ref).max())
-        ok = bool(np.isfinite(out).all()) and \
-            err <= (2e-3 if kw["elem"] == "f16" else 2e-2) and maps == 3
-        if kw.get("lse"):
-            fin = np.isfinite(ref_lse)
-            ok = ok and np.array_equal(np.isneginf(res[1]),
-                                       np.isneginf(ref_lse)) and \
-                float(np.abs(res[1][fin] - ref_lse[fin]).max()) <= 1e-3
+        ok, err = gpuemu.compare_attention(
+            kw, inputs, out, res[1] if kw.get("lse") else None)
+        ok = ok and maps == 3
         print("ok  " if ok else "FAIL", kw, f"|gpu - numpy| {err:.2e}, "
               f"{maps} tensor maps", flush=True)
         failures += not ok

@@ -31,29 +31,10 @@ import sys
 
 import numpy as np
 
-from bpt import gpuemu
+from bpt import gpuemu, testing
 from bpt.tools import tool
 
-TOL = {"f16": 2e-3, "bf16": 2e-2}
-CASES = [
-    dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="bf16", causal=True,
-         lse=True),
-    dict(b=2, hq=2, hkv=2, sq=65, sk=130, d=128, elem="f16"),
-    dict(b=1, hq=4, hkv=2, sq=64, sk=64, d=64, elem="f16", out_elem="f16",
-         causal=True, seed=3),
-    dict(b=1, hq=2, hkv=1, sq=150, sk=150, d=64, elem="bf16", causal=True,
-         window=40, lse=True),
-    dict(b=1, hq=1, hkv=1, sq=70, sk=90, d=128, elem="bf16", causal=True,
-         positions=(100, 64), scale=0.3),
-    dict(b=2, hq=2, hkv=1, sq=70, sk=50, d=64, elem="f16",
-         mask=("i1", (2, 1, 70, 50)), lse=True),
-    # Causal, the first block sees no key at all (no tile loaded).
-    dict(b=1, hq=1, hkv=1, sq=150, sk=20, d=128, elem="f16", causal=True,
-         lse=True),
-    dict(b=1, hq=2, hkv=2, sq=30, sk=200, d=128, elem="bf16",
-         mask=("f32", (1, 2, 1, 200)), causal=True, lse=True),
-    dict(b=1, hq=1, hkv=1, sq=1, sk=1, d=64, elem="f16"),
-]
+CASES = testing.WGMMA_ATTENTION_CASES
 
 
 def shared_bytes(d):
@@ -97,21 +78,7 @@ for kw in CASES:
         failures += 1
         continue
     emu, out, lse = run(generic, name, kw, inputs)
-    q, k, v = inputs[:3]
-    mask = inputs[3] if len(inputs) > 3 else None
-    ref, ref_lse = gpuemu.reference(q, k, v, kw.get("causal", False),
-                                    kw.get("window"), kw.get("scale"),
-                                    kw.get("positions"), mask)
-    if kw.get("out_elem") == "f16":
-        ref = gpuemu.round_to(ref, "f16")
-    err = float(np.abs(out - ref).max())
-    ok = np.isfinite(out).all() and err <= TOL[kw["elem"]]
-    if kw.get("lse"):
-        same_inf = np.array_equal(np.isneginf(lse), np.isneginf(ref_lse))
-        fin = np.isfinite(ref_lse)
-        lerr = float(np.abs(lse[fin] - ref_lse[fin]).max()) if fin.any() else 0
-        ok = ok and same_inf and lerr <= 1e-3
-        err = max(err, lerr)
+    ok, err = gpuemu.compare_attention(kw, inputs, out, lse)
     ok = ok and emu.wgmmas > 0 and emu.tma_loads > 0
     print(("ok  " if ok else "FAIL"), kw, f"max |error| {err:.2e}",
           f"{emu.tma_loads} TMA boxes, {emu.wgmmas} warpgroup MMAs")
@@ -200,7 +167,7 @@ for what, mutant in WRONG.items():
         err = float(np.abs(out - ref).max())
     except (IndexError, AssertionError) as e:
         err, what = float("inf"), f"{what} ({type(e).__name__})"
-    wrong = not err <= TOL[kw["elem"]]
+    wrong = not err <= gpuemu.ATTENTION_TOLERANCE[kw["elem"]]
     print(f"  {what}: max |error| {err:.2e}",
           "(wrong, as it must be)" if wrong else "NOT DETECTED")
     failures += not wrong

@@ -392,6 +392,21 @@ private:
   /// probabilities exp2(x - max), `m` and `l` the new running max and
   /// sum; returns the factor (vector<2x2xf32>) the accumulators scale by.
   Value softmax(SmallVector<Value> &sv, Value m[2], Value l[2]);
+  /// What the key-tile loop carries first: the running max and sum of the
+  /// thread's two rows (-inf, 0) and O's accumulators (0).
+  SmallVector<Value> initialState() {
+    SmallVector<Value> init = {ninf, ninf, zero, zero};
+    init.append(nAcc, accZero);
+    return init;
+  }
+  /// That state in the loop body: m, l, and the accumulators returned.
+  SmallVector<Value> loopState(ValueRange carried, Value m[2], Value l[2]) {
+    m[0] = carried[0];
+    m[1] = carried[1];
+    l[0] = carried[2];
+    l[1] = carried[3];
+    return SmallVector<Value>(carried.begin() + 4, carried.begin() + 4 + nAcc);
+  }
   /// The row sums over the 4 lanes of a row, out = acc / sum and the
   /// log-sum-exp, from the loop's results (m, l, accumulators).
   void epilogue(ValueRange res);
@@ -699,17 +714,13 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
   // Prologue: K of the first tile.
   Value kPrologue = copyTile(k, kIn, s.d, lo);
 
-  SmallVector<Value> init = {ninf, ninf, zero, zero};
-  init.append(nAcc, accZero);
-  auto loop = scf::ForOp::create(b, loc, lo, hi, idx(1), init);
+  auto loop = scf::ForOp::create(b, loc, lo, hi, idx(1), initialState());
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value t = loop.getInductionVar();
-    ValueRange carried = loop.getRegionIterArgs();
-    Value m[2] = {carried[0], carried[1]};
-    Value l[2] = {carried[2], carried[3]};
-    SmallVector<Value> acc(carried.begin() + 4, carried.end());
+    Value m[2], l[2];
+    SmallVector<Value> acc = loopState(loop.getRegionIterArgs(), m, l);
     Value kv0 = mul(t, idx(kBlockN));
 
     // V(t) starts arriving while the scores of K(t) are computed.
@@ -823,9 +834,7 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
   // then V's), P.
   Value smem = dynamicSharedMemory(b, loc);
   Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
-  Value pad = remui(
-      arith::SubIOp::create(b, loc, idx(kWgAlign), remui(address, kWgAlign)),
-      kWgAlign);
+  Value pad = alignmentPad(smem, kWgAlign);
   auto stageBase = [&](Value stage) {
     return add(pad, add(idx(qBytes), mul(stage, idx(stageBytes))));
   };
@@ -994,19 +1003,16 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
 
   // Carried: running max and sum of the thread's two rows, O's
   // accumulators, the scores of the step.
-  SmallVector<Value> init = {ninf, ninf, zero, zero};
-  init.append(nAcc, accZero);
+  SmallVector<Value> init = initialState();
   init.push_back(sFirst);
   auto loop = scf::ForOp::create(b, loc, lo, hi, idx(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value t = loop.getInductionVar();
-    ValueRange carried = loop.getRegionIterArgs();
-    Value m[2] = {carried[0], carried[1]};
-    Value l[2] = {carried[2], carried[3]};
-    SmallVector<Value> acc(carried.begin() + 4, carried.begin() + 4 + nAcc);
-    Value sCur = carried.back();
+    Value m[2], l[2];
+    SmallVector<Value> acc = loopState(loop.getRegionIterArgs(), m, l);
+    Value sCur = loop.getRegionIterArgs().back();
     Value i = arith::SubIOp::create(b, loc, t, lo);
     Value stage = remui(i, kWgStages);
     Value vBase = add(stageBase(stage), idx(chunks * kWgBoxBytes));

@@ -780,10 +780,7 @@ void ContractionBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
            idx(kWgTile));
   kSteps = arith::CeilDivUIOp::create(b, loc, k, idx(kTile));
   Value smem = dynamicSharedMemory(b, loc);
-  Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
-  Value pad = remui(
-      arith::SubIOp::create(b, loc, idx(kWgAlign), remui(address, kWgAlign)),
-      kWgAlign);
+  Value pad = alignmentPad(smem, kWgAlign);
   auto stageBase = [&](Value stage) {
     return add(pad, mul(stage, idx(kWgStageBytes)));
   };

@@ -101,6 +101,12 @@ Value TensorCoreBuilder::swizzle(Value row, Value col, int64_t width) {
   return mul(arith::XOrIOp::create(b, loc, chunk, r), idx(8));
 }
 
+Value TensorCoreBuilder::alignmentPad(Value smem, int64_t align) {
+  Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
+  return remui(arith::SubIOp::create(b, loc, idx(align), remui(address, align)),
+               align);
+}
+
 Value TensorCoreBuilder::stack(ArrayRef<Value> rows) {
   auto rowTy = cast<VectorType>(rows[0].getType());
   auto ty =

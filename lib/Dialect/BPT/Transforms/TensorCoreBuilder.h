@@ -89,6 +89,10 @@ protected:
   /// multiple of 128 bytes: unswizzled, all 8 would hit the same banks).
   /// Rows of a number of chunks that is not a power of two stay unswizzled.
   Value swizzle(Value row, Value col, int64_t width);
+  /// The offset (bytes) of the first `align`-byte boundary of the shared
+  /// buffer `smem` (its address is known at run time only: static shared
+  /// memory, e.g. mbarriers, comes first).
+  Value alignmentPad(Value smem, int64_t align);
   /// vector<NxM x T> from N vectors of M elements.
   Value stack(ArrayRef<Value> rows);
   /// The `tiles` rows (vector<2xT>) this lane receives from one ldmatrix
