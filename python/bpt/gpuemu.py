@@ -710,9 +710,13 @@ class Emulator:
             return self._mma_async(op, ins)
         if name == "nvvm.wgmma.commit.group.sync.aligned":
             if self.wgmma_pending:
-                sh = self.dynamic
+                mask = 0
+                for _, m in self.wgmma_pending:
+                    mask |= m
                 self.wgmma_groups.append(
-                    (sh, np.concatenate(self.wgmma_pending), self.chain))
+                    (self.dynamic,
+                     np.concatenate([ids for ids, _ in self.wgmma_pending]),
+                     self.chain, mask))
                 self.wgmma_pending = []
                 self.chain += 1
             self.wgmma_fenced = False
@@ -806,7 +810,8 @@ class Emulator:
             A, B = self._warpgroup_reads(sh, a_ids, b_ids)
             self.wgmmas += 1
             self.wgmma_groups.append(
-                (sh, np.concatenate([a_ids.ravel(), b_ids.ravel()]), -1))
+                (sh, np.concatenate([a_ids.ravel(), b_ids.ravel()]), -1,
+                 0xF))
             keep = int(re.search(r"waitGroup = (\d+)", op.rest).group(1))
             self._wgmma_wait(keep)
             return Accumulator((acc.values + A @ B).astype(np.float32))
@@ -852,13 +857,13 @@ class Emulator:
     def _store_check(self, sh, ids):
         """A thread's store into shared memory a warpgroup MMA in flight
         (or not yet committed) reads."""
-        reads = [grp for _, grp, _ in self.wgmma_groups] + \
-            list(self.wgmma_pending)
+        reads = [grp for _, grp, _, _ in self.wgmma_groups] + \
+            [ids for ids, _ in self.wgmma_pending]
         if any(np.isin(ids, grp).any() for grp in reads):
             raise RaceError("shared memory stored to while a warpgroup MMA "
                             "may still read it (its group not waited for)")
 
-    def _warpgroup_reads(self, sh, a_ids, b_ids):
+    def _warpgroup_reads(self, sh, a_ids, b_ids, warps=range(4)):
         """The operands a warpgroup MMA reads from `sh` (slots `a_ids`,
         `b_ids`), as f64, after checking that the reads are ordered after
         the writes: copies landed, stores fenced for the async proxy, every
@@ -871,7 +876,7 @@ class Emulator:
                 raise SyncError("a warpgroup MMA reads shared memory stored "
                                 "to with no fence.proxy.async since (the "
                                 "async proxy may not see the stores)")
-            for w in range(self.T // WARP):  # the whole warpgroup reads
+            for w in warps:  # the whole warpgroup reads
                 self._read_check(View(sh, None, None), ids, w)
         A = sh.values[a_ids].astype(np.float64)
         B = sh.values[b_ids].astype(np.float64)
@@ -889,11 +894,12 @@ class Emulator:
         SBO + (n % 8) 128 + 2 k) or N-major (layout row: at start +
         (n / 64) LBO + (k / 8) SBO + (k % 8) 128 + 2 (n % 64)); addresses
         are swizzled (_swizzle128). The accumulator registers: thread t of
-        warp w = t / 32, lane l, register 4 j + 2 r + c holds row
-        16 w + l / 4 + 8 r, column 8 j + 2 (l % 4) + c."""
+        warp w = t / 32 (of its warpgroup), lane l, register 4 j + 2 r + c
+        holds row 16 w + l / 4 + 8 r, column 8 j + 2 (l % 4) + c. Each
+        warpgroup of the block runs its own MMA."""
         T = self.T
-        if T != 128:
-            raise NotImplementedError("emulator: one whole warpgroup")
+        if T % 128:
+            raise NotImplementedError("emulator: whole warpgroups")
         if not self.wgmma_fenced:
             raise SyncError("warpgroup MMA with no wgmma.fence since the "
                             "last commit (its accumulator registers were "
@@ -925,37 +931,46 @@ class Emulator:
                 raise IndexError("wgmma operand outside shared memory")
             return off // 2
 
-        sa, _, sbo_a = decode(da, "A")
-        sb, lbo_b, sbo_b = decode(db, "B")
-        m = np.arange(64)[:, None]
-        k = np.arange(16)[None, :]
-        if sa % 128 + 32 > 128:
-            raise AssertionError("A's k16 step crosses a 128-byte row")
-        a_ids = slots(sa + (m // 8) * sbo_a + (m % 8) * 128 + 2 * k)
-        nn = np.arange(n)[None, :]
-        kk = np.arange(16)[:, None]
-        if kmajor_b:
-            if sb % 128 + 32 > 128:
-                raise AssertionError("B's k16 step crosses a 128-byte row")
-            b_ids = slots(sb + (nn // 8) * sbo_b + (nn % 8) * 128 + 2 * kk)
-        else:
-            b_ids = slots(sb + (nn // 64) * lbo_b + (kk // 8) * sbo_b +
-                          (kk % 8) * 128 + 2 * (nn % 64))
-        A, B = self._warpgroup_reads(sh, a_ids, b_ids)
-        t = np.arange(T)[:, None]
+        t = np.arange(128)[:, None]
         i = np.arange(n // 2)[None, :]
         rows = 16 * (t // 32) + (t % 32) // 4 + 8 * ((i % 4) // 2)
         cols = 8 * (i // 4) + 2 * (t % 4) + i % 2
-        D = A @ B
-        if accumulate:
-            if len(acc) != n // 2:
-                raise ValueError("accumulator struct of the wrong size")
-            C = np.zeros((64, n))
-            C[rows, cols] = np.stack(acc, axis=1)
-            D = D + C
-        out = D[rows, cols].astype(np.float32)
-        self.wgmma_pending += [a_ids.ravel(), b_ids.ravel()]
-        self.wgmmas += 1
+        m = np.arange(64)[:, None]
+        k = np.arange(16)[None, :]
+        nn = np.arange(n)[None, :]
+        kk = np.arange(16)[:, None]
+        out = np.empty((T, n // 2), dtype=np.float32)
+        # Each warpgroup runs its own MMA, on its own descriptors.
+        for w in range(T // 128):
+            sel = slice(128 * w, 128 * (w + 1))
+            sa, _, sbo_a = decode(da[sel], "A")
+            sb, lbo_b, sbo_b = decode(db[sel], "B")
+            if sa % 128 + 32 > 128:
+                raise AssertionError("A's k16 step crosses a 128-byte row")
+            a_ids = slots(sa + (m // 8) * sbo_a + (m % 8) * 128 + 2 * k)
+            if kmajor_b:
+                if sb % 128 + 32 > 128:
+                    raise AssertionError("B's k16 step crosses a 128-byte "
+                                         "row")
+                b_ids = slots(sb + (nn // 8) * sbo_b + (nn % 8) * 128 +
+                              2 * kk)
+            else:
+                b_ids = slots(sb + (nn // 64) * lbo_b + (kk // 8) * sbo_b +
+                              (kk % 8) * 128 + 2 * (nn % 64))
+            warps = range(4 * w, 4 * w + 4)
+            A, B = self._warpgroup_reads(sh, a_ids, b_ids, warps)
+            D = A @ B
+            if accumulate:
+                if len(acc) != n // 2:
+                    raise ValueError("accumulator struct of the wrong size")
+                C = np.zeros((64, n))
+                C[rows, cols] = np.stack([x[sel] for x in acc], axis=1)
+                D = D + C
+            out[sel] = D[rows, cols]
+            self.wgmma_pending.append(
+                (np.concatenate([a_ids.ravel(), b_ids.ravel()]),
+                 0xF << (4 * w)))
+            self.wgmmas += 1
         return Struct([out[:, j] for j in range(n // 2)], group=self.chain)
 
     def _tma_load(self, dst, bars, i, tmap, coords):
@@ -980,7 +995,8 @@ class Emulator:
             box[:r1 - row0, :c1 - col0] = g[row0:r1, col0:c1]
         ids = dst.ids.reshape(-1)[_swizzled_slots(rows, cols)]
         sh = dst.shared
-        if any(np.isin(ids, grp).any() for _, grp, _ in self.wgmma_groups):
+        if any(np.isin(ids, grp).any()
+               for _, grp, _, _ in self.wgmma_groups):
             raise RaceError("a TMA load overwrites shared memory a warpgroup "
                             "MMA may still read (its group not waited for)")
         self._write_check(dst, ids, np.zeros_like(ids))
@@ -994,10 +1010,10 @@ class Emulator:
         current epoch, so a write by one warp before a barrier orders it
         after every warp's wait is a race."""
         while len(self.wgmma_groups) > keep:
-            sh, ids, gid = self.wgmma_groups.pop(0)
+            sh, ids, gid, warps = self.wgmma_groups.pop(0)
             self.retired.add(gid)
             fresh = sh.read_epoch[ids] != self.epoch
-            sh.readers[ids] = np.where(fresh, 0, sh.readers[ids]) | 0xF
+            sh.readers[ids] = np.where(fresh, 0, sh.readers[ids]) | warps
             sh.read_epoch[ids] = self.epoch
 
     def _read_check(self, view, ids, warp):

@@ -1,7 +1,8 @@
-# The sm_90a attention kernel of --bpt-gpu-attention{wgmma=true} (Q, K and
-# V by TMA in 64 x 64 boxes counted by mbarriers, K and V two tiles ahead;
-# Q K^T and P V as nvvm.wgmma.mma_async on shared-memory descriptors, P
-# through a swizzled shared tile), executed on the CPU by bpt.gpuemu and
+# The sm_90a attention kernel of --bpt-gpu-attention{wgmma=true} (two
+# warpgroups of 64 query rows sharing K and V; Q, K and V by TMA in 128 x
+# 64 and 64 x 64 boxes counted by mbarriers, K and V two tiles ahead; Q K^T
+# and P V as nvvm.wgmma.mma_async on shared-memory descriptors, each
+# warpgroup's P through a swizzled shared tile), executed on the CPU by bpt.gpuemu and
 # compared with an f64 NumPy model of bpt.attention: head dims 64 and 128,
 # f16 and bf16 inputs, f32 and f16 outputs, ragged lengths (zero-filled
 # boxes past Sq and Sk), causal with rows that see no key, sliding window,
@@ -38,9 +39,10 @@ CASES = testing.WGMMA_ATTENTION_CASES
 
 
 def shared_bytes(d):
-    """Q's boxes, two stages of K's and V's, P; 1024 bytes to align."""
+    """Q's boxes (128 rows), two stages of K's and V's (64 rows), two P
+    tiles; 1024 bytes to align."""
     box = 64 * 64 * 2
-    return 1024 + (d // 64) * box * 5 + box
+    return 1024 + (d // 64) * box * 6 + 2 * box
 
 
 def kernel_of(kw):
@@ -65,8 +67,9 @@ def run(generic, name, kw, inputs):
     # tensors (which the kernel takes but does not use).
     args = [q, k, v, q, k, v, out] + ([lse] if kw.get("lse") else []) + \
         ([mask] if mask is not None else []) + [qp, kp]
-    emu = gpuemu.run_kernel(generic, args, ((sq + 63) // 64, hq, b),
-                            name=name, dynamic_shared=shared_bytes(d))
+    emu = gpuemu.run_kernel(generic, args, ((sq + 127) // 128, hq, b),
+                            threads=256, name=name,
+                            dynamic_shared=shared_bytes(d))
     return emu, out, lse
 
 

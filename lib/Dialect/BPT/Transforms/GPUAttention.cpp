@@ -105,11 +105,16 @@ static int64_t tileBytes(int64_t d, int64_t dv) {
 }
 
 // The sm_90a kernel (KernelBuilder::buildWarpgroup, --bpt-gpu-attention
-// {wgmma}): Q, K and V arrive by TMA in boxes of 64 rows x 64 features,
-// stored with the 128-byte swizzle; two stages of K and V tiles; P goes
-// through a shared tile of the same layout to the P V warpgroup MMAs.
+// {wgmma}): two warpgroups, 64 query rows each, share the block's K and V
+// tiles. Q arrives by TMA in boxes of 128 rows x 64 features, K and V in
+// boxes of 64 x 64, stored with the 128-byte swizzle; two stages of K and
+// V tiles; each warpgroup's P goes through a shared tile of the same
+// layout to its P V warpgroup MMAs.
+constexpr int64_t kWgBlockM = 128; // query rows per thread block
+constexpr int64_t kWgThreads = 256;
 constexpr int64_t kWgBox = 64;
 constexpr int64_t kWgBoxBytes = kWgBox * kWgBox * 2;
+constexpr int64_t kWgQBoxBytes = kWgBlockM * kWgBox * 2;
 constexpr int64_t kWgStages = 2;
 constexpr int64_t kWgAlign = 1024; // the 128-byte swizzle's period
 /// Whether the sm_90a kernel takes head dims `d` and `dv`: whole boxes,
@@ -120,11 +125,11 @@ static bool warpgroupHeads(int64_t d, int64_t dv) {
 static int64_t wgStageBytes(int64_t d) {
   return 2 * (d / kWgBox) * kWgBoxBytes;
 }
-/// The sm_90a kernel's dynamic shared memory: Q, the stages and P, from a
-/// 1024-byte boundary.
+/// The sm_90a kernel's dynamic shared memory: Q, the stages and the two
+/// P tiles, from a 1024-byte boundary.
 static int64_t wgSharedBytes(int64_t d) {
-  return kWgAlign + (d / kWgBox) * kWgBoxBytes + kWgStages * wgStageBytes(d) +
-         kWgBoxBytes;
+  return kWgAlign + (d / kWgBox) * kWgQBoxBytes + kWgStages * wgStageBytes(d) +
+         2 * kWgBoxBytes;
 }
 
 /// What the kernel of one bpt.attention is specialised on.
@@ -429,6 +434,8 @@ private:
   }
 
   const KernelSpec &s;
+  // Query rows per thread block (4 warps, or 8 for the sm_90a kernel).
+  int64_t blockM = s.wgmma ? kWgBlockM : kBlockM;
   Value out, lse, mask, qPos, kPos;
   Value tid, h, bi, warp, lane, g, tig, tig2, hk;
   Value blockRow0, row0, row1, lastRow;
@@ -455,7 +462,7 @@ void KernelBuilder::setup(Block &entry, unsigned first) {
   g = divui(lane, 4);
   tig = remui(lane, 4);
   hk = divui(h, s.hq / s.hkv);
-  blockRow0 = mul(qb, idx(kBlockM));
+  blockRow0 = mul(qb, idx(blockM));
   row0 = add(add(blockRow0, mul(warp, idx(16))), g);
   row1 = add(row0, idx(8));
   lastRow = idx(s.sq - 1);
@@ -476,7 +483,7 @@ void KernelBuilder::tileRange() {
   if (!s.causal)
     return;
   // Key index j is visible from row i when kPos + j <= qPos + i.
-  Value lastBlockRow = minIdx(add(blockRow0, idx(kBlockM - 1)), lastRow);
+  Value lastBlockRow = minIdx(add(blockRow0, idx(blockM - 1)), lastRow);
   Value maxKey = arith::SubIOp::create(b, loc, add(qPos, lastBlockRow), kPos);
   Value tiles =
       add(arith::FloorDivSIOp::create(b, loc, maxKey, idx(kBlockN)), idx(1));
@@ -817,30 +824,36 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
   // The tensor maps of Q, K and V arrive as pointers (to device memory,
   // where the runtime put them), then Q, K and V as memrefs.
   Attribute wg = workgroupSpace(ctx);
-  auto mapType = swizzledBoxMapType(s.in, {1, 1, kWgBox, kWgBox}, wg);
-  auto mapArg = [&](unsigned i) {
-    return UnrealizedConversionCastOp::create(b, loc, mapType,
-                                              entry.getArgument(i))
+  auto mapArg = [&](unsigned i, int64_t rows) {
+    return UnrealizedConversionCastOp::create(
+               b, loc, swizzledBoxMapType(s.in, {1, 1, rows, kWgBox}, wg),
+               entry.getArgument(i))
         .getResult(0);
   };
-  Value qMap = mapArg(0), kMap = mapArg(1), vMap = mapArg(2);
+  Value qMap = mapArg(0, kWgBlockM), kMap = mapArg(1, kWgBox),
+        vMap = mapArg(2, kWgBox);
   // Arguments 3 to 5 are Q, K and V, unused.
   setup(entry, 6);
   int64_t chunks = s.d / kWgBox; // boxes per row of Q, K or V
-  int64_t qBytes = chunks * kWgBoxBytes, stageBytes = wgStageBytes(s.d);
+  int64_t qBytes = chunks * kWgQBoxBytes, stageBytes = wgStageBytes(s.d);
 
   // Dynamic shared memory from its first 1024-byte boundary (the 128-byte
   // swizzle repeats every 1024 bytes): Q's boxes, the stages (K's boxes,
-  // then V's), P.
+  // then V's), the warpgroups' P tiles.
   Value smem = dynamicSharedMemory(b, loc);
   Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
   Value pad = alignmentPad(smem, kWgAlign);
   auto stageBase = [&](Value stage) {
     return add(pad, add(idx(qBytes), mul(stage, idx(stageBytes))));
   };
-  Value pBase = add(pad, idx(qBytes + kWgStages * stageBytes));
-  auto box = [&](Value byteShift) -> Value {
-    auto ty = MemRefType::get({1, 1, kWgBox, kWgBox}, s.in, AffineMap(), wg);
+  // Warpgroup wg computes rows 64 wg .. of the block: its Q rows are
+  // 64 rows (8 KiB) into Q's boxes, its P tile the wg-th.
+  Value wgId = divui(tid, 128);
+  Value wgShift = mul(wgId, idx(kWgBoxBytes));
+  Value pTiles = add(pad, idx(qBytes + kWgStages * stageBytes));
+  Value pBase = add(pTiles, wgShift);
+  auto box = [&](Value byteShift, int64_t rows) -> Value {
+    auto ty = MemRefType::get({1, 1, rows, kWgBox}, s.in, AffineMap(), wg);
     return memref::ViewOp::create(b, loc, ty, smem, byteShift, ValueRange{});
   };
 
@@ -874,7 +887,7 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
                                           leader);
   for (int64_t c = 0; c < chunks; ++c)
     nvgpu::TmaAsyncLoadOp::create(
-        b, loc, box(add(pad, idx(c * kWgBoxBytes))), bars, qMap,
+        b, loc, box(add(pad, idx(c * kWgQBoxBytes)), kWgBlockM), bars, qMap,
         ValueRange{idx(c * kWgBox), blockRow0, h, bi}, idx(0), Value(), leader);
   // Key tile `tile` of K and V into stage `stage` (keys past Sk are zero
   // filled and masked). The transaction count is the boxes' full size:
@@ -887,7 +900,7 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     Value key0 = mul(tile, idx(kBlockN));
     for (int64_t c = 0; c < 2 * chunks; ++c)
       nvgpu::TmaAsyncLoadOp::create(
-          b, loc, box(add(base, idx(c * kWgBoxBytes))), bars,
+          b, loc, box(add(base, idx(c * kWgBoxBytes)), kWgBox), bars,
           c < chunks ? kMap : vMap,
           ValueRange{idx((c % chunks) * kWgBox), key0, hk, bi}, bar, Value(),
           pred);
@@ -958,9 +971,11 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
             ArrayRef<int64_t>{4 * static_cast<int64_t>(j) + i});
     return st;
   };
+  // Both warpgroups' P tiles, one after the other: rows 64 wg.. are
+  // warpgroup wg's.
   auto pTile = memref::ViewOp::create(
-      b, loc, MemRefType::get({kBlockM, kBlockN}, s.in, AffineMap(), wg), smem,
-      pBase, ValueRange{});
+      b, loc, MemRefType::get({kWgBlockM, kBlockN}, s.in, AffineMap(), wg),
+      smem, pTiles, ValueRange{});
   auto pairTy = VectorType::get({2}, s.in);
 
   // Step i (key tile lo + i) uses stage i mod kWgStages, for the
@@ -987,10 +1002,12 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     NVVM::WgmmaFenceAlignedOp::create(b, loc);
     Value sAcc = LLVM::ZeroOp::create(b, loc, sType);
     for (int64_t ks = 0; ks < s.d / 16; ++ks) {
-      int64_t shift = (ks / 4) * kWgBoxBytes + (ks % 4) * 32;
-      sAcc = mmaAsync(sAcc, descriptor(add(pad, idx(shift)), 16),
-                      descriptor(add(kBase, idx(shift)), 16), kBlockN,
-                      /*kMajorB=*/true, /*accumulate=*/ks > 0);
+      int64_t k16 = (ks % 4) * 32;
+      Value qShift = add(wgShift, idx((ks / 4) * kWgQBoxBytes + k16));
+      sAcc = mmaAsync(
+          sAcc, descriptor(add(pad, qShift), 16),
+          descriptor(add(kBase, idx((ks / 4) * kWgBoxBytes + k16)), 16),
+          kBlockN, /*kMajorB=*/true, /*accumulate=*/ks > 0);
     }
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
     scf::YieldOp::create(b, loc, sAcc);
@@ -1111,7 +1128,7 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   OpBuilder b(kernels.getContext());
   Location loc = kernels.getLoc();
   if (spec.wgmma) {
-    auto func = createKernel(b, kernels, name, argTypes, 0, kThreads);
+    auto func = createKernel(b, kernels, name, argTypes, 0, kWgThreads);
     KernelBuilder(b, loc, spec).buildWarpgroup(func);
     return func;
   }
@@ -1247,15 +1264,17 @@ void BPTGPUAttentionPass::runOnOperation() {
       auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/true);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      auto mapType = swizzledBoxMapType(spec->in, {1, 1, kWgBox, kWgBox},
-                                        workgroupSpace(ctx));
       SmallVector<Value> wargs;
       for (int i = 0; i < 3; ++i) {
+        // Boxes of 128 query rows, 64 key rows.
+        int64_t rows = i == 0 ? kWgBlockM : kWgBox;
         Value unranked = memref::CastOp::create(
             b, loc, UnrankedMemRefType::get(spec->in, Attribute()), args[i]);
         Value map = nvgpu::TmaCreateDescriptorOp::create(
-            b, loc, mapType, unranked,
-            ValueRange{c(1), c(1), c(kWgBox), c(kWgBox)});
+            b, loc,
+            swizzledBoxMapType(spec->in, {1, 1, rows, kWgBox},
+                               workgroupSpace(ctx)),
+            unranked, ValueRange{c(1), c(1), c(rows), c(kWgBox)});
         wargs.push_back(UnrealizedConversionCastOp::create(
                             b, loc, LLVM::LLVMPointerType::get(ctx), map)
                             .getResult(0));
@@ -1269,7 +1288,10 @@ void BPTGPUAttentionPass::runOnOperation() {
           kernels, wspec, llvm::to_vector(ValueRange(wargs).getTypes()));
       Value shared = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
                                                   wgSharedBytes(spec->d));
-      gpu::LaunchFuncOp::create(b, loc, wkernel, grid, block, shared, wargs);
+      gpu::KernelDim3 wgrid{c((spec->sq + kWgBlockM - 1) / kWgBlockM),
+                            c(spec->hq), c(spec->b)};
+      gpu::KernelDim3 wblock{c(kWgThreads), c(1), c(1)};
+      gpu::LaunchFuncOp::create(b, loc, wkernel, wgrid, wblock, shared, wargs);
       b.setInsertionPointToStart(ifOp.elseBlock());
       gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, dynamicShared,
                                 args);

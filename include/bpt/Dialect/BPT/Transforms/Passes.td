@@ -304,12 +304,14 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
 
     With `wgmma` (sm_90a kernels only), an attention of head dims 64 or
     128 also gets a Hopper kernel, launched when the rows of Q, K and V are
-    16-byte aligned at run time (the other kernel runs otherwise): Q, K and
-    V arrive by TMA (`nvgpu.tma.async.load` of 64 x 64 boxes, 128-byte
-    swizzle, counted by mbarriers; K and V two tiles ahead), Q K^T and P V
-    are warpgroup MMAs (`nvvm.wgmma.mma_async` m64, operands described by
-    shared-memory descriptors; P goes through a shared tile), masking and
-    the online softmax are the other kernel's.
+    16-byte aligned at run time (the other kernel runs otherwise): blocks
+    of 128 query rows, two warpgroups sharing each K and V tile; Q, K and
+    V arrive by TMA (`nvgpu.tma.async.load`, 128-byte swizzle, counted by
+    mbarriers; K and V two tiles ahead), Q K^T and P V are warpgroup MMAs
+    (`nvvm.wgmma.mma_async` m64, operands described by shared-memory
+    descriptors; P goes through a shared tile; the next tile's Q K^T runs
+    during this tile's softmax), masking and the online softmax are the
+    other kernel's.
   }];
   let options = [
     Option<"f32Inputs", "f32-inputs", "std::string", /*default=*/"\"\"",
