@@ -25,6 +25,13 @@
 // express. K and V arrive by cp.async one tile ahead; the MMA B fragments
 // come from shared memory by ldmatrix (transposed for V). See docs/gpu.md.
 //
+// With wgmma (sm_90a), head dims 64 and 128 also get a Hopper kernel
+// (KernelBuilder::buildWarpgroup), launched when Q, K and V have 16-byte
+// aligned rows at run time: blocks of 128 rows, two warpgroups sharing each
+// K and V tile, loads by TMA counted on mbarriers, Q K^T and P V as
+// nvvm.wgmma.mma_async on shared-memory descriptors built here, the next
+// tile's scores issued before this tile's softmax.
+//
 // The host side: the operands are bufferized in place (the function's
 // memrefs must be device memory), the results are memref.alloc buffers that
 // --bpt-gpu-offload turns into device allocations, and the launch is
