@@ -23,3 +23,12 @@ func.func @head_dim(%q: tensor<1x1x64x72xf16>, %k: tensor<1x1x64x72xf16>, %v: te
   %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x72xf16>, tensor<1x1x64x72xf16>, tensor<1x1x64x72xf16>) outs(%e : tensor<1x1x64x72xf16>) -> tensor<1x1x64x72xf16>
   return %o : tensor<1x1x64x72xf16>
 }
+
+// -----
+
+func.func @empty(%q: tensor<1x1x0x64xf16>, %k: tensor<1x1x64x64xf16>, %v: tensor<1x1x64x64xf16>) -> tensor<1x1x0x64xf16> {
+  %e = tensor.empty() : tensor<1x1x0x64xf16>
+  // expected-error @below {{cannot run on the GPU: empty attentions are not supported by the GPU kernel}}
+  %o = bpt.attention ins(%q, %k, %v : tensor<1x1x0x64xf16>, tensor<1x1x64x64xf16>, tensor<1x1x64x64xf16>) outs(%e : tensor<1x1x0x64xf16>) -> tensor<1x1x0x64xf16>
+  return %o : tensor<1x1x0x64xf16>
+}

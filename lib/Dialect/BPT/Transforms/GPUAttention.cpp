@@ -330,6 +330,11 @@ static FailureOr<KernelSpec> specify(AttentionOp op, const Operands &operands,
     why = "dynamic shapes are not supported by the GPU kernel";
     return failure();
   }
+  if (q.getNumElements() == 0 || k.getNumElements() == 0 ||
+      v.getNumElements() == 0) {
+    why = "empty attentions are not supported by the GPU kernel";
+    return failure();
+  }
   Type e = q.getElementType();
   if (!(e.isF16() || e.isBF16()) || k.getElementType() != e ||
       v.getElementType() != e) {
@@ -365,10 +370,6 @@ static FailureOr<KernelSpec> specify(AttentionOp op, const Operands &operands,
   if (s.d % 16 != 0 || s.dv % 16 != 0 || s.d > 256 || s.dv > 256) {
     why = "head dimensions must be multiples of 16 up to 256 (got " +
           std::to_string(s.d) + " and " + std::to_string(s.dv) + ")";
-    return failure();
-  }
-  if (s.sq == 0 || s.sk == 0 || s.b == 0 || s.hq == 0) {
-    why = "empty attentions are not supported by the GPU kernel";
     return failure();
   }
   return s;
@@ -1109,8 +1110,10 @@ struct BPTGPUAttentionPass
 static void roundF32Inputs(AttentionOp op, Operands &operands, Type to) {
   auto type = [](Value t) { return cast<RankedTensorType>(t.getType()); };
   SmallVector<Value *> qkv = {&operands.q, &operands.k, &operands.v};
+  // Empty attentions are refused (specify), with no rounding first.
   if (!llvm::all_of(qkv, [&](Value *t) {
-        return type(*t).getElementType().isF32() && type(*t).hasStaticShape();
+        return type(*t).getElementType().isF32() && type(*t).hasStaticShape() &&
+               type(*t).getNumElements() > 0;
       }))
     return;
   OpBuilder b(op);
