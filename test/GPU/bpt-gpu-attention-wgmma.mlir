@@ -12,7 +12,7 @@
 // 1 x 1 x 128 x 64 boxes for Q and 1 x 1 x 64 x 64 for K and V (128-byte
 // swizzle, zero fill), and the wgmma kernel: blocks of 128 query rows, two
 // warpgroups (256 threads), Q, K and V as arguments too (they live until
-// the launch), 1 KiB + Q's 32 KiB + two stages of 32 KiB + two P tiles of
+// the launch), 1 KiB + Q's 32 KiB + three stages of 32 KiB + two P tiles of
 // 8 KiB of dynamic shared memory; otherwise the mma.sync kernel (blocks
 // of 64 rows, 128 threads), as without wgmma.
 // ATTN-LABEL: func.func @gqa_d128
@@ -21,7 +21,7 @@
 //       ATTN:   scf.if %{{.+}} {
 //       ATTN:     nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x1x128x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, interleave = none>
 //  ATTN-COUNT-2:  nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x1x64x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, interleave = none>
-//       ATTN:     %[[SHARED:.+]] = arith.constant 115712 : i32
+//       ATTN:     %[[SHARED:.+]] = arith.constant 148480 : i32
 //       ATTN:     %[[GX:.+]] = arith.constant 8 : index
 //       ATTN:     %[[T256:.+]] = arith.constant 256 : index
 //       ATTN:     gpu.launch_func  @bpt_kernels::@bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3_wgmma blocks in (%[[GX]], %{{.+}}, %{{.+}}) threads in (%[[T256]], %{{.+}}, %{{.+}})  dynamic_shared_memory_size %[[SHARED]] args(%{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %[[Q]] : memref<2x8x1024x128xbf16>, %{{.+}} : memref<2x2x1024x128xbf16>, %{{.+}} : memref<2x2x1024x128xbf16>, %{{.+}} : memref<2x8x1024x128xbf16>, %{{.+}} : index, %{{.+}} : index)
@@ -30,8 +30,8 @@
 //       ATTN:   }
 // The kernel (256 threads; warpgroup wg computes rows 64 wg .. of the
 // block, reading its Q rows 8 KiB into Q's boxes and writing its own P
-// tile): mbarriers for Q and the two stages, initialised by thread 0
-// and made visible to TMA by a fence; Q's two boxes and the first two
+// tile): mbarriers for Q and the three stages, initialised by thread 0
+// and made visible to TMA by a fence; Q's two boxes and the first three
 // tiles of K and V (4 boxes a stage: 32 KiB) by TMA, coordinates (feature,
 // row, head, batch), the key/value head h / 4; a wait for Q; the first
 // tile's scores (if there is one: a wait on its mbarrier, S = Q K^T as
@@ -40,11 +40,11 @@
 // while this tile's softmax does); the softmax; P stored to its tile, a
 // fence.proxy.async and a barrier; O += P V as four m64n128k16 MMAs
 // (N-major V: layout row) after a wgmma.fence; one wait for both groups; a
-// barrier, then thread 0 refills the stage with tile t + 2.
+// barrier, then thread 0 refills the stage with tile t + 3.
 //       ATTN: gpu.func @bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3_wgmma(%{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: memref<2x8x1024x128xbf16>, %{{.+}}: memref<2x2x1024x128xbf16>, %{{.+}}: memref<2x2x1024x128xbf16>, %{{.+}}: memref<2x8x1024x128xbf16>, %{{.+}}: index, %{{.+}}: index) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 //   ATTN-NOT: workgroup(
 //       ATTN:   gpu.dynamic_shared_memory
-//       ATTN:   nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 3>
+//       ATTN:   nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
 //       ATTN:   nvvm.fence.proxy
 //       ATTN:   nvgpu.mbarrier.arrive.expect_tx %{{.+}}[%{{.+}}], %{{.+}}, predicate
 //  ATTN-COUNT-2: nvgpu.tma.async.load %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}], %{{.+}}[%{{.+}}] to %{{.+}}, predicate {{.+}} -> memref<1x1x128x64xbf16

@@ -1,6 +1,6 @@
 # The sm_90a attention kernel of --bpt-gpu-attention{wgmma=true} (two
 # warpgroups of 64 query rows sharing K and V; Q, K and V by TMA in 128 x
-# 64 and 64 x 64 boxes counted by mbarriers, K and V two tiles ahead; Q K^T
+# 64 and 64 x 64 boxes counted by mbarriers, K and V three tiles ahead; Q K^T
 # and P V as nvvm.wgmma.mma_async on shared-memory descriptors, each
 # warpgroup's P through a swizzled shared tile), executed on the CPU by bpt.gpuemu and
 # compared with an f64 NumPy model of bpt.attention: head dims 64 and 128,
@@ -39,10 +39,10 @@ CASES = testing.WGMMA_ATTENTION_CASES
 
 
 def shared_bytes(d):
-    """Q's boxes (128 rows), two stages of K's and V's (64 rows), two P
+    """Q's boxes (128 rows), three stages of K's and V's (64 rows), two P
     tiles; 1024 bytes to align."""
     box = 64 * 64 * 2
-    return 1024 + (d // 64) * box * 6 + 2 * box
+    return 1024 + (d // 64) * box * 8 + 2 * box
 
 
 def kernel_of(kw):

@@ -114,7 +114,7 @@ static int64_t tileBytes(int64_t d, int64_t dv) {
 // The sm_90a kernel (KernelBuilder::buildWarpgroup, --bpt-gpu-attention
 // {wgmma}): two warpgroups, 64 query rows each, share the block's K and V
 // tiles. Q arrives by TMA in boxes of 128 rows x 64 features, K and V in
-// boxes of 64 x 64, stored with the 128-byte swizzle; two stages of K and
+// boxes of 64 x 64, stored with the 128-byte swizzle; three stages of K and
 // V tiles; each warpgroup's P goes through a shared tile of the same
 // layout to its P V warpgroup MMAs.
 constexpr int64_t kWgBlockM = 128; // query rows per thread block
@@ -122,7 +122,7 @@ constexpr int64_t kWgThreads = 256;
 constexpr int64_t kWgBox = 64;
 constexpr int64_t kWgBoxBytes = kWgBox * kWgBox * 2;
 constexpr int64_t kWgQBoxBytes = kWgBlockM * kWgBox * 2;
-constexpr int64_t kWgStages = 2;
+constexpr int64_t kWgStages = 3;
 constexpr int64_t kWgAlign = 1024; // the 128-byte swizzle's period
 /// Whether the sm_90a kernel takes head dims `d` and `dv`: whole boxes,
 /// and O's accumulators (dv / 2 registers a thread) with the scores'.

@@ -307,7 +307,7 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
     16-byte aligned at run time (the other kernel runs otherwise): blocks
     of 128 query rows, two warpgroups sharing each K and V tile; Q, K and
     V arrive by TMA (`nvgpu.tma.async.load`, 128-byte swizzle, counted by
-    mbarriers; K and V two tiles ahead), Q K^T and P V are warpgroup MMAs
+    mbarriers; K and V three tiles ahead), Q K^T and P V are warpgroup MMAs
     (`nvvm.wgmma.mma_async` m64, operands described by shared-memory
     descriptors; P goes through a shared tile; the next tile's Q K^T runs
     during this tile's softmax), masking and the online softmax are the
