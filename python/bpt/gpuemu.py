@@ -241,6 +241,13 @@ class Accumulator:
         self.values = values
 
 
+class Pending(np.ndarray):
+    """A register of a warpgroup MMA's accumulator taken out of its struct
+    (llvm.extractvalue) before a wgmma.wait_group retired the MMA's group
+    (`group`): only another warpgroup MMA, which accumulates into it, may
+    read it until then."""
+
+
 class Struct(list):
     """An LLVM struct value, one NumPy lane array per field. `group`: the
     warpgroup MMA group that computes it (None for other structs): read
@@ -367,6 +374,12 @@ class Emulator:
         T = self.T
         name = op.name
         ins = [self._get(env, o) for o in op.operands]
+        if name != "llvm.inline_asm":
+            for x in ins:
+                if isinstance(x, Pending) and x.group not in self.retired:
+                    raise RaceError("a warpgroup MMA's accumulator read "
+                                    "before a wgmma.wait_group retires its "
+                                    "group")
         rt = _result_types(op.rest) if op.nres else []
         if name == "arith.constant":
             m = re.search(r"value = (.*?)(?: : ([^}]*))?\}>", op.rest)
@@ -498,8 +511,9 @@ class Emulator:
             st = ins[0]
             if isinstance(st, Struct) and st.group is not None and \
                     st.group not in self.retired:
-                raise RaceError("a warpgroup MMA's accumulator read before "
-                                "a wgmma.wait_group retires its group")
+                reg = st[pos].view(Pending)
+                reg.group = st.group
+                return reg
             return st[pos]
         if name == "llvm.insertvalue":
             pos = int(re.search(r"position = array<i64: (\d+)>", op.rest)
@@ -563,6 +577,8 @@ class Emulator:
                                       self.shared_base)
                 self.shared_buffers.append(self.dynamic)
             return self.dynamic
+        if name == "llvm.inline_asm":
+            return self._inline_asm(op, ins)
         if name == "builtin.unrealized_conversion_cast":
             if "tensormap.descriptor" in rt[0]:
                 return TensorMap(ins[0], rt[0])
@@ -886,32 +902,64 @@ class Emulator:
         return A, B
 
     def _mma_async(self, op, ins):
-        """nvvm.wgmma.mma_async m64nNk16, f32 accumulators: the operands
-        read from shared memory through their descriptors (start address,
-        leading and stride byte offsets, 128-byte swizzle). A is K-major
-        (layout row): element (m, k) at start + (m / 8) SBO + (m % 8) 128 +
-        2 k; B is K-major (layout col: element (k, n) at start + (n / 8)
-        SBO + (n % 8) 128 + 2 k) or N-major (layout row: at start +
-        (n / 64) LBO + (k / 8) SBO + (k % 8) 128 + 2 (n % 64)); addresses
-        are swizzled (_swizzle128). The accumulator registers: thread t of
-        warp w = t / 32 (of its warpgroup), lane l, register 4 j + 2 r + c
-        holds row 16 w + l / 4 + 8 r, column 8 j + 2 (l % 4) + c. Each
-        warpgroup of the block runs its own MMA."""
-        T = self.T
-        if T % 128:
-            raise NotImplementedError("emulator: whole warpgroups")
-        if not self.wgmma_fenced:
-            raise SyncError("warpgroup MMA with no wgmma.fence since the "
-                            "last commit (its accumulator registers were "
-                            "written by other instructions)")
+        """nvvm.wgmma.mma_async: see _wgmma (A and B from shared memory)."""
         acc, da, db = ins
         attrs = op.rest
         n = int(re.search(r"shape = #nvvm.shape<m = 64, n = (\d+), k = 16>",
                           attrs).group(1))
         if "layoutA = #nvvm.mma_layout<row>" not in attrs:
             raise NotImplementedError("emulator: K-major A only")
-        kmajor_b = "layoutB = #nvvm.mma_layout<col>" in attrs
-        accumulate = "scaleD = #nvvm.wgmma_scale_out<one>" in attrs
+        return self._wgmma(n, acc, da, db,
+                           "layoutB = #nvvm.mma_layout<col>" in attrs,
+                           "scaleD = #nvvm.wgmma_scale_out<one>" in attrs)
+
+    def _inline_asm(self, op, ins):
+        """llvm.inline_asm of the register-A warpgroup MMA (which NVVM's op
+        lacks): `wgmma.mma_async ... m64nNk16.f32.T.T {d}, {a0..a3},
+        b-desc, p, 1, 1, trans-b` with the accumulators tied to the
+        results and p true: see _wgmma."""
+        text = re.search(r'asm_string = "((?:[^"\\]|\\.)*)"', op.rest).group(1)
+        m = re.search(r"wgmma\.mma_async\.sync\.aligned\.m64n(\d+)k16\.f32"
+                      r"\.(\w+)\.(\w+) \{([^}]*)\}, \{([^}]*)\}, \$(\d+), "
+                      r"p, 1, 1, ([01]);", text)
+        if not m or "setp.ne.b32 p, 1, 0;" not in text:
+            raise NotImplementedError("emulator: inline asm " + text[:60])
+        n = int(m.group(1))
+        regs = n // 2
+
+        def operands(text):
+            return [int(x.strip().lstrip("$")) for x in text.split(",")]
+        # Asm operands: the results $0.., then the inputs (the tied
+        # accumulators first, in the order of the results).
+        if operands(m.group(4)) != list(range(regs)):
+            raise NotImplementedError("emulator: accumulators out of order")
+        a_regs = [ins[k - regs] for k in operands(m.group(5))]
+        acc = Struct(ins[:regs])
+        return self._wgmma(n, acc, a_regs, ins[int(m.group(6)) - regs],
+                           m.group(7) == "0", True)
+
+    def _wgmma(self, n, acc, a_src, db, kmajor_b, accumulate):
+        """A warpgroup MMA m64nNk16 with f32 accumulators `acc` (a Struct):
+        B read from shared memory through its descriptor `db` (start
+        address, leading and stride byte offsets, 128-byte swizzle), A
+        likewise (`a_src` a descriptor) or from registers (`a_src` four
+        arrays of 16-bit pairs, the m16n8k16 A layout per warp: a0 row
+        l / 4, columns 2 (l % 4) + {0, 1}; a1 8 rows further; a2, a3 8
+        columns further). A K-major (from shared memory): element (m, k)
+        at start + (m / 8) SBO + (m % 8) 128 + 2 k; B K-major (element
+        (k, n) at start + (n / 8) SBO + (n % 8) 128 + 2 k) or N-major (at
+        start + (n / 64) LBO + (k / 8) SBO + (k % 8) 128 + 2 (n % 64));
+        addresses are swizzled (_swizzle128). The accumulator registers:
+        thread t of warp w = t / 32 (of its warpgroup), lane l, register
+        4 j + 2 r + c holds row 16 w + l / 4 + 8 r, column 8 j + 2 (l % 4)
+        + c. Each warpgroup of the block runs its own MMA."""
+        T = self.T
+        if T % 128:
+            raise NotImplementedError("emulator: whole warpgroups")
+        if not self.wgmma_fenced:
+            raise SyncError("warpgroup MMA with no wgmma.fence since the "
+                            "last commit (its accumulator or A registers "
+                            "were written by other instructions)")
         sh = self.dynamic
 
         def decode(desc, what):
@@ -939,15 +987,14 @@ class Emulator:
         k = np.arange(16)[None, :]
         nn = np.arange(n)[None, :]
         kk = np.arange(16)[:, None]
+        tt = np.arange(128)
+        a_rows = 16 * (tt // 32) + (tt % 32) // 4
+        a_cols = 2 * (tt % 4)
         out = np.empty((T, n // 2), dtype=np.float32)
         # Each warpgroup runs its own MMA, on its own descriptors.
         for w in range(T // 128):
             sel = slice(128 * w, 128 * (w + 1))
-            sa, _, sbo_a = decode(da[sel], "A")
             sb, lbo_b, sbo_b = decode(db[sel], "B")
-            if sa % 128 + 32 > 128:
-                raise AssertionError("A's k16 step crosses a 128-byte row")
-            a_ids = slots(sa + (m // 8) * sbo_a + (m % 8) * 128 + 2 * k)
             if kmajor_b:
                 if sb % 128 + 32 > 128:
                     raise AssertionError("B's k16 step crosses a 128-byte "
@@ -958,7 +1005,22 @@ class Emulator:
                 b_ids = slots(sb + (nn // 64) * lbo_b + (kk // 8) * sbo_b +
                               (kk % 8) * 128 + 2 * (nn % 64))
             warps = range(4 * w, 4 * w + 4)
-            A, B = self._warpgroup_reads(sh, a_ids, b_ids, warps)
+            if isinstance(a_src, list):  # registers
+                A = np.zeros((64, 16))
+                for reg, (dr, dc) in enumerate(((0, 0), (8, 0), (0, 8),
+                                                (8, 8))):
+                    for j in range(2):
+                        A[a_rows + dr, a_cols + dc + j] = a_src[reg][sel, j]
+                _, B = self._warpgroup_reads(sh, b_ids, b_ids, warps)
+                reads = b_ids.ravel()
+            else:
+                sa, _, sbo_a = decode(a_src[sel], "A")
+                if sa % 128 + 32 > 128:
+                    raise AssertionError("A's k16 step crosses a 128-byte "
+                                         "row")
+                a_ids = slots(sa + (m // 8) * sbo_a + (m % 8) * 128 + 2 * k)
+                A, B = self._warpgroup_reads(sh, a_ids, b_ids, warps)
+                reads = np.concatenate([a_ids.ravel(), b_ids.ravel()])
             D = A @ B
             if accumulate:
                 if len(acc) != n // 2:
@@ -967,9 +1029,7 @@ class Emulator:
                 C[rows, cols] = np.stack([x[sel] for x in acc], axis=1)
                 D = D + C
             out[sel] = D[rows, cols]
-            self.wgmma_pending.append(
-                (np.concatenate([a_ids.ravel(), b_ids.ravel()]),
-                 0xF << (4 * w)))
+            self.wgmma_pending.append((reads, 0xF << (4 * w)))
             self.wgmmas += 1
         return Struct([out[:, j] for j in range(n // 2)], group=self.chain)
 

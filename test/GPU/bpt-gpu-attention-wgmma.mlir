@@ -12,8 +12,8 @@
 // 1 x 1 x 128 x 64 boxes for Q and 1 x 1 x 64 x 64 for K and V (128-byte
 // swizzle, zero fill), and the wgmma kernel: blocks of 128 query rows, two
 // warpgroups (256 threads), Q, K and V as arguments too (they live until
-// the launch), 1 KiB + Q's 32 KiB + three stages of 32 KiB + two P tiles of
-// 8 KiB of dynamic shared memory; otherwise the mma.sync kernel (blocks
+// the launch), 1 KiB + Q's 32 KiB + three stages of 32 KiB of dynamic
+// shared memory; otherwise the mma.sync kernel (blocks
 // of 64 rows, 128 threads), as without wgmma.
 // ATTN-LABEL: func.func @gqa_d128
 //       ATTN:   memref.extract_aligned_pointer_as_index %[[Q:.+]] : memref<2x8x1024x128xbf16>
@@ -21,7 +21,7 @@
 //       ATTN:   scf.if %{{.+}} {
 //       ATTN:     nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x1x128x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, interleave = none>
 //  ATTN-COUNT-2:  nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x1x64x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, interleave = none>
-//       ATTN:     %[[SHARED:.+]] = arith.constant 148480 : i32
+//       ATTN:     %[[SHARED:.+]] = arith.constant 132096 : i32
 //       ATTN:     %[[GX:.+]] = arith.constant 8 : index
 //       ATTN:     %[[T256:.+]] = arith.constant 256 : index
 //       ATTN:     gpu.launch_func  @bpt_kernels::@bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3_wgmma blocks in (%[[GX]], %{{.+}}, %{{.+}}) threads in (%[[T256]], %{{.+}}, %{{.+}})  dynamic_shared_memory_size %[[SHARED]] args(%{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %[[Q]] : memref<2x8x1024x128xbf16>, %{{.+}} : memref<2x2x1024x128xbf16>, %{{.+}} : memref<2x2x1024x128xbf16>, %{{.+}} : memref<2x8x1024x128xbf16>, %{{.+}} : index, %{{.+}} : index)
@@ -29,18 +29,19 @@
 //       ATTN:     gpu.launch_func  @bpt_kernels::@bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3 blocks in (%c16
 //       ATTN:   }
 // The kernel (256 threads; warpgroup wg computes rows 64 wg .. of the
-// block, reading its Q rows 8 KiB into Q's boxes and writing its own P
-// tile): mbarriers for Q and the three stages, initialised by thread 0
+// block, reading its Q rows 8 KiB into Q's boxes): mbarriers for Q and the three stages, initialised by thread 0
 // and made visible to TMA by a fence; Q's two boxes and the first three
 // tiles of K and V (4 boxes a stage: 32 KiB) by TMA, coordinates (feature,
 // row, head, batch), the key/value head h / 4; a wait for Q; the first
 // tile's scores (if there is one: a wait on its mbarrier, S = Q K^T as
 // eight m64n64k16 MMAs, K-major B: layout col), waited for. Per tile: the
 // next tile's scores issued and committed but not waited for (they run
-// while this tile's softmax does); the softmax; P stored to its tile, a
-// fence.proxy.async and a barrier; O += P V as four m64n128k16 MMAs
-// (N-major V: layout row) after a wgmma.fence; one wait for both groups; a
-// barrier, then thread 0 refills the stage with tile t + 3.
+// while this tile's softmax does); the softmax; after a wgmma.fence, O +=
+// P V as four m64n128k16 MMAs with P in registers (four 32-bit registers
+// of bf16 pairs; wgmma's register-A form as inline PTX, the accumulators
+// tied; V N-major: trans-b 1), no barrier between the softmax and them;
+// one wait for both groups; a barrier, then thread 0 refills the stage
+// with tile t + 3.
 //       ATTN: gpu.func @bpt_attention_b2_h8x2_q1024_k1024_d128x128_bf16_bf16_causal_s3db504f3_wgmma(%{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: memref<2x8x1024x128xbf16>, %{{.+}}: memref<2x2x1024x128xbf16>, %{{.+}}: memref<2x2x1024x128xbf16>, %{{.+}}: memref<2x8x1024x128xbf16>, %{{.+}}: index, %{{.+}}: index) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 //   ATTN-NOT: workgroup(
 //       ATTN:   gpu.dynamic_shared_memory
@@ -70,11 +71,12 @@
 //   ATTN-NOT:       nvvm.wgmma.wait.group.sync.aligned
 //       ATTN:     arith.maximumf
 //   ATTN-NOT:     nvvm.wgmma.wait.group.sync.aligned
-//       ATTN:     vector.store %{{.+}}, %{{.+}} : memref<128x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
-//       ATTN:     nvvm.fence.proxy
-//  ATTN-NEXT:     gpu.barrier
+//   ATTN-NOT:     vector.store
+//   ATTN-NOT:     gpu.barrier
 //       ATTN:     nvvm.wgmma.fence.aligned
-//  ATTN-COUNT-4: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+//   ATTN-NOT:     gpu.barrier
+//       ATTN:     vector.bitcast %{{.+}} : vector<2xbf16> to vector<1xi32>
+//  ATTN-COUNT-4: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, 1, 0;\0Awgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {$0, {{.+}}, $63}, {$128, $129, $130, $131}, $132, p, 1, 1, 1;\0A}\0A", "=f,{{.+}},=f,0,{{.+}},63,r,r,r,r,l"
 //       ATTN:     nvvm.wgmma.commit.group.sync.aligned
 //       ATTN:     nvvm.wgmma.wait.group.sync.aligned 0
 //       ATTN:     gpu.barrier
@@ -103,11 +105,9 @@
 // PTX-COUNT-8: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{[^;]+}}, 0,{{ +}}0;
 // PTX: wgmma.commit_group.sync.aligned
 // PTX: wgmma.wait_group.sync.aligned{{[^;]*}}0;
-// PTX: fence.proxy.async.shared::cta
-// PTX: bar.sync
 // PTX: wgmma.fence.sync.aligned
-// B (V) transposed (N-major).
-// PTX-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{[^;]+}}, 0,{{ +}}1;
+// A (P) from four registers, B (V) transposed (N-major).
+// PTX-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{[^;]+}}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
 // PTX: wgmma.wait_group.sync.aligned{{[^;]*}}0;
 // PTX: cp.async.bulk.tensor.4d
 

@@ -1,8 +1,8 @@
 # The sm_90a attention kernel of --bpt-gpu-attention{wgmma=true} (two
 # warpgroups of 64 query rows sharing K and V; Q, K and V by TMA in 128 x
 # 64 and 64 x 64 boxes counted by mbarriers, K and V three tiles ahead; Q K^T
-# and P V as nvvm.wgmma.mma_async on shared-memory descriptors, each
-# warpgroup's P through a swizzled shared tile), executed on the CPU by bpt.gpuemu and
+# and P V as warpgroup MMAs on shared-memory descriptors, P V's A operand,
+# P, in registers (inline PTX: NVVM's op lacks that form)), executed on the CPU by bpt.gpuemu and
 # compared with an f64 NumPy model of bpt.attention: head dims 64 and 128,
 # f16 and bf16 inputs, f32 and f16 outputs, ragged lengths (zero-filled
 # boxes past Sq and Sk), causal with rows that see no key, sliding window,
@@ -12,14 +12,15 @@
 # byte offsets, swizzle) and reads the operands through the layout the PTX
 # ISA gives it, so a wrong descriptor field reads the wrong data. The test
 # also requires that each synchronisation of the kernel is needed: it
-# removes each in turn (the fence.proxy.async that makes the stores of P
-# visible to the MMAs, the barrier after them, the wait for the first
-# tile's scores, the wait for the next tile's scores and P V (the next
-# scores are computed while this step's softmax runs), the wgmma.fence
-# before P V, the barrier before a stage is refilled, the waits for Q and
-# for the next tile, the mbarrier parity) and requires the emulator's
-# failure; reading V K-major, K N-major or V's second box at the wrong
-# leading byte offset must give wrong results. Dynamic shared memory starts 32 bytes into the
+# removes each in turn (the fence.proxy.async that makes the mbarriers'
+# initialisation visible to TMA, the wait for the first tile's scores, the
+# wait for the next tile's scores and P V (the next scores are computed
+# while this step's softmax runs), the wgmma.fence before P V (whose A, P,
+# is in registers), the barrier before a stage is refilled, the waits for
+# Q and for the next tile, the mbarrier parity) and requires the
+# emulator's failure; reading V K-major, K N-major, V's second box at the
+# wrong leading byte offset or P's registers in another order must give
+# wrong results. Dynamic shared memory starts 32 bytes into the
 # window: the kernel aligns its boxes to 1024 bytes itself.
 # Tolerances as for the mma.sync kernel (attention-kernel.py): P is rounded
 # to the input type before P V: |error| <= 2e-3 for f16, 2e-2 for bf16.
@@ -39,10 +40,10 @@ CASES = testing.WGMMA_ATTENTION_CASES
 
 
 def shared_bytes(d):
-    """Q's boxes (128 rows), three stages of K's and V's (64 rows), two P
-    tiles; 1024 bytes to align."""
+    """Q's boxes (128 rows), three stages of K's and V's (64 rows); 1024
+    bytes to align."""
     box = 64 * 64 * 2
-    return 1024 + (d // 64) * box * 8 + 2 * box
+    return 1024 + (d // 64) * box * 8
 
 
 def kernel_of(kw):
@@ -87,9 +88,11 @@ for kw in CASES:
           f"{emu.tma_loads} TMA boxes, {emu.wgmmas} warpgroup MMAs")
     failures += not ok
 
-# Each synchronisation is needed: mutants of the first case's kernel (two
-# query blocks, the second with two key tiles) must fail.
-kw = CASES[0]
+# Each synchronisation is needed: mutants of this case's kernel (one
+# block, five key tiles: every stage refilled, each mbarrier through two
+# phases) must fail.
+kw = dict(b=1, hq=2, hkv=1, sq=100, sk=300, d=64, elem="bf16", causal=True,
+          lse=True)
 generic, name, inputs = kernel_of(kw)
 lines = generic.splitlines()
 # The wgmma kernel is the one whose arguments are pointers (tensor maps).
@@ -113,7 +116,7 @@ waits = where('"nvvm.wgmma.wait.group.sync.aligned"')
 wgfences = where('"nvvm.wgmma.fence.aligned"')
 try_waits = where('"nvgpu.mbarrier.try_wait.parity"')
 if (len(barriers), len(fences), len(waits), len(wgfences),
-        len(try_waits)) != (3, 2, 2, 3, 3):
+        len(try_waits)) != (2, 1, 2, 3, 3):
     print("unexpected kernel shape:", len(barriers), len(fences), len(waits),
           len(wgfences), len(try_waits))
     failures += 1
@@ -125,12 +128,11 @@ else:
     parity_def = next(j for j in body
                       if lines[j].strip().startswith(parity + " = "))
     mutants = {
-        "no fence.proxy.async after the stores of P": without(fences[1]),
-        "no barrier between the stores of P and P V": without(barriers[1]),
+        "no fence.proxy.async after the mbarrier init": without(fences[0]),
         "no wait for the first tile's scores": without(waits[0]),
         "no wait for the next scores and P V": without(waits[1]),
         "no wgmma.fence before P V": without(wgfences[2]),
-        "no barrier before a stage is refilled": without(barriers[2]),
+        "no barrier before a stage is refilled": without(barriers[1]),
         "no wait for Q": without(try_waits[0]),
         "no wait for the next tile": without(try_waits[2]),
         "the other mbarrier parity":
@@ -152,15 +154,20 @@ kw = CASES[1]
 generic, name, inputs = kernel_of(kw)
 k_major = str((1 << 62) | (64 << 32) | (1 << 16))  # LBO 16, SBO 1024
 n_major = str((1 << 62) | (64 << 32) | (512 << 16))  # LBO 8192, SBO 1024
-pv = "layoutB = #nvvm.mma_layout<row>"
+pv = ", p, 1, 1, 1;"  # P V (inline PTX): V transposed (N-major)
 qk = "layoutB = #nvvm.mma_layout<col>"
-if k_major not in generic or n_major not in generic or pv not in generic:
+# P's registers: after 64 accumulators (D = 128) and their 64 tied inputs.
+a_regs = "{$128, $129, $130, $131}"
+if k_major not in generic or n_major not in generic or pv not in generic \
+        or a_regs not in generic:
     print("unexpected descriptors")
     failures += 1
 WRONG = {
-    "V read K-major": generic.replace(pv, qk),
-    "K read N-major": generic.replace(qk, pv),
+    "V read K-major": generic.replace(pv, ", p, 1, 1, 0;"),
+    "K read N-major": generic.replace(qk, "layoutB = #nvvm.mma_layout<row>"),
     "V's second box not a box further": generic.replace(n_major, k_major),
+    "P's registers in another order":
+        generic.replace(a_regs, "{$128, $130, $129, $131}"),
 }
 for what, mutant in WRONG.items():
     try:

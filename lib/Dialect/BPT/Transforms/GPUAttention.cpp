@@ -115,8 +115,7 @@ static int64_t tileBytes(int64_t d, int64_t dv) {
 // {wgmma}): two warpgroups, 64 query rows each, share the block's K and V
 // tiles. Q arrives by TMA in boxes of 128 rows x 64 features, K and V in
 // boxes of 64 x 64, stored with the 128-byte swizzle; three stages of K and
-// V tiles; each warpgroup's P goes through a shared tile of the same
-// layout to its P V warpgroup MMAs.
+// V tiles; P stays in registers (the register-A form of the P V MMAs).
 constexpr int64_t kWgBlockM = 128; // query rows per thread block
 constexpr int64_t kWgThreads = 256;
 constexpr int64_t kWgBox = 64;
@@ -132,11 +131,10 @@ static bool warpgroupHeads(int64_t d, int64_t dv) {
 static int64_t wgStageBytes(int64_t d) {
   return 2 * (d / kWgBox) * kWgBoxBytes;
 }
-/// The sm_90a kernel's dynamic shared memory: Q, the stages and the two
-/// P tiles, from a 1024-byte boundary.
+/// The sm_90a kernel's dynamic shared memory: Q and the stages, from a
+/// 1024-byte boundary.
 static int64_t wgSharedBytes(int64_t d) {
-  return kWgAlign + (d / kWgBox) * kWgQBoxBytes + kWgStages * wgStageBytes(d) +
-         2 * kWgBoxBytes;
+  return kWgAlign + (d / kWgBox) * kWgQBoxBytes + kWgStages * wgStageBytes(d);
 }
 
 /// What the kernel of one bpt.attention is specialised on.
@@ -847,7 +845,7 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
 
   // Dynamic shared memory from its first 1024-byte boundary (the 128-byte
   // swizzle repeats every 1024 bytes): Q's boxes, the stages (K's boxes,
-  // then V's), the warpgroups' P tiles.
+  // then V's).
   Value smem = dynamicSharedMemory(b, loc);
   Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
   Value pad = alignmentPad(smem, kWgAlign);
@@ -855,11 +853,8 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     return add(pad, add(idx(qBytes), mul(stage, idx(stageBytes))));
   };
   // Warpgroup wg computes rows 64 wg .. of the block: its Q rows are
-  // 64 rows (8 KiB) into Q's boxes, its P tile the wg-th.
-  Value wgId = divui(tid, 128);
-  Value wgShift = mul(wgId, idx(kWgBoxBytes));
-  Value pTiles = add(pad, idx(qBytes + kWgStages * stageBytes));
-  Value pBase = add(pTiles, wgShift);
+  // 64 rows (8 KiB) into Q's boxes.
+  Value wgShift = mul(divui(tid, 128), idx(kWgBoxBytes));
   auto box = [&](Value byteShift, int64_t rows) -> Value {
     auto ty = MemRefType::get({1, 1, rows, kWgBox}, s.in, AffineMap(), wg);
     return memref::ViewOp::create(b, loc, ty, smem, byteShift, ValueRange{});
@@ -955,6 +950,45 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
         kMajorB ? NVVM::MMALayout::col : NVVM::MMALayout::row,
         NVVM::MMAIntOverflowAttr());
   };
+  // D += A B, m64 n k16, f32 accumulators, A from registers (four 32-bit
+  // registers of 16-bit pairs a thread, the m16n8k16 A layout per warp), B
+  // N-major (V): wgmma's register-A form, which NVVM's op does not have,
+  // as inline PTX (accumulators tied to the results, as NVVM lowers its
+  // own op).
+  auto mmaRegisterA = [&](Value acc, ArrayRef<Value> aRegs, Value descB,
+                          int64_t n) -> Value {
+    int64_t regs = n / 2;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    StringRef type = s.in.isF16() ? "f16" : "bf16";
+    os << "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+       << "wgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type << "."
+       << type << " {";
+    for (int64_t i = 0; i < regs; ++i)
+      os << (i ? ", " : "") << "$" << i;
+    os << "}, {$" << 2 * regs << ", $" << 2 * regs + 1 << ", $" << 2 * regs + 2
+       << ", $" << 2 * regs + 3 << "}, $" << 2 * regs + 4
+       << ", p, 1, 1, 1;\n}\n";
+    std::string constraints;
+    SmallVector<Value> operands;
+    for (int64_t i = 0; i < regs; ++i) {
+      constraints += "=f,";
+      operands.push_back(
+          LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{i}));
+    }
+    for (int64_t i = 0; i < regs; ++i)
+      constraints += std::to_string(i) + ",";
+    constraints += "r,r,r,r,l";
+    operands.append(aRegs.begin(), aRegs.end());
+    operands.push_back(descB);
+    return LLVM::InlineAsmOp::create(
+               b, loc, acc.getType(), operands, text, constraints,
+               /*has_side_effects=*/true, /*is_align_stack=*/false,
+               LLVM::tailcallkind::TailCallKind::None,
+               LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+               ArrayAttr())
+        .getResult(0);
+  };
   // The accumulator of an m64 n MMA, thread by thread: n / 8 fragments of
   // m16n8 layout (register 4 j + 2 r + c: n8 tile j, row half r, column c).
   auto fragments = [&](Value st, int64_t n) {
@@ -979,11 +1013,6 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
             ArrayRef<int64_t>{4 * static_cast<int64_t>(j) + i});
     return st;
   };
-  // Both warpgroups' P tiles, one after the other: rows 64 wg.. are
-  // warpgroup wg's.
-  auto pTile = memref::ViewOp::create(
-      b, loc, MemRefType::get({kWgBlockM, kBlockN}, s.in, AffineMap(), wg),
-      smem, pTiles, ValueRange{});
   auto pairTy = VectorType::get({2}, s.in);
 
   // Step i (key tile lo + i) uses stage i mod kWgStages, for the
@@ -1051,36 +1080,31 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     for (Value &a : acc)
       a = arith::MulFOp::create(b, loc, a, alphaV);
 
-    // P in the input type into its shared tile, the A operand of P V,
-    // swizzled like a TMA box: 16-byte chunk j of row r at chunk
-    // j XOR (r mod 8), and r mod 8 is this lane's g.
-    Value rowIn = add(mul(warp, idx(16)), g);
-    for (int64_t j = 0; j < kBlockN / 8; ++j) {
-      Value col =
-          add(mul(arith::XOrIOp::create(b, loc, idx(j), g).getResult(), idx(8)),
-              tig2);
-      for (int64_t r = 0; r < 2; ++r) {
+    // O += P V with P in registers, rounded to the input type: the
+    // scores' accumulator layout of n8 tiles 2 st and 2 st + 1 is the
+    // register A layout of k16 step st (as in the mma.sync kernel). The
+    // accumulators were rescaled and P computed by other instructions: a
+    // wgmma.fence first. A k16 step is 16 rows (keys) of V, 2048 bytes.
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    Value o = pack(acc);
+    for (int64_t st = 0; st < kBlockN / 16; ++st) {
+      SmallVector<Value> aRegs;
+      for (auto [j, r] : {std::pair<int64_t, int64_t>{2 * st, 0},
+                          {2 * st, 1},
+                          {2 * st + 1, 0},
+                          {2 * st + 1, 1}}) {
         Value p = vector::FromElementsOp::create(
             b, loc, VectorType::get({2}, f32),
             ValueRange{sv[j * 4 + r * 2], sv[j * 4 + r * 2 + 1]});
         p = arith::TruncFOp::create(b, loc, pairTy, p);
-        vector::StoreOp::create(b, loc, p, pTile,
-                                ValueRange{add(rowIn, idx(8 * r)), col});
+        Value word = vector::BitCastOp::create(
+            b, loc, VectorType::get({1}, b.getI32Type()), p);
+        aRegs.push_back(
+            vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0}));
       }
+      o = mmaRegisterA(
+          o, aRegs, descriptor(add(vBase, idx(2048 * st)), kWgBoxBytes), s.dv);
     }
-    // The stores visible to the async proxy, through which the MMAs read
-    // P, then every warp's rows of P written.
-    fenceAsync();
-    gpu::BarrierOp::create(b, loc);
-
-    // O += P V (the accumulators were rescaled: a wgmma.fence first). A
-    // k16 step is 16 rows (keys) of V, 2048 bytes.
-    NVVM::WgmmaFenceAlignedOp::create(b, loc);
-    Value o = pack(acc);
-    for (int64_t ks = 0; ks < kBlockN / 16; ++ks)
-      o = mmaAsync(o, descriptor(add(pBase, idx(32 * ks)), 16),
-                   descriptor(add(vBase, idx(2048 * ks)), kWgBoxBytes), s.dv,
-                   /*kMajorB=*/false, /*accumulate=*/true);
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
     // Both groups (the next scores, P V) retired.
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));

@@ -309,9 +309,9 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
     V arrive by TMA (`nvgpu.tma.async.load`, 128-byte swizzle, counted by
     mbarriers; K and V three tiles ahead), Q K^T and P V are warpgroup MMAs
     (`nvvm.wgmma.mma_async` m64, operands described by shared-memory
-    descriptors; P goes through a shared tile; the next tile's Q K^T runs
-    during this tile's softmax), masking and the online softmax are the
-    other kernel's.
+    descriptors, P V's A operand, P, in registers; the next tile's Q K^T
+    runs during this tile's softmax), masking and the online softmax are
+    the other kernel's.
   }];
   let options = [
     Option<"f32Inputs", "f32-inputs", "std::string", /*default=*/"\"\"",
