@@ -36,9 +36,10 @@
 // tile's scores (if there is one: a wait on its mbarrier, S = Q K^T as
 // eight m64n64k16 MMAs, K-major B: layout col), waited for. Per tile: the
 // next tile's scores issued and committed but not waited for (they run
-// while this tile's softmax does); the softmax; after a wgmma.fence, O +=
+// while this tile's softmax does); the softmax; P's 16 registers (all
+// written before the wgmma.fence, else ptxas fences again); O +=
 // P V as four m64n128k16 MMAs with P in registers (four 32-bit registers
-// of bf16 pairs; wgmma's register-A form as inline PTX, the accumulators
+// of bf16 pairs each; wgmma's register-A form as inline PTX, the accumulators
 // tied; V N-major: trans-b 1), no barrier between the softmax and them;
 // one wait for both groups; a barrier, then thread 0 refills the stage
 // with tile t + 3.
@@ -73,9 +74,10 @@
 //   ATTN-NOT:     nvvm.wgmma.wait.group.sync.aligned
 //   ATTN-NOT:     vector.store
 //   ATTN-NOT:     gpu.barrier
-//       ATTN:     nvvm.wgmma.fence.aligned
+//  ATTN-COUNT-16: vector.bitcast %{{.+}} : vector<2xbf16> to vector<1xi32>
 //   ATTN-NOT:     gpu.barrier
-//       ATTN:     vector.bitcast %{{.+}} : vector<2xbf16> to vector<1xi32>
+//       ATTN:     nvvm.wgmma.fence.aligned
+//   ATTN-NOT:     vector.bitcast
 //  ATTN-COUNT-4: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, 1, 0;\0Awgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {$0, {{.+}}, $63}, {$128, $129, $130, $131}, $132, p, 1, 1, 1;\0A}\0A", "=f,{{.+}},=f,0,{{.+}},63,r,r,r,r,l"
 //       ATTN:     nvvm.wgmma.commit.group.sync.aligned
 //       ATTN:     nvvm.wgmma.wait.group.sync.aligned 0

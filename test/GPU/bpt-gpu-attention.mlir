@@ -251,3 +251,32 @@ func.func @head_dims_96(%q: tensor<1x1x64x96xf16>, %k: tensor<1x1x64x96xf16>, %v
   %o = bpt.attention ins(%q, %k, %v : tensor<1x1x64x96xf16>, tensor<1x1x64x96xf16>, tensor<1x1x64x96xf16>) outs(%e : tensor<1x1x64x96xf16>) -> tensor<1x1x64x96xf16>
   return %o : tensor<1x1x64x96xf16>
 }
+
+// -----
+
+// Masks only where they are needed. A causal kernel tests, per key tile,
+// whether the whole tile is inside Sk and visible from the block's first
+// row: such tiles are only scaled (no compare, no select), the others
+// (at the diagonal, at Sk's edge) take every bound score by score. Without
+// causality, a ragged Sk or a mask operand there is no test at all.
+// CHECK-LABEL: func.func @mask_where_needed
+//       CHECK: gpu.func @bpt_attention_b1_h1x1_q256_k256_d64x64_f16_f32_causal_s3e000000(
+//       CHECK:   scf.for
+//       CHECK:     %[[WHOLE:.+]] = arith.andi %{{.+}}, %{{.+}} : i1
+//       CHECK:     scf.if %[[WHOLE]] -> (f32, f32, {{.+}}) {
+//   CHECK-NOT:       arith.select
+//  CHECK-COUNT-32:   arith.mulf
+//   CHECK-NOT:       arith.select
+//       CHECK:       scf.yield
+//       CHECK:     } else {
+//       CHECK:       arith.cmpi sle
+//       CHECK:       arith.select
+//       CHECK: gpu.func @bpt_attention_b1_h1x1_q256_k256_d64x64_f16_f32_s3e000000(
+//   CHECK-NOT:   scf.if {{.+}} -> (f32, f32
+//       CHECK:   gpu.return
+func.func @mask_where_needed(%q: tensor<1x1x256x64xf16>, %k: tensor<1x1x256x64xf16>, %v: tensor<1x1x256x64xf16>) -> (tensor<1x1x256x64xf32>, tensor<1x1x256x64xf32>) {
+  %e = tensor.empty() : tensor<1x1x256x64xf32>
+  %c = bpt.attention causal ins(%q, %k, %v : tensor<1x1x256x64xf16>, tensor<1x1x256x64xf16>, tensor<1x1x256x64xf16>) outs(%e : tensor<1x1x256x64xf32>) -> tensor<1x1x256x64xf32>
+  %n = bpt.attention ins(%q, %k, %v : tensor<1x1x256x64xf16>, tensor<1x1x256x64xf16>, tensor<1x1x256x64xf16>) outs(%e : tensor<1x1x256x64xf32>) -> tensor<1x1x256x64xf32>
+  return %c, %n : tensor<1x1x256x64xf32>, tensor<1x1x256x64xf32>
+}

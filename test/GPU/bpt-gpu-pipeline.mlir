@@ -43,15 +43,17 @@
 //  SM80-SAME:    .target sm_80
 //  SM90-SAME:    .target sm_90a
 //       CHECK-SAME:  .entry bpt_attention_b1_h4x2_q100_k100_d64x64_f16_f16_causal
+// (In the order LLVM lays the loop out: the softmax first, then P V, then
+// the next tile's scores.)
 //       CHECK-SAME:  cp.async.cg.shared.global [{{[^]]+}}], [{{[^]]+}}], 16
 //       CHECK-SAME:  cp.async.commit_group
-//       CHECK-SAME:  cp.async.wait_group {{(\\09)?}}1
-//       CHECK-SAME:  bar.sync
-//       CHECK-SAME:  ldmatrix.sync.aligned.m8n8.x4.shared.b16
-//       CHECK-SAME:  mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 //       CHECK-SAME:  shfl.sync.bfly.b32
 //       CHECK-SAME:  ex2.approx.ftz.f32
+//       CHECK-SAME:  cp.async.wait_group {{(\\09)?}}1
+//       CHECK-SAME:  bar.sync
 //       CHECK-SAME:  ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+//       CHECK-SAME:  mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+//       CHECK-SAME:  ldmatrix.sync.aligned.m8n8.x4.shared.b16
 //       CHECK-SAME:  .entry bpt_attention_b1_h2x2_q64_k200_d128x128_bf16_f32_lse
 //       CHECK-SAME:  mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 //       CHECK-SAME:  lg2.approx.f32

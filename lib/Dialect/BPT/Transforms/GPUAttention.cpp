@@ -399,6 +399,8 @@ private:
   /// window and mask applied: element [tile][row half][column] of the
   /// result (-inf where masked).
   SmallVector<Value> maskScores(ArrayRef<Value> scores, Value kv0);
+  /// The same with every bound checked score by score.
+  SmallVector<Value> maskedScores(ArrayRef<Value> scores, Value kv0);
   /// The online softmax step of this thread's two rows: `sv` becomes the
   /// probabilities exp2(x - max), `m` and `l` the new running max and
   /// sum; returns the factor (vector<2x2xf32>) the accumulators scale by.
@@ -508,6 +510,61 @@ void KernelBuilder::tileRange() {
 
 SmallVector<Value> KernelBuilder::maskScores(ArrayRef<Value> scores,
                                              Value kv0) {
+  constexpr int64_t nTiles = kBlockN / 8;
+  // Only scaled: a tile every row of the block sees whole.
+  auto scaled = [&] {
+    SmallVector<Value> sv;
+    for (int64_t j = 0; j < nTiles; ++j)
+      for (int64_t r = 0; r < 2; ++r)
+        for (int64_t cc = 0; cc < 2; ++cc)
+          sv.push_back(arith::MulFOp::create(
+              b, loc,
+              vector::ExtractOp::create(b, loc, scores[j],
+                                        ArrayRef<int64_t>{r, cc}),
+              scaleLog2));
+    return sv;
+  };
+  bool ragged = s.sk % kBlockN != 0;
+  if (!mask && !s.causal && !ragged)
+    return scaled();
+  if (mask)
+    return maskedScores(scores, kv0);
+  // Most tiles need no mask: inside Sk, no key later than the block's
+  // first row (causal), none out of the window of its last row. Those
+  // skip the per-score bounds (integer work on the CUDA cores the softmax
+  // needs); the tiles at the diagonal, the window's edge and Sk take them.
+  auto sle = [&](Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, x, y)
+        .getResult();
+  };
+  Value whole = sle(add(kv0, idx(kBlockN)), idx(s.sk));
+  if (s.causal) {
+    Value lastKey = add(kPos, add(kv0, idx(kBlockN - 1)));
+    whole = arith::AndIOp::create(b, loc, whole,
+                                  sle(lastKey, add(qPos, blockRow0)));
+    if (s.window) {
+      Value lastBlockRow = minIdx(add(blockRow0, idx(blockM - 1)), lastRow);
+      Value oldest = arith::SubIOp::create(b, loc, add(qPos, lastBlockRow),
+                                           idx(*s.window));
+      whole = arith::AndIOp::create(
+          b, loc, whole,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
+                                add(kPos, kv0), oldest));
+    }
+  }
+  auto ifOp =
+      scf::IfOp::create(b, loc, SmallVector<Type>(nTiles * 4, b.getF32Type()),
+                        whole, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(b, loc, scaled());
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, loc, maskedScores(scores, kv0));
+  return SmallVector<Value>(ifOp.getResults());
+}
+
+SmallVector<Value> KernelBuilder::maskedScores(ArrayRef<Value> scores,
+                                               Value kv0) {
   constexpr int64_t nTiles = kBlockN / 8;
   SmallVector<Value> sv(nTiles * 4);
   double log2e = 1.4426950408889634;
@@ -1085,10 +1142,11 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     // register A layout of k16 step st (as in the mma.sync kernel). The
     // accumulators were rescaled and P computed by other instructions: a
     // wgmma.fence first. A k16 step is 16 rows (keys) of V, 2048 bytes.
-    NVVM::WgmmaFenceAlignedOp::create(b, loc);
-    Value o = pack(acc);
+    // P's registers for every k16 step first: written after the
+    // wgmma.fence, ptxas would have to fence again before each MMA.
+    SmallVector<SmallVector<Value>> pRegs;
     for (int64_t st = 0; st < kBlockN / 16; ++st) {
-      SmallVector<Value> aRegs;
+      SmallVector<Value> &aRegs = pRegs.emplace_back();
       for (auto [j, r] : {std::pair<int64_t, int64_t>{2 * st, 0},
                           {2 * st, 1},
                           {2 * st + 1, 0},
@@ -1102,9 +1160,13 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
         aRegs.push_back(
             vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0}));
       }
-      o = mmaRegisterA(
-          o, aRegs, descriptor(add(vBase, idx(2048 * st)), kWgBoxBytes), s.dv);
     }
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    Value o = pack(acc);
+    for (int64_t st = 0; st < kBlockN / 16; ++st)
+      o = mmaRegisterA(o, pRegs[st],
+                       descriptor(add(vBase, idx(2048 * st)), kWgBoxBytes),
+                       s.dv);
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
     // Both groups (the next scores, P V) retired.
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
