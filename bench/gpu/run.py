@@ -6,7 +6,13 @@ n/a where Triton is missing or fails) and eager attention, measured in the
 same run. Needs the NVIDIA driver, NumPy and
 PyTorch; no LLVM.
 
-    python run.py DIR [--iters 20] [--plot FILE.png]
+    python run.py DIR [--iters 20] [--plot FILE.png] [--kernels all]
+
+--kernels mma.sync (or wgmma) runs only the modules built with that kernel
+(the sm_90a TMA + wgmma kernels have not run on hardware before); a
+watchdog ends the run when one step takes longer than --watchdog seconds
+(300), naming the step, so that a kernel that never finishes does not hold
+the GPU.
 
 TFLOP/s counts 4 S^2 D H B flops (half for causal). The bpt time is the
 wall time of the compiled function per call on device-resident inputs: it
@@ -56,6 +62,33 @@ def eager_attention(q, k, v, causal):
     return torch.softmax(sc.float(), -1).to(q.dtype) @ v
 
 
+# The step run.py is in and when it began: a watchdog ends the run when one
+# takes too long (a kernel that never finishes, e.g. an mbarrier wait that
+# never completes, would otherwise hold the GPU until the machine is
+# taken back).
+PROGRESS = [time.monotonic(), "start"]
+
+
+def progress(what):
+    PROGRESS[:] = [time.monotonic(), what]
+
+
+def start_watchdog(limit):
+    import os
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(2)
+            if time.monotonic() - PROGRESS[0] > limit:
+                print(f"\nwatchdog: no progress for {limit} s in "
+                      f"{PROGRESS[1]}; a kernel may hang. Rerun with "
+                      "--kernels mma.sync (or wgmma) to leave that kernel "
+                      "out.", flush=True)
+                os._exit(3)
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def timed(fn, iters):
     """Seconds per call of `fn` on the GPU (one warm-up call first). The
     inputs PyTorch made on its stream are ready first (bpt runs on streams
@@ -76,18 +109,26 @@ def main():
     p.add_argument("dir", nargs="?", default=str(HERE))
     p.add_argument("--iters", type=int, default=20)
     p.add_argument("--plot")
+    p.add_argument("--kernels", choices=("all", "mma.sync", "wgmma"),
+                   default="all",
+                   help="run only the modules built with this kernel")
+    p.add_argument("--watchdog", type=float, default=300,
+                   help="seconds one step may take before the run is ended")
     args = p.parse_args()
     root = Path(args.dir).resolve()
+    start_watchdog(args.watchdog)
     sys.path.insert(0, str(root))
     from bpt import gpu, gpuemu  # the copies prepare.py made
 
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = [e for e in json.loads((root / "manifest.json").read_text())
+                if args.kernels in ("all", kernel_of(e))]
     failures = 0
     print("== correctness (f64 NumPy model; |err| <= 2e-3 f16, 2e-2 bf16)")
     for entry in manifest:
         if entry["kind"] != "check":
             continue
         kw = entry["case"]
+        progress(f"check {entry['name']} ({kernel_of(entry)}) {kw}")
         _, inputs = gpuemu.attention_case(**kw)
         q, k, v = inputs[:3]
         mask = inputs[3] if len(inputs) > 3 else None
@@ -143,6 +184,7 @@ def main():
         if entry["kind"] != "bench":
             continue
         kw = entry["case"]
+        progress(f"bench {entry['name']} ({kernel_of(entry)}) {kw}")
         b, h, s, d, causal = kw["b"], kw["hq"], kw["sq"], kw["d"], kw["causal"]
         mod = gpu.load(root / f"{entry['name']}.so")
         q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.bfloat16)
@@ -274,6 +316,7 @@ def run_gemms(root, manifest, iters):
           f"{'cuBLAS':>7} | {'ratio':>6}")
     failures = 0
     for entry in entries:
+        progress(f"contraction {entry['name']} ({kernel_of(entry)})")
         m, n, k = (entry["case"][x] for x in "mnk")
         a = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
         b = torch.randn(k, n, device="cuda", dtype=torch.bfloat16) / 32
@@ -323,6 +366,7 @@ def run_blocks(root, manifest, iters):
         print("\n== whole blocks (f64 NumPy model; |err| / max(1, |ref|) <= "
               "1e-2 f16, 3e-2 bf16)")
     for entry in checks:
+        progress(f"block check {entry['name']} ({kernel_of(entry)})")
         kw = dict(entry["case"])
         cfg = models.config(kw.pop("model"), **kw)
         inputs = models.random_inputs(cfg, np.random.default_rng(0))
@@ -359,6 +403,7 @@ def run_blocks(root, manifest, iters):
           f"{'bpt':>8} {'eager':>8} {'sdpa':>8} | {'eager/bpt mem':>13} "
           f"{'sdpa/bpt time':>13}")
     for entry in benches:
+        progress(f"block bench {entry['name']} ({kernel_of(entry)})")
         kw = dict(entry["case"])
         cfg = models.config(kw.pop("model"), **kw)
         # The block's inputs as bpt.models makes them (bf16 bit patterns in
