@@ -65,7 +65,8 @@ def compile(mlir, target="cpu", q_block=64, kv_block=128, ffn_chunk=256,
     needs the CUDA toolkit to build and a GPU to load (bpt.gpu);
     `gpu_options` are more options of that pipeline, e.g.
     "attention-f32-inputs=bf16" (f32 attention rounded for the tensor
-    cores) or "wgmma=true" (sm_90a TMA + warpgroup-MMA contractions).
+    cores) or "wgmma=true" (sm_90a TMA + warpgroup-MMA contractions and
+    attention).
     """
     if target not in TARGETS:
         raise BPTError(f"unknown target {target!r}: expected one of "
