@@ -87,6 +87,8 @@ static_assert(kBlockM == kBlockN, "the Q tile shares the K tile's layout");
 // Static shared memory is limited to 48 KiB; kernels whose K and V tiles
 // take more (head dims above 128) use dynamic shared memory.
 constexpr int64_t kMaxStaticShared = 48 * 1024;
+// Scores are kept in log2 units (exp2 is the hardware's exponential).
+constexpr double kLog2e = 1.4426950408889634;
 
 /// Elements per shared-memory row of a K or V tile `width` wide. Rows of
 /// a power-of-two number of 16-byte chunks are swizzled (TensorCoreBuilder
@@ -405,6 +407,21 @@ private:
   /// probabilities exp2(x - max), `m` and `l` the new running max and
   /// sum; returns the factor (vector<2x2xf32>) the accumulators scale by.
   Value softmax(SmallVector<Value> &sv, Value m[2], Value l[2]);
+  /// The A fragment of k16 step `st` of P V (keys 16 st ..): the
+  /// probabilities `sv` of n8 tiles 2 st and 2 st + 1 (the accumulator
+  /// layout of two n8 tiles is the A layout of one k16 step), rounded to
+  /// the input type, as the four register pairs of the m16n8k16 A layout
+  /// (rows g and g + 8, keys 2 tig.. and 8 + 2 tig..).
+  SmallVector<Value> pFragment(ArrayRef<Value> sv, int64_t st) {
+    auto pair = [&](int64_t j, int64_t r) -> Value {
+      Value p = vector::FromElementsOp::create(
+          b, loc, VectorType::get({2}, f32),
+          ValueRange{sv[j * 4 + r * 2], sv[j * 4 + r * 2 + 1]});
+      return arith::TruncFOp::create(b, loc, VectorType::get({2}, s.in), p);
+    };
+    return {pair(2 * st, 0), pair(2 * st, 1), pair(2 * st + 1, 0),
+            pair(2 * st + 1, 1)};
+  }
   /// What the key-tile loop carries first: the running max and sum of the
   /// thread's two rows (-inf, 0) and O's accumulators (0).
   SmallVector<Value> initialState() {
@@ -475,8 +492,7 @@ void KernelBuilder::setup(Block &entry, unsigned first) {
   row1 = add(row0, idx(8));
   lastRow = idx(s.sq - 1);
   tig2 = mul(tig, idx(2));
-  double log2e = 1.4426950408889634;
-  scaleLog2 = f(static_cast<double>(s.scale) * log2e);
+  scaleLog2 = f(static_cast<double>(s.scale) * kLog2e);
   ninf = f(-INFINITY);
   zero = f(0.0);
   accTy = VectorType::get({2, 2}, f32);
@@ -567,7 +583,6 @@ SmallVector<Value> KernelBuilder::maskedScores(ArrayRef<Value> scores,
                                                Value kv0) {
   constexpr int64_t nTiles = kBlockN / 8;
   SmallVector<Value> sv(nTiles * 4);
-  double log2e = 1.4426950408889634;
   for (int64_t j = 0; j < nTiles; ++j) {
     Value c = scores[j];
     for (int64_t r = 0; r < 2; ++r) {
@@ -607,7 +622,7 @@ SmallVector<Value> KernelBuilder::maskedScores(ArrayRef<Value> scores,
             if (s.maskElem != f32)
               m = arith::ExtFOp::create(b, loc, f32, m);
             x = arith::AddFOp::create(
-                b, loc, x, arith::MulFOp::create(b, loc, m, f(log2e)));
+                b, loc, x, arith::MulFOp::create(b, loc, m, f(kLog2e)));
           }
         }
         sv[j * 4 + r * 2 + cc] = arith::SelectOp::create(b, loc, keep, x, ninf);
@@ -841,17 +856,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
 
     // P V: the probabilities of n-tiles 2t and 2t + 1 are the A fragment of
     // k16 step t.
-    auto inPair = [&](Value x0, Value x1) {
-      Value p = vector::FromElementsOp::create(
-          b, loc, VectorType::get({2}, f32), ValueRange{x0, x1});
-      return arith::TruncFOp::create(b, loc, pairTy, p).getResult();
-    };
     for (int64_t st = 0; st < kBlockN / 16; ++st) {
-      auto p = [&](int64_t j, int64_t r) {
-        return inPair(sv[j * 4 + r * 2], sv[j * 4 + r * 2 + 1]);
-      };
-      Value aFrag = stack(
-          {p(2 * st, 0), p(2 * st, 1), p(2 * st + 1, 0), p(2 * st + 1, 1)});
+      Value aFrag = stack(pFragment(sv, st));
       // V fragments with ldmatrix.trans: matrices (keys 16 st + 8 (m % 2),
       // features 8 (n + m / 2)), two n8 tiles of features per x4.
       Value key =
@@ -917,27 +923,11 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     return memref::ViewOp::create(b, loc, ty, smem, byteShift, ValueRange{});
   };
 
+  // Thread 0 issues the loads; mbarrier 0 counts Q's bytes, 1 + st those
+  // of stage st.
   Value leader =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
-  auto both = [&](Value x, Value y) {
-    return arith::AndIOp::create(b, loc, x, y).getResult();
-  };
-  // mbarrier 0 counts Q's bytes, 1 + st those of stage st.
-  auto bars = nvgpu::MBarrierCreateOp::create(
-      b, loc, nvgpu::MBarrierGroupType::get(ctx, wg, 1 + kWgStages));
-  for (int64_t i = 0; i < 1 + kWgStages; ++i)
-    nvgpu::MBarrierInitOp::create(b, loc, bars, idx(1), idx(i), leader);
-  // The initialised mbarriers visible to the async proxy (TMA completes
-  // its transactions on them through it), then to every thread.
-  auto fenceAsync = [&] {
-    NVVM::FenceProxyOp::create(
-        b, loc, NVVM::ProxyKind::async_shared,
-        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-  };
-  fenceAsync();
-  for (Value map : {qMap, kMap, vMap})
-    nvgpu::TmaPrefetchOp::create(b, loc, map, leader);
-  gpu::BarrierOp::create(b, loc);
+  Value bars = tmaBarriers(1 + kWgStages, leader, {qMap, kMap, vMap});
   tileRange();
 
   // Q's rows of the block (rows past Sq are zero filled; their results
@@ -969,9 +959,7 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     Value tile = add(lo, idx(st));
     loadStage(tile, idx(st), both(leader, lessThan(tile, hi)));
   }
-  Value never = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
-  Value ticks = idx(10000000);
-  nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, never, ticks, idx(0));
+  waitPhase(bars, idx(0), idx(0));
 
   // Warpgroup MMA operands are described by shared-memory descriptors:
   // start address (bits 0-13), leading and stride byte offsets (16-29,
@@ -1070,16 +1058,12 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
             ArrayRef<int64_t>{4 * static_cast<int64_t>(j) + i});
     return st;
   };
-  auto pairTy = VectorType::get({2}, s.in);
 
   // Step i (key tile lo + i) uses stage i mod kWgStages, for the
   // (i / kWgStages)-th time: wait for that phase's parity.
   auto waitStage = [&](Value i) {
     Value stage = remui(i, kWgStages);
-    Value parity = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                         remui(divui(i, kWgStages), 2), idx(0));
-    nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, parity, ticks,
-                                           add(stage, idx(1)));
+    waitPhase(bars, divui(i, kWgStages), add(stage, idx(1)));
     return stage;
   };
   // S = Q K^T of step i's tile, once it has landed: issued and committed
@@ -1147,14 +1131,7 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     SmallVector<SmallVector<Value>> pRegs;
     for (int64_t st = 0; st < kBlockN / 16; ++st) {
       SmallVector<Value> &aRegs = pRegs.emplace_back();
-      for (auto [j, r] : {std::pair<int64_t, int64_t>{2 * st, 0},
-                          {2 * st, 1},
-                          {2 * st + 1, 0},
-                          {2 * st + 1, 1}}) {
-        Value p = vector::FromElementsOp::create(
-            b, loc, VectorType::get({2}, f32),
-            ValueRange{sv[j * 4 + r * 2], sv[j * 4 + r * 2 + 1]});
-        p = arith::TruncFOp::create(b, loc, pairTy, p);
+      for (Value p : pFragment(sv, st)) {
         Value word = vector::BitCastOp::create(
             b, loc, VectorType::get({1}, b.getI32Type()), p);
         aRegs.push_back(
@@ -1353,12 +1330,12 @@ void BPTGPUAttentionPass::runOnOperation() {
     // On sm_90a (wgmma), head dims 64 and 128: the TMA + warpgroup-MMA
     // kernel when, at run time, the rows of Q, K and V are 16-byte aligned
     // (TMA's rule); the kernel above otherwise.
+    OpBuilder::InsertPoint afterLaunch = b.saveInsertionPoint();
     if (wgmma && warpgroupHeads(spec->d, spec->dv)) {
       Value ok = rowsAligned16(b, loc, args[0]);
       for (int i = 1; i < 3; ++i)
         ok = arith::AndIOp::create(b, loc, ok, rowsAligned16(b, loc, args[i]));
       auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/true);
-      OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       SmallVector<Value> wargs;
       for (int i = 0; i < 3; ++i) {
@@ -1389,12 +1366,9 @@ void BPTGPUAttentionPass::runOnOperation() {
       gpu::KernelDim3 wblock{c(kWgThreads), c(1), c(1)};
       gpu::LaunchFuncOp::create(b, loc, wkernel, wgrid, wblock, shared, wargs);
       b.setInsertionPointToStart(ifOp.elseBlock());
-      gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, dynamicShared,
-                                args);
-    } else {
-      gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, dynamicShared,
-                                args);
     }
+    gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, dynamicShared, args);
+    b.restoreInsertionPoint(afterLaunch);
     SmallVector<Value> tensors;
     for (Value buf : results) {
       auto m = cast<MemRefType>(buf.getType());

@@ -785,23 +785,10 @@ void ContractionBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     return add(pad, mul(stage, idx(kWgStageBytes)));
   };
 
+  // Thread 0 issues the loads; one mbarrier per stage.
   Value leader =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
-  auto both = [&](Value x, Value y) {
-    return arith::AndIOp::create(b, loc, x, y).getResult();
-  };
-  auto bars = nvgpu::MBarrierCreateOp::create(
-      b, loc, nvgpu::MBarrierGroupType::get(ctx, wg, kWgStages));
-  for (int64_t st = 0; st < kWgStages; ++st)
-    nvgpu::MBarrierInitOp::create(b, loc, bars, idx(1), idx(st), leader);
-  // The initialised mbarriers visible to the async proxy (TMA completes
-  // its transactions on them through it), then to every thread.
-  NVVM::FenceProxyOp::create(
-      b, loc, NVVM::ProxyKind::async_shared,
-      NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-  nvgpu::TmaPrefetchOp::create(b, loc, aMap, leader);
-  nvgpu::TmaPrefetchOp::create(b, loc, bMap, leader);
-  gpu::BarrierOp::create(b, loc);
+  Value bars = tmaBarriers(kWgStages, leader, {aMap, bMap});
   // Prologue: steps 0 .. kWgStages - 1 into their stages.
   for (int64_t st = 0; st < kWgStages; ++st)
     loadStage(smem, stageBase(idx(st)), bars, aMap, bMap, idx(st), idx(st),
@@ -817,12 +804,8 @@ void ContractionBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     b.setInsertionPointToStart(loop.getBody());
     Value t = loop.getInductionVar();
     Value stage = remui(t, kWgStages);
-    // Step t is the (t / kWgStages)-th use of its stage's mbarrier: wait
-    // for the phase of that parity.
-    Value parity = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                         remui(divui(t, kWgStages), 2), idx(0));
-    nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, parity, idx(10000000),
-                                           stage);
+    // Step t is the (t / kWgStages)-th use of its stage's mbarrier.
+    waitPhase(bars, divui(t, kWgStages), stage);
     Value base = stageBase(stage);
     Value aTile = view(smem, s.in, base, kWgTile, kTile);
     Value bTile =

@@ -107,6 +107,29 @@ Value TensorCoreBuilder::alignmentPad(Value smem, int64_t align) {
                align);
 }
 
+Value TensorCoreBuilder::tmaBarriers(int64_t count, Value leader,
+                                     ValueRange maps) {
+  MLIRContext *ctx = b.getContext();
+  Value bars = nvgpu::MBarrierCreateOp::create(
+      b, loc, nvgpu::MBarrierGroupType::get(ctx, workgroupSpace(ctx), count));
+  for (int64_t i = 0; i < count; ++i)
+    nvgpu::MBarrierInitOp::create(b, loc, bars, idx(1), idx(i), leader);
+  NVVM::FenceProxyOp::create(
+      b, loc, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+  for (Value map : maps)
+    nvgpu::TmaPrefetchOp::create(b, loc, map, leader);
+  gpu::BarrierOp::create(b, loc);
+  return bars;
+}
+
+void TensorCoreBuilder::waitPhase(Value bars, Value use, Value barrier) {
+  Value parity = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                       remui(use, 2), idx(0));
+  nvgpu::MBarrierTryWaitParityOp::create(b, loc, bars, parity, idx(10000000),
+                                         barrier);
+}
+
 Value TensorCoreBuilder::stack(ArrayRef<Value> rows) {
   auto rowTy = cast<VectorType>(rows[0].getType());
   auto ty =

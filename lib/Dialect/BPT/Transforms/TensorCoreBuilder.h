@@ -83,6 +83,17 @@ protected:
   Value lessThan(Value a, Value c) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a, c);
   }
+  Value both(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  /// The TMA kernels' setup: `count` mbarriers in workgroup memory, each
+  /// expecting one arrival, initialised by the thread where `leader` holds
+  /// and made visible to the async proxy (TMA completes its transactions
+  /// on them through it: fence.proxy.async), the tensor maps `maps`
+  /// prefetched by that thread, then a barrier (the mbarriers ready for
+  /// every thread). Returns the mbarrier group.
+  Value tmaBarriers(int64_t count, Value leader, ValueRange maps);
+  /// Waits on mbarrier `barrier` of `bars` until the phase of its
+  /// `use`-th completion (counting from 0) is done: parity `use` mod 2.
+  void waitPhase(Value bars, Value use, Value barrier);
   /// The shared-memory column of 16-byte chunk `col` / 8 of tile row `row`:
   /// chunk XOR (row mod 8), so that the 8 rows one ldmatrix reads at the
   /// same column fall in different banks (a row of 64 or more halves is a
