@@ -50,11 +50,15 @@ builder emits. What it models:
   per warp): its descriptors are decoded (start address, leading and
   stride byte offsets, 128-byte swizzle) and the operands read through the
   addresses they give (K-major A and B, or N-major B), swizzled on address
-  bits; `wgmma.fence` must come between other writes of the accumulators
-  and the first MMA of a group, an accumulator read before a
-  `wgmma.wait_group` retires its group raises RaceError, and an MMA that
-  reads shared memory a thread stored to with no `fence.proxy.async`
-  since raises SyncError. TMA boxes may be 4-D (outer box dimensions of 1).
+  bits; the register-A form the kernel writes as inline PTX
+  (`llvm.inline_asm`) takes A from the registers its asm string names, in
+  the m16n8k16 A layout per warp; each warpgroup of a block runs its own
+  MMA; `wgmma.fence` must come between other writes of the accumulators
+  (or A registers) and the first MMA of a group, an accumulator register
+  used by anything but another MMA before a `wgmma.wait_group` retires
+  its group raises RaceError, and an MMA that reads shared memory a thread
+  stored to with no `fence.proxy.async` since raises SyncError. TMA boxes
+  may be 4-D (outer box dimensions of 1).
 
 It does not model timing, bank conflicts or out-of-bounds faults (an
 out-of-bounds index raises IndexError, which fails the test).
@@ -266,12 +270,12 @@ def _swizzle128(addr):
 
 
 def _swizzled_slots(rows, cols):
-    """16-bit slot of element (r, c) of a box of 64-element rows stored with
-    the 128-byte swizzle: 16-byte chunk c / 8 of row r at chunk
-    (c / 8) XOR (r mod 8)."""
+    """16-bit slot of element (r, c) of a box of 64-element (128-byte) rows
+    stored with the 128-byte swizzle from a 1024-byte boundary: 16-byte
+    chunk c / 8 of row r at chunk (c / 8) XOR (r mod 8)."""
     r = np.arange(rows)[:, None]
     c = np.arange(cols)[None, :]
-    return r * 64 + ((c // 8) ^ (r % 8)) * 8 + c % 8
+    return _swizzle128(128 * r + 2 * c) // 2
 
 
 class Shared:
