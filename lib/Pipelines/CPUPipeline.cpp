@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
@@ -62,6 +63,13 @@ void mlir::bpt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   if (options.emitCInterface)
     pm.addPass(bpt::createBPTEmitCInterface());
+  // bf16 arithmetic and math in f32 (x86 has no bf16 arithmetic before
+  // AVX512-BF16: LLVM would call __truncsfbf2, which GCC 12's libgcc does
+  // not have), and the bf16 conversions in integer code.
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
+  pm.addPass(math::createMathExtendToSupportedTypes());
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
@@ -160,7 +168,9 @@ void mlir::bpt::registerPipelines() {
       "(bpt-vectorize-contractions), one-shot bufferization with "
       "identity-layout function boundaries, buffer deallocation, linalg to "
       "loops (reductions marked reassociable), parallel loops to OpenMP, "
-      "vector contractions to outer products and FMAs, and conversion to "
+      "vector contractions to outer products and FMAs, bf16 arithmetic and "
+      "math in f32 with the rounding to bf16 inline (no __truncsfbf2 "
+      "calls, which x86 before AVX512-BF16 would need), and conversion to "
       "LLVM (math through LLVM intrinsics and libm). The output runs under "
       "mlir-runner (with libomp when it has parallel loops) or compiles "
       "with mlir-translate, opt and llc.",
