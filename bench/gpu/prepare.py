@@ -44,6 +44,9 @@ CHECKS = [
          mask=("i1", (2, 1, 70, 50)), lse=True),
     dict(b=1, hq=2, hkv=2, sq=300, sk=900, d=64, elem="bf16",
          mask=("f32", (1, 2, 1, 900)), causal=True),
+    dict(b=1, hq=2, hkv=1, sq=300, sk=300, d=96, elem="bf16", causal=True,
+         lse=True),
+    dict(b=1, hq=2, hkv=2, sq=200, sk=500, d=256, elem="f16", causal=True),
 ]
 
 

@@ -170,6 +170,28 @@ def parse_kernels(generic_mlir):
     return kernels
 
 
+def launch_shared_bytes(generic_mlir, name):
+    """The dynamic shared memory (bytes) the host launches kernel `name`
+    with, in a module printed with --mlir-print-op-generic: the constant
+    operand of its gpu.launch_func (0 without one)."""
+    for line in generic_mlir.splitlines():
+        if '"gpu.launch_func"(' in line and f"::@{name}," in line:
+            sizes = re.search(r"operandSegmentSizes = array<i32: ([\d, ]+)>",
+                              line).group(1).split(", ")
+            operands = line.split("(", 1)[1].split(")", 1)[0].split(", ")
+            # Segments: async deps, grid x y z, block x y z, cluster x y z,
+            # dynamic shared memory, ...
+            if sizes[10] != "1":
+                return 0
+            at = sum(int(x) for x in sizes[:10])
+            const = re.search(
+                re.escape(operands[at]) +
+                r' = "arith.constant"\(\) <\{value = (\d+) : i32\}>',
+                generic_mlir)
+            return int(const.group(1))
+    raise ValueError(f"no launch of {name}")
+
+
 def _elem(type_text):
     m = re.search(r"x?(f16|bf16|f32|i1|i32|index)>?\s*$", type_text.strip())
     return m.group(1) if m else type_text.strip()
@@ -1196,15 +1218,16 @@ def run_kernel(generic_mlir, args, grid, threads=128, name=None,
 
 def attention_case(b, hq, hkv, sq, sk, d, elem, out_elem="f32", causal=False,
                    window=None, scale=None, lse=False, positions=None,
-                   mask=None, seed=0):
+                   mask=None, seed=0, dv=None):
     """MLIR of one bpt.attention and random inputs for it (f32 arrays
-    rounded to `elem`). `mask`: None, or (element type, shape) of a mask
+    rounded to `elem`); V's head dim `dv` (default `d`). `mask`: None, or (element type, shape) of a mask
     operand ("i1": keep where true; a float type: added, -inf removes);
     its array is the fourth input."""
     rng = np.random.default_rng(seed)
     q = round_to(rng.standard_normal((b, hq, sq, d)), elem)
     k = round_to(rng.standard_normal((b, hkv, sk, d)), elem)
-    v = round_to(rng.standard_normal((b, hkv, sk, d)), elem)
+    dv = d if dv is None else dv
+    v = round_to(rng.standard_normal((b, hkv, sk, dv)), elem)
     inputs = (q, k, v)
     mask_text, mask_arg = "", ""
     if mask:
@@ -1220,7 +1243,8 @@ def attention_case(b, hq, hkv, sq, sk, d, elem, out_elem="f32", causal=False,
         mask_arg = f", %m: {mt}"
         mask_text = f" mask(%m : {mt})"
     qt, kt = f"tensor<{b}x{hq}x{sq}x{d}x{elem}>", f"tensor<{b}x{hkv}x{sk}x{d}x{elem}>"
-    ot, lt = f"tensor<{b}x{hq}x{sq}x{d}x{out_elem}>", f"tensor<{b}x{hq}x{sq}xf32>"
+    vt = f"tensor<{b}x{hkv}x{sk}x{dv}x{elem}>"
+    ot, lt = f"tensor<{b}x{hq}x{sq}x{dv}x{out_elem}>", f"tensor<{b}x{hq}x{sq}xf32>"
     attrs = ("causal " if causal else "") + \
         (f"window({window}) " if window else "") + \
         (f"scale({scale}) " if scale else "")
@@ -1228,10 +1252,10 @@ def attention_case(b, hq, hkv, sq, sk, d, elem, out_elem="f32", causal=False,
     pos = " positions(%qp, %kp)" if positions else ""
     outs = f"%e, %l : {ot}, {lt}" if lse else f"%e : {ot}"
     res = f"{ot}, {lt}" if lse else ot
-    mlir = f"""func.func @attn(%q: {qt}, %k: {kt}, %v: {kt}{mask_arg}{pos_args}) -> ({res}) {{
+    mlir = f"""func.func @attn(%q: {qt}, %k: {kt}, %v: {vt}{mask_arg}{pos_args}) -> ({res}) {{
   %e = tensor.empty() : {ot}
   %l = tensor.empty() : {lt}
-  %o:{2 if lse else 1} = bpt.attention {attrs}ins(%q, %k, %v : {qt}, {kt}, {kt}){mask_text}{pos} outs({outs}) -> {res}
+  %o:{2 if lse else 1} = bpt.attention {attrs}ins(%q, %k, %v : {qt}, {kt}, {vt}){mask_text}{pos} outs({outs}) -> {res}
   return {"%o#0, %o#1" if lse else "%o#0"} : {res}
 }}
 """

@@ -44,10 +44,12 @@ GPU_BLOCK_TOLERANCE = {"f16": 1e-2, "bf16": 3e-2}
 
 # Attentions (bpt.gpuemu.attention_case arguments) the sm_90a attention
 # kernel's tests run, emulated (test/Integration/GPUEmulated/
-# wgmma-attention.py) and on a Hopper GPU (test/GPU/execute-wgmma.py): its
-# head dims (64, 128), f16 and bf16, ragged, causal with rows that see no
-# key and a block that sees none, window, positions, GQA, boolean and
-# additive masks, LSE, f16 output, 1 x 1.
+# wgmma-attention.py) and on a Hopper GPU (test/GPU/execute-wgmma.py): head
+# dims from 32 to 256 (whole boxes of 64 and zero-filled ones, two and
+# three stages, with and without the next scores' overlap, d != dv), f16
+# and bf16, ragged, causal with rows that see no key and a block that sees
+# none, window, positions, GQA, boolean and additive masks, LSE, f16
+# output, 1 x 1.
 WGMMA_ATTENTION_CASES = [
     dict(b=1, hq=2, hkv=1, sq=100, sk=77, d=64, elem="bf16", causal=True,
          lse=True),
@@ -65,6 +67,22 @@ WGMMA_ATTENTION_CASES = [
     dict(b=1, hq=2, hkv=2, sq=30, sk=200, d=128, elem="bf16",
          mask=("f32", (1, 2, 1, 200)), causal=True, lse=True),
     dict(b=1, hq=1, hkv=1, sq=1, sk=1, d=64, elem="f16"),
+    # Head dims that are not a multiple of 64 (the last box zero filled
+    # past them), above 128 (three boxes; four and two stages, each step
+    # waiting for its own scores), and V's other than Q's and K's.
+    dict(b=1, hq=2, hkv=1, sq=130, sk=150, d=96, elem="f16", causal=True,
+         lse=True),
+    dict(b=1, hq=1, hkv=1, sq=65, sk=65, d=48, elem="bf16", seed=5),
+    dict(b=1, hq=2, hkv=2, sq=100, sk=130, d=192, elem="f16",
+         mask=("i1", (1, 2, 100, 130))),
+    dict(b=1, hq=2, hkv=1, sq=70, sk=300, d=256, elem="bf16", causal=True,
+         lse=True),
+    dict(b=1, hq=1, hkv=1, sq=40, sk=100, d=32, elem="bf16", causal=True,
+         window=30),
+    dict(b=1, hq=2, hkv=2, sq=64, sk=90, d=64, dv=128, elem="f16",
+         out_elem="f16"),
+    dict(b=2, hq=1, hkv=1, sq=100, sk=70, d=128, dv=64, elem="bf16",
+         causal=True, lse=True),
 ]
 
 

@@ -129,13 +129,21 @@ BPT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
                                  intptr_t blockZ, int32_t smem, void *stream,
                                  void **params, void **extra,
                                  size_t paramsCount) {
-  (void)function, (void)blockX, (void)blockY, (void)blockZ, (void)smem;
-  (void)params, (void)extra, (void)paramsCount;
+  (void)function, (void)params, (void)extra, (void)paramsCount;
   checkStream(stream, "launch");
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0) {
     fprintf(stderr, "bpt-cuda-dryrun: launch of an empty grid (%ld, %ld, "
                     "%ld), which CUDA refuses\n",
             (long)gridX, (long)gridY, (long)gridZ);
+    exit(3);
+  }
+  // The most any GPU lets a block have: 1024 threads, 227 KiB of shared
+  // memory (sm_90, opted in; 163 KiB on sm_80).
+  if (blockX * blockY * blockZ > 1024 || smem < 0 || smem > 227 * 1024) {
+    fprintf(stderr,
+            "bpt-cuda-dryrun: launch of blocks of %ld threads with "
+            "%d bytes of dynamic shared memory, which CUDA refuses\n",
+            (long)(blockX * blockY * blockZ), (int)smem);
     exit(3);
   }
   ++launches;

@@ -1,5 +1,5 @@
 // The sm_90a attention kernel (--bpt-gpu-attention{wgmma=true}, in the
-// pipeline wgmma=true) for head dims 64 and 128.
+// pipeline wgmma=true): head dims 128, 96 and 256.
 // RUN: bpt-opt %s --bpt-gpu-attention=wgmma=true --split-input-file | FileCheck %s --check-prefix=ATTN
 // RUN: bpt-opt %s --bpt-gpu-attention --split-input-file | FileCheck %s --check-prefix=OFF
 // Down to PTX and a cubin (ptxas accepts it for sm_90a); refused on sm_80:
@@ -126,17 +126,77 @@ func.func @gqa_d128(%q: tensor<2x8x1024x128xbf16>, %k: tensor<2x2x1024x128xbf16>
 
 // -----
 
-// Head dims other than 64 and 128 (here 96) keep the mma.sync kernel
-// alone: no tensor maps, no run-time choice.
+// A head dim that is not a multiple of 64 (96): boxes of 64 features, the
+// second zero filled by TMA past 96; Q K^T over D's six k16 steps only; P V
+// over V's two boxes (m64n128k16), whose columns past 96 are zero and are
+// not stored. Three stages of 32 KiB, as for D = 128.
 // ATTN-LABEL: func.func @d96
-//   ATTN-NOT: nvgpu.tma.create.descriptor
-//   ATTN-NOT: scf.if
-//       ATTN: gpu.launch_func  @bpt_kernels::@bpt_attention_b1_h2x2_q130_k130_d96x96_f16_f32_s3dd105eb blocks
-//   ATTN-NOT: _wgmma
-// PTX-LABEL: .entry bpt_attention_b1_h2x2_q130_k130_d96x96_f16_f32_s3dd105eb(
-// PTX-NOT: wgmma
+//       ATTN:   scf.if
+//       ATTN:     arith.constant 132096 : i32
+//       ATTN:     gpu.launch_func  @bpt_kernels::@bpt_attention_b1_h2x2_q130_k130_d96x96_f16_f32_s3dd105eb_wgmma blocks
+//       ATTN:   } else {
+//       ATTN:     gpu.launch_func  @bpt_kernels::@bpt_attention_b1_h2x2_q130_k130_d96x96_f16_f32_s3dd105eb blocks
+//       ATTN: gpu.func @bpt_attention_b1_h2x2_q130_k130_d96x96_f16_f32_s3dd105eb_wgmma(
+//       ATTN:   nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
+//  ATTN-COUNT-2:  nvgpu.tma.async.load {{.+}} -> memref<1x1x128x64xf16
+//  ATTN-COUNT-4:  nvgpu.tma.async.load {{.+}} -> memref<1x1x64x64xf16
+//       ATTN:   nvvm.wgmma.fence.aligned
+//  ATTN-COUNT-6:  nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
+//   ATTN-NEXT:    nvvm.wgmma.commit.group.sync.aligned
+//       ATTN:   scf.for
+//  ATTN-COUNT-6:    nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
+//   ATTN-NEXT:      nvvm.wgmma.commit.group.sync.aligned
+//  ATTN-COUNT-4:    llvm.inline_asm {{.+}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
+// The output's 96 columns: 12 n8 fragments a thread, two rows of pairs.
+//  ATTN-COUNT-24: vector.store %{{.+}} : memref<1x2x130x96xf32>, vector<2xf32>
+//   ATTN-NOT:   vector.store
+//       ATTN:   gpu.return
+// PTX-LABEL: .entry bpt_attention_b1_h2x2_q130_k130_d96x96_f16_f32_s3dd105eb_wgmma(
+// PTX-COUNT-6: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
+// PTX-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
 func.func @d96(%q: tensor<1x2x130x96xf16>, %k: tensor<1x2x130x96xf16>, %v: tensor<1x2x130x96xf16>) -> tensor<1x2x130x96xf32> {
   %e = tensor.empty() : tensor<1x2x130x96xf32>
   %o = bpt.attention ins(%q, %k, %v : tensor<1x2x130x96xf16>, tensor<1x2x130x96xf16>, tensor<1x2x130x96xf16>) outs(%e : tensor<1x2x130x96xf32>) -> tensor<1x2x130x96xf32>
   return %o : tensor<1x2x130x96xf32>
+}
+
+// -----
+
+// D = 256: four boxes a row; three stages would take 257 KiB, more than an
+// sm_90 block's 227: two (1 KiB + Q's 64 KiB + 2 x 64 KiB; mbarriers for Q
+// and the two stages). O's accumulators take 128 registers a thread, which
+// leaves no room for the next tile's scores: each step issues its own
+// scores and waits for them before the softmax (nothing before the loop).
+// P V as four m64n256k16 MMAs (P in registers).
+// ATTN-LABEL: func.func @d256
+//       ATTN:     arith.constant 197632 : i32
+//       ATTN:     gpu.launch_func  @bpt_kernels::@bpt_attention_b1_h2x1_q300_k300_d256x256_bf16_bf16_causal_s3d800000_wgmma blocks
+//       ATTN: gpu.func @bpt_attention_b1_h2x1_q300_k300_d256x256_bf16_bf16_causal_s3d800000_wgmma(
+//       ATTN:   nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 3>
+//  ATTN-COUNT-4:  nvgpu.tma.async.load {{.+}} -> memref<1x1x128x64xbf16
+//  ATTN-COUNT-8:  nvgpu.tma.async.load {{.+}} -> memref<1x1x64x64xbf16
+//       ATTN:   nvgpu.mbarrier.arrive.expect_tx %{{.+}}[%{{.+}}], %c65536{{(_[0-9]+)?}}, predicate
+//  ATTN-COUNT-8:  nvgpu.tma.async.load {{.+}} -> memref<1x1x64x64xbf16
+//   ATTN-NOT:   nvgpu.tma.async.load
+//   ATTN-NOT:   nvvm.wgmma
+//       ATTN:   scf.for
+//       ATTN:     scf.if
+//       ATTN:       nvvm.wgmma.fence.aligned
+//  ATTN-COUNT-16:   nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
+//       ATTN:       nvvm.wgmma.commit.group.sync.aligned
+//       ATTN:     nvvm.wgmma.wait.group.sync.aligned 0
+//       ATTN:     arith.maximumf
+//       ATTN:     nvvm.wgmma.fence.aligned
+//  ATTN-COUNT-4:    llvm.inline_asm {{.+}}wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {$0, {{.+}}, $127}, {$256, $257, $258, $259}, $260, p, 1, 1, 1;
+//       ATTN:     nvvm.wgmma.wait.group.sync.aligned 0
+//       ATTN:     gpu.barrier
+//       ATTN:   gpu.return
+// PTX-LABEL: .entry bpt_attention_b1_h2x1_q300_k300_d256x256_bf16_bf16_causal_s3d800000_wgmma(
+// (LLVM lays the scores' block out after P V's.)
+// PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// PTX-DAG: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {{[^;]+}}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
+func.func @d256(%q: tensor<1x2x300x256xbf16>, %k: tensor<1x1x300x256xbf16>, %v: tensor<1x1x300x256xbf16>) -> tensor<1x2x300x256xbf16> {
+  %e = tensor.empty() : tensor<1x2x300x256xbf16>
+  %o = bpt.attention causal ins(%q, %k, %v : tensor<1x2x300x256xbf16>, tensor<1x1x300x256xbf16>, tensor<1x1x300x256xbf16>) outs(%e : tensor<1x2x300x256xbf16>) -> tensor<1x2x300x256xbf16>
+  return %o : tensor<1x2x300x256xbf16>
 }

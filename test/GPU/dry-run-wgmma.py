@@ -5,8 +5,8 @@
 # that starts one element into its buffer (the first element 2 bytes off),
 # or whose rows are 76 elements apart (not a multiple of 8), gets none and
 # the mma.sync launch (A is a K = 64 column slice of a wider buffer).
-# Attention of head dim 64 or 128 gets three 4-D tensor maps (Q, K, V);
-# head dim 96 none.
+# Attention gets three 4-D tensor maps (Q, K, V) for head dims 64, 128, 96
+# and 256 (boxes of 64 features: the last one past 96 zero filled).
 #
 # REQUIRES: cuda
 # RUN: %python %s
@@ -47,11 +47,11 @@ with tempfile.TemporaryDirectory() as tmp:
         print("ok  " if ok else "FAIL", name, f"{seen['tensor_maps']} tensor "
               f"maps (want {maps}), {seen['launches']} launches")
         failures += not ok
-    # Attention (--bpt-gpu-attention{wgmma}): Q, K and V of head dim 64 or
-    # 128 get a tensor map each (4-D: batch, head, row, feature; boxes of
-    # 1 x 1 x 64 x 64, which the dry run checks as the driver would); head
-    # dim 96 keeps the mma.sync kernel alone.
-    for d, maps in ((64, 3), (128, 3), (96, 0)):
+    # Attention (--bpt-gpu-attention{wgmma}): Q, K and V get a tensor map
+    # each (4-D: batch, head, row, feature; boxes of 1 x 1 x 64 x 64, which
+    # the dry run checks as the driver would).
+    for d in (64, 128, 96, 256):
+        maps = 3
         text = gpuemu.attention_case(b=2, hq=4, hkv=2, sq=100, sk=130, d=d,
                                      elem="bf16", causal=True)[0]
         so = gpu.build(text, tmp, f"attn{d}", chip="sm_90a",

@@ -72,7 +72,7 @@ with tempfile.TemporaryDirectory() as tmp:
         failures += not ok
 
     # The attention kernel's sm_90a variant (TMA + warpgroup MMAs, head
-    # dims 64 and 128): the cases of GPUEmulated/wgmma-attention.py and
+    # dims 32 to 256): the cases of GPUEmulated/wgmma-attention.py and
     # larger ones, against the f64 model; three tensor maps per call show
     # it ran (rather than the mma.sync kernel).
     for i, kw in enumerate(ATTENTION):

@@ -134,7 +134,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "wgmma",
       llvm::cl::desc("With chip=sm_90a: contractions of unit-stride "
                      "[M, K] x [K, N] operands (with tensor-cores) and "
-                     "attention of head dims 64 and 128 as TMA + "
+                     "attention (head dims up to 256) as TMA + "
                      "warpgroup-MMA kernels when their rows are 16-byte "
                      "aligned at run time (not yet run on a GPU: off by "
                      "default)"),

@@ -25,12 +25,13 @@
 // express. K and V arrive by cp.async one tile ahead; the MMA B fragments
 // come from shared memory by ldmatrix (transposed for V). See docs/gpu.md.
 //
-// With wgmma (sm_90a), head dims 64 and 128 also get a Hopper kernel
+// With wgmma (sm_90a), attention also gets a Hopper kernel
 // (KernelBuilder::buildWarpgroup), launched when Q, K and V have 16-byte
 // aligned rows at run time: blocks of 128 rows, two warpgroups sharing each
-// K and V tile, loads by TMA counted on mbarriers, Q K^T and P V as
-// nvvm.wgmma.mma_async on shared-memory descriptors built here, the next
-// tile's scores issued before this tile's softmax.
+// K and V tile, loads by TMA counted on mbarriers (boxes of 64 features,
+// zero filled past D), Q K^T and P V as nvvm.wgmma.mma_async on
+// shared-memory descriptors built here, the next tile's scores issued
+// before this tile's softmax (up to 192 output features; see WgShape).
 //
 // The host side: the operands are bufferized in place (the function's
 // memrefs must be device memory), the results are memref.alloc buffers that
@@ -116,27 +117,51 @@ static int64_t tileBytes(int64_t d, int64_t dv) {
 // The sm_90a kernel (KernelBuilder::buildWarpgroup, --bpt-gpu-attention
 // {wgmma}): two warpgroups, 64 query rows each, share the block's K and V
 // tiles. Q arrives by TMA in boxes of 128 rows x 64 features, K and V in
-// boxes of 64 x 64, stored with the 128-byte swizzle; three stages of K and
-// V tiles; P stays in registers (the register-A form of the P V MMAs).
+// boxes of 64 x 64, stored with the 128-byte swizzle; stages of K and V
+// tiles; P stays in registers (the register-A form of the P V MMAs).
 constexpr int64_t kWgBlockM = 128; // query rows per thread block
 constexpr int64_t kWgThreads = 256;
 constexpr int64_t kWgBox = 64;
 constexpr int64_t kWgBoxBytes = kWgBox * kWgBox * 2;
 constexpr int64_t kWgQBoxBytes = kWgBlockM * kWgBox * 2;
-constexpr int64_t kWgStages = 3;
-constexpr int64_t kWgAlign = 1024; // the 128-byte swizzle's period
-/// Whether the sm_90a kernel takes head dims `d` and `dv`: whole boxes,
-/// and O's accumulators (dv / 2 registers a thread) with the scores'.
-static bool warpgroupHeads(int64_t d, int64_t dv) {
-  return d == dv && (d == 64 || d == 128);
-}
-static int64_t wgStageBytes(int64_t d) {
-  return 2 * (d / kWgBox) * kWgBoxBytes;
-}
-/// The sm_90a kernel's dynamic shared memory: Q and the stages, from a
-/// 1024-byte boundary.
-static int64_t wgSharedBytes(int64_t d) {
-  return kWgAlign + (d / kWgBox) * kWgQBoxBytes + kWgStages * wgStageBytes(d);
+constexpr int64_t kWgMaxStages = 3;
+constexpr int64_t kWgAlign = 1024;             // the 128-byte swizzle's period
+constexpr int64_t kWgMaxShared = 227 * 1024;   // a block's, on sm_90
+constexpr int64_t kWgMaxOverlapFeatures = 192; // see WgShape::overlap
+
+/// The shape of the sm_90a kernel for head dims `d` (Q, K) and `dv` (V).
+struct WgShape {
+  // Boxes of 64 features per row of Q and K, of V: a head dim that is not
+  // a multiple of 64 gets a last box that TMA zero fills past it (those
+  // features of Q and K are never multiplied; those of V give output
+  // columns that are not stored).
+  int64_t kBoxes, vBoxes;
+  // Stages of K and V tiles: three, or two where three would not fit in a
+  // block's shared memory (d = dv = 256).
+  int64_t stages;
+  // Whether each step issues the next tile's scores before its softmax:
+  // their 32 accumulator registers a thread beside the current scores'
+  // and O's (vBoxes * 32). With more than 192 output features O's
+  // registers leave no room for them, and each step waits for its own
+  // scores instead.
+  bool overlap;
+
+  int64_t qBytes() const { return kBoxes * kWgQBoxBytes; }
+  int64_t stageBytes() const { return (kBoxes + vBoxes) * kWgBoxBytes; }
+  /// Dynamic shared memory: Q and the stages, from a 1024-byte boundary.
+  int64_t sharedBytes() const {
+    return kWgAlign + qBytes() + stages * stageBytes();
+  }
+  /// O's columns, a whole number of boxes.
+  int64_t outColumns() const { return vBoxes * kWgBox; }
+};
+
+static WgShape wgShape(int64_t d, int64_t dv) {
+  WgShape w{(d + kWgBox - 1) / kWgBox, (dv + kWgBox - 1) / kWgBox, kWgMaxStages,
+            dv <= kWgMaxOverlapFeatures};
+  while (w.sharedBytes() > kWgMaxShared)
+    --w.stages;
+  return w;
 }
 
 /// What the kernel of one bpt.attention is specialised on.
@@ -903,8 +928,8 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
         vMap = mapArg(2, kWgBox);
   // Arguments 3 to 5 are Q, K and V, unused.
   setup(entry, 6);
-  int64_t chunks = s.d / kWgBox; // boxes per row of Q, K or V
-  int64_t qBytes = chunks * kWgQBoxBytes, stageBytes = wgStageBytes(s.d);
+  WgShape w = wgShape(s.d, s.dv);
+  int64_t qBytes = w.qBytes(), stageBytes = w.stageBytes();
 
   // Dynamic shared memory from its first 1024-byte boundary (the 128-byte
   // swizzle repeats every 1024 bytes): Q's boxes, the stages (K's boxes,
@@ -927,7 +952,7 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
   // of stage st.
   Value leader =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
-  Value bars = tmaBarriers(1 + kWgStages, leader, {qMap, kMap, vMap});
+  Value bars = tmaBarriers(1 + w.stages, leader, {qMap, kMap, vMap});
   tileRange();
 
   // Q's rows of the block (rows past Sq are zero filled; their results
@@ -935,7 +960,7 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
   // batch).
   nvgpu::MBarrierArriveExpectTxOp::create(b, loc, bars, idx(qBytes), idx(0),
                                           leader);
-  for (int64_t c = 0; c < chunks; ++c)
+  for (int64_t c = 0; c < w.kBoxes; ++c)
     nvgpu::TmaAsyncLoadOp::create(
         b, loc, box(add(pad, idx(c * kWgQBoxBytes)), kWgBlockM), bars, qMap,
         ValueRange{idx(c * kWgBox), blockRow0, h, bi}, idx(0), Value(), leader);
@@ -948,14 +973,16 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     nvgpu::MBarrierArriveExpectTxOp::create(b, loc, bars, idx(stageBytes), bar,
                                             pred);
     Value key0 = mul(tile, idx(kBlockN));
-    for (int64_t c = 0; c < 2 * chunks; ++c)
+    for (int64_t c = 0; c < w.kBoxes + w.vBoxes; ++c) {
+      bool isK = c < w.kBoxes;
+      int64_t col = (isK ? c : c - w.kBoxes) * kWgBox;
       nvgpu::TmaAsyncLoadOp::create(
           b, loc, box(add(base, idx(c * kWgBoxBytes)), kWgBox), bars,
-          c < chunks ? kMap : vMap,
-          ValueRange{idx((c % chunks) * kWgBox), key0, hk, bi}, bar, Value(),
+          isK ? kMap : vMap, ValueRange{idx(col), key0, hk, bi}, bar, Value(),
           pred);
+    }
   };
-  for (int64_t st = 0; st < kWgStages; ++st) {
+  for (int64_t st = 0; st < w.stages; ++st) {
     Value tile = add(lo, idx(st));
     loadStage(tile, idx(st), both(leader, lessThan(tile, hi)));
   }
@@ -1059,11 +1086,11 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     return st;
   };
 
-  // Step i (key tile lo + i) uses stage i mod kWgStages, for the
-  // (i / kWgStages)-th time: wait for that phase's parity.
+  // Step i (key tile lo + i) uses stage i mod w.stages, for the
+  // (i / w.stages)-th time: wait for that phase's parity.
   auto waitStage = [&](Value i) {
-    Value stage = remui(i, kWgStages);
-    waitPhase(bars, divui(i, kWgStages), add(stage, idx(1)));
+    Value stage = remui(i, w.stages);
+    waitPhase(bars, divui(i, w.stages), add(stage, idx(1)));
     return stage;
   };
   // S = Q K^T of step i's tile, once it has landed: issued and committed
@@ -1093,13 +1120,16 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     scf::YieldOp::create(b, loc, LLVM::ZeroOp::create(b, loc, sType).getRes());
     return ifOp.getResult(0);
   };
-  Value sFirst = issueScores(idx(0));
-  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
 
   // Carried: running max and sum of the thread's two rows, O's
-  // accumulators, the scores of the step.
+  // accumulators (whole boxes of columns), and with the overlap the scores
+  // of the step.
+  nAcc = w.outColumns() / 8;
   SmallVector<Value> init = initialState();
-  init.push_back(sFirst);
+  if (w.overlap) {
+    init.push_back(issueScores(idx(0)));
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
+  }
   auto loop = scf::ForOp::create(b, loc, lo, hi, idx(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -1107,13 +1137,20 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     Value t = loop.getInductionVar();
     Value m[2], l[2];
     SmallVector<Value> acc = loopState(loop.getRegionIterArgs(), m, l);
-    Value sCur = loop.getRegionIterArgs().back();
     Value i = arith::SubIOp::create(b, loc, t, lo);
-    Value stage = remui(i, kWgStages);
-    Value vBase = add(stageBase(stage), idx(chunks * kWgBoxBytes));
-    // The next step's scores on the tensor cores while this step's
-    // softmax runs (FlashAttention-3's overlap within a warpgroup).
-    Value sNext = issueScores(add(i, idx(1)));
+    Value stage = remui(i, w.stages);
+    Value vBase = add(stageBase(stage), idx(w.kBoxes * kWgBoxBytes));
+    // With the overlap, the next step's scores on the tensor cores while
+    // this step's softmax runs (FlashAttention-3's overlap within a
+    // warpgroup); otherwise this step's scores, waited for.
+    Value sCur, sNext;
+    if (w.overlap) {
+      sCur = loop.getRegionIterArgs().back();
+      sNext = issueScores(add(i, idx(1)));
+    } else {
+      sCur = issueScores(i);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
+    }
 
     SmallVector<Value> sv =
         maskScores(fragments(sCur, kBlockN), mul(t, idx(kBlockN)));
@@ -1143,21 +1180,24 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
     for (int64_t st = 0; st < kBlockN / 16; ++st)
       o = mmaRegisterA(o, pRegs[st],
                        descriptor(add(vBase, idx(2048 * st)), kWgBoxBytes),
-                       s.dv);
+                       w.outColumns());
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
     // Both groups (the next scores, P V) retired.
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
-    acc = fragments(o, s.dv);
+    acc = fragments(o, w.outColumns());
     // Every warp's MMAs are done with this step's stage and with P: step
-    // i + kWgStages takes the stage.
+    // i + w.stages takes the stage.
     gpu::BarrierOp::create(b, loc);
-    Value refill = add(t, idx(kWgStages));
+    Value refill = add(t, idx(w.stages));
     loadStage(refill, stage, both(leader, lessThan(refill, hi)));
     SmallVector<Value> next = {m[0], m[1], l[0], l[1]};
     next.append(acc.begin(), acc.end());
-    next.push_back(sNext);
+    if (w.overlap)
+      next.push_back(sNext);
     scf::YieldOp::create(b, loc, next);
   }
+  // The columns of O past dv (zero) are not stored.
+  nAcc = s.dv / 8;
   epilogue(loop.getResults());
   gpu::ReturnOp::create(b, loc);
 }
@@ -1327,11 +1367,11 @@ void BPTGPUAttentionPass::runOnOperation() {
             ? arith::ConstantIntOp::create(b, loc, b.getI32Type(), bytes)
                   .getResult()
             : Value();
-    // On sm_90a (wgmma), head dims 64 and 128: the TMA + warpgroup-MMA
-    // kernel when, at run time, the rows of Q, K and V are 16-byte aligned
-    // (TMA's rule); the kernel above otherwise.
+    // On sm_90a (wgmma): the TMA + warpgroup-MMA kernel when, at run time, the
+    // rows of Q, K and V are 16-byte aligned (TMA's rule); the kernel above
+    // otherwise.
     OpBuilder::InsertPoint afterLaunch = b.saveInsertionPoint();
-    if (wgmma && warpgroupHeads(spec->d, spec->dv)) {
+    if (wgmma) {
       Value ok = rowsAligned16(b, loc, args[0]);
       for (int i = 1; i < 3; ++i)
         ok = arith::AndIOp::create(b, loc, ok, rowsAligned16(b, loc, args[i]));
@@ -1359,8 +1399,8 @@ void BPTGPUAttentionPass::runOnOperation() {
       wspec.wgmma = true;
       gpu::GPUFuncOp wkernel = getOrBuildKernel(
           kernels, wspec, llvm::to_vector(ValueRange(wargs).getTypes()));
-      Value shared = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
-                                                  wgSharedBytes(spec->d));
+      Value shared = arith::ConstantIntOp::create(
+          b, loc, b.getI32Type(), wgShape(spec->d, spec->dv).sharedBytes());
       gpu::KernelDim3 wgrid{c((spec->sq + kWgBlockM - 1) / kWgBlockM),
                             c(spec->hq), c(spec->b)};
       gpu::KernelDim3 wblock{c(kWgThreads), c(1), c(1)};

@@ -318,7 +318,8 @@ def BPTGPUAttention : Pass<"bpt-gpu-attention", "::mlir::ModuleOp"> {
            "Round f32 queries, keys and values to this type for the tensor "
            "cores: bf16 or f16 (default: refuse f32 inputs)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
-           "sm_90a: head dims 64 and 128 through TMA and warpgroup MMAs "
+           "sm_90a: attention through TMA and warpgroup MMAs (any head dims "
+           "the kernel takes, up to 256) "
            "when Q, K and V have 16-byte aligned rows at run time (not yet "
            "run on a GPU: off by default)">
   ];
