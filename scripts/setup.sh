@@ -62,6 +62,15 @@ if ! "$VENV/bin/python" -c "import numpy, pytest, matplotlib" 2>/dev/null; then
   "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements.txt"
 fi
 
+# NVIDIA's disassembler (the toolkit here has none): the SASS tests of the
+# kernels (python -m bpt.gpu sass), where the CUDA toolkit is present.
+CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
+if [[ -x "$CUDA_HOME/bin/ptxas" && ! -x "$CUDA_HOME/bin/nvdisasm" ]] &&
+  ! compgen -G "$VENV/lib/python3*/site-packages/nvidia/cu1[23]/bin/nvdisasm" >/dev/null; then
+  log "installing nvdisasm (nvidia-cuda-nvdisasm) into $VENV"
+  "$VENV/bin/python" -m pip install -q -r "$ROOT/python/requirements-cuda.txt"
+fi
+
 # The package itself, editable: `import bpt` and the `bpt` command.
 if [[ ! -x "$VENV/bin/bpt" ]]; then
   log "installing the bpt package (editable) into $VENV"

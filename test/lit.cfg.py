@@ -52,6 +52,17 @@ if os.path.exists(os.path.join(cuda_home, "bin", "ptxas")):
     config.available_features.add("cuda")
     config.environment["CUDA_HOME"] = cuda_home
     config.substitutions.append(("%cuda_home", cuda_home))
+    # A disassembler (the nvidia-cuda-nvdisasm wheel scripts/setup.sh
+    # installs): tests of the machine code ptxas makes of the kernels.
+    import subprocess
+    _found = subprocess.run(
+        [config.python_executable, "-c",
+         "from bpt.gpu import nvdisasm; print(nvdisasm() or '')"],
+        capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=config.environment["PYTHONPATH"],
+                 CUDA_HOME=cuda_home)).stdout.strip()
+    if _found:
+        config.available_features.add("nvdisasm")
 
 
 def _cuda_devices():

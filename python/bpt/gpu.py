@@ -18,6 +18,12 @@ buffers.
     python -m bpt.gpu build FILE.mlir -o DIR [--chip sm_90a]
                                     [--ring N [--order zigzag]]
                                     [--options '...'] [--dry-run]
+
+`python -m bpt.gpu sass FILE.mlir` (or - for standard input) reads a module
+lowered with `--bpt-gpu-pipeline{format=isa}` and prints, for each kernel,
+what ptxas makes of it: registers and spills (ptxas -v) and the SASS
+(nvdisasm): whether the machine code keeps the overlaps and register
+operands the kernel builders arrange, checkable without a GPU.
 """
 
 import argparse
@@ -35,7 +41,7 @@ import numpy as np
 from .compiler import (_descriptor, make_descriptor, parse_signatures,
                        TensorType)
 from .errors import BPTError
-from .tools import run, tool
+from .tools import run, run_capture, tool
 
 _REPO = Path(__file__).resolve().parents[2]
 RUNTIME_SRC = _REPO / "runtime" / "cuda" / "bpt_cuda_runtime.c"
@@ -259,6 +265,74 @@ def load(so_path):
     return GPUModule(so_path)
 
 
+def nvdisasm():
+    """The path of nvdisasm: the CUDA toolkit's, or that of the
+    nvidia-cuda-nvdisasm wheel in this Python (scripts/setup.sh installs
+    it: Debian's toolkit here has no disassembler); None without one."""
+    home = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
+    candidates = [home / "bin" / "nvdisasm"]
+    try:
+        import nvidia  # the namespace package of NVIDIA's wheels
+        candidates += [Path(p) / sub / "bin" / "nvdisasm"
+                       for p in nvidia.__path__ for sub in ("cu13", "cu12")]
+    except ImportError:
+        pass
+    found = shutil.which("nvdisasm")
+    candidates += [Path(found)] if found else []
+    return next((str(c) for c in candidates if c.exists()), None)
+
+
+def _mlir_string(text):
+    """The bytes of an MLIR string literal's body (\\XX escapes)."""
+    return re.sub(r"\\([0-9A-Fa-f]{2}|\\)",
+                  lambda m: "\\" if m.group(1) == "\\"
+                  else chr(int(m.group(1), 16)), text)
+
+
+def sass(isa_mlir):
+    """{kernel: (ptxas -v's resource line, [SASS instructions])} of every
+    gpu.binary in `isa_mlir` (lowered with format=isa), in the order
+    nvdisasm lists them. Raises BPTError without ptxas or nvdisasm."""
+    disasm = nvdisasm()
+    if not disasm:
+        raise BPTError("nvdisasm not found: scripts/setup.sh installs the "
+                       "nvidia-cuda-nvdisasm wheel into .venv")
+    ptxas = str(cuda_home() / "bin" / "ptxas")
+    kernels = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, m in enumerate(re.finditer(r'assembly = "((?:[^"\\]|\\.)*)"',
+                                          isa_mlir)):
+            ptx = _mlir_string(m.group(1))
+            chip = re.search(r"^\.target\s+(\w+)", ptx, re.M).group(1)
+            src, cubin = Path(tmp, f"{i}.ptx"), Path(tmp, f"{i}.cubin")
+            src.write_text(ptx)
+            _, info = run_capture([ptxas, f"-arch={chip}", "-v", str(src),
+                                   "-o", str(cubin)], "ptxas")
+            resources, name = {}, None
+            for line in info.splitlines():
+                entry = re.search(r"Compiling entry function '(\w+)'", line)
+                if entry:
+                    name = entry.group(1)
+                    resources[name] = []
+                elif name and ("registers" in line or "spill" in line):
+                    resources[name].append(line.split(":", 1)[-1].strip()
+                                           if "registers" in line
+                                           else line.strip())
+            code = run([disasm, "-c", str(cubin)], "nvdisasm")
+            name = None
+            for line in code.splitlines():
+                section = re.match(r"\.text\.(\w+):", line)
+                if section:
+                    name = section.group(1)
+                    kernels[name] = ("; ".join(resources.get(name, [])), [])
+                    continue
+                instr = re.match(r"\s*/\*[0-9a-f]{4,}\*/\s+(.*?)\s*;?\s*$",
+                                 line)
+                if name and instr:
+                    kernels[name][1].append(instr.group(1).rstrip(" ;"))
+    return kernels
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bpt.gpu",
                                 description=__doc__.split("\n\n")[0])
@@ -280,7 +354,23 @@ def main(argv=None):
     b.add_argument("--dry-run", action="store_true",
                    help="link the dry-run runtime: runs without a GPU, "
                    "computes nothing, measures allocations and launches")
+    sa = sub.add_parser("sass", help="registers, spills and SASS of the "
+                        "kernels of a module lowered with format=isa")
+    sa.add_argument("mlir", help="the module, or - for standard input")
     args = p.parse_args(argv)
+    if args.cmd == "sass":
+        text = sys.stdin.read() if args.mlir == "-" else \
+            Path(args.mlir).read_text()
+        try:
+            kernels = sass(text)
+        except BPTError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        for name, (resources, code) in kernels.items():
+            print(f"== {name}: {resources}")
+            for instr in code:
+                print(f"  {instr}")
+        return 0
     text = Path(args.mlir).read_text()
     so = build(text, args.out, args.name or Path(args.mlir).stem, args.chip,
                args.format, ring=(args.ring, args.order) if args.ring else None,
