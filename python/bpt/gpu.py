@@ -290,7 +290,8 @@ def _mlir_string(text):
 
 
 def sass(isa_mlir):
-    """{kernel: (ptxas -v's resource line, [SASS instructions])} of every
+    """{kernel: (ptxas -v's resource line, [SASS instructions and branch
+    labels])} of every
     gpu.binary in `isa_mlir` (lowered with format=isa), in the order
     nvdisasm lists them. Raises BPTError without ptxas or nvdisasm."""
     disasm = nvdisasm()
@@ -328,8 +329,11 @@ def sass(isa_mlir):
                     continue
                 instr = re.match(r"\s*/\*[0-9a-f]{4,}\*/\s+(.*?)\s*;?\s*$",
                                  line)
+                label = re.match(r"(\.L_x_\d+):", line)
                 if name and instr:
                     kernels[name][1].append(instr.group(1).rstrip(" ;"))
+                elif name and label:
+                    kernels[name][1].append(label.group(1) + ":")
     return kernels
 
 

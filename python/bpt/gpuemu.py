@@ -478,6 +478,10 @@ class Emulator:
             return ins[0].astype(np.float32)
         if name == "arith.truncf":
             return round_to(ins[0], _elem(rt[0]))
+        if name == "llvm.intr.fma":
+            # One rounding (the f32 product is exact in f64).
+            out = ins[0].astype(np.float64) * ins[1] + ins[2]
+            return round_to(out.astype(np.float32), _elem(rt[0]))
         if name == "llvm.call_intrinsic":
             intr = re.search(r'intrin = "([\w.]+)"', op.rest).group(1)
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -83,6 +83,11 @@ WGMMA_ATTENTION_CASES = [
          out_elem="f16"),
     dict(b=2, hq=1, hkv=1, sq=100, sk=70, d=128, dv=64, elem="bf16",
          causal=True, lse=True),
+    # A large negative scale: the scores are scaled before their max is
+    # taken (max(x c) is not max(x) c; with max(x) c as the base, exp2
+    # overflows to inf), on whole tiles too.
+    dict(b=1, hq=1, hkv=1, sq=64, sk=128, d=64, elem="f16", scale=-4.0,
+         lse=True),
 ]
 
 

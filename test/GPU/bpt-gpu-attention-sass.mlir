@@ -5,7 +5,8 @@
 // register of an unfinished MMA is used), and PTX alone cannot show it.
 // For head dims 128, 96 and 192 (the next tile's scores issued before this
 // tile's softmax) and 256 (each tile's scores waited for):
-// - no spills (ptxas -v);
+// - no spills (ptxas -v); at D = 64, at most 128 registers (two blocks an
+//   SM; none spilled here, 16 bytes for bf16 causal);
 // - Q K^T as m64n64k16 HGMMAs (.BF16 for bf16; no suffix for f16); the loop's next-tile scores are followed by
 //   the softmax's exponentials (MUFU.EX2) with no WARPGROUP.DEPBAR between
 //   them: the scores run on the tensor cores while the softmax does (at
@@ -68,6 +69,25 @@ func.func @d192(%q: tensor<1x2x500x192xbf16>, %k: tensor<1x2x500x192xbf16>, %v: 
   %e = tensor.empty() : tensor<1x2x500x192xbf16>
   %o = bpt.attention causal ins(%q, %k, %v : tensor<1x2x500x192xbf16>, tensor<1x2x500x192xbf16>, tensor<1x2x500x192xbf16>) outs(%e : tensor<1x2x500x192xbf16>) -> tensor<1x2x500x192xbf16>
   return %o : tensor<1x2x500x192xbf16>
+}
+
+// -----
+
+// D = 64: two blocks an SM (nvvm.minctasm = 2: their 65 KiB of shared
+// memory fit twice, and ptxas keeps to 128 registers a thread; one of the
+// two blocks' softmax can run while the other's MMAs do).
+// CHECK-LABEL: == bpt_attention_b2_h4x4_q1000_k1000_d64x64_f16_f16_s3e000000_wgmma:
+//  CHECK-SAME: Used {{([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])}} registers
+//       CHECK: HGMMA.64x64x16.F32 {{.+}}, gsb0
+//       CHECK: WARPGROUP.DEPBAR.LE gsb0, 0x0
+//       CHECK: WARPGROUP.ARRIVE
+// CHECK-COUNT-4: HGMMA.64x64x16.F32 R{{[0-9]+}}, gdesc
+//   CHECK-NOT: WARPGROUP.DEPBAR
+//       CHECK: MUFU.EX2
+func.func @d64(%q: tensor<2x4x1000x64xf16>, %k: tensor<2x4x1000x64xf16>, %v: tensor<2x4x1000x64xf16>) -> tensor<2x4x1000x64xf16> {
+  %e = tensor.empty() : tensor<2x4x1000x64xf16>
+  %o = bpt.attention ins(%q, %k, %v : tensor<2x4x1000x64xf16>, tensor<2x4x1000x64xf16>, tensor<2x4x1000x64xf16>) outs(%e : tensor<2x4x1000x64xf16>) -> tensor<2x4x1000x64xf16>
+  return %o : tensor<2x4x1000x64xf16>
 }
 
 // -----

@@ -256,21 +256,29 @@ func.func @head_dims_96(%q: tensor<1x1x64x96xf16>, %k: tensor<1x1x64x96xf16>, %v
 
 // Masks only where they are needed. A causal kernel tests, per key tile,
 // whether the whole tile is inside Sk and visible from the block's first
-// row: such tiles are only scaled (no compare, no select), the others
-// (at the diagonal, at Sk's edge) take every bound score by score. Without
-// causality, a ragged Sk or a mask operand there is no test at all.
+// row: such tiles yield their raw scores (no multiply, compare or select)
+// and the factor scale * log2(e) (0.125 * 1.4427), the others (at the
+// diagonal, at Sk's edge) take every bound score by score and yield scaled
+// scores and the factor 1. The softmax's exponent is one FMA a score with
+// that factor (FlashAttention's folding of the scale). Without causality,
+// a ragged Sk or a mask operand there is no test at all.
 // CHECK-LABEL: func.func @mask_where_needed
 //       CHECK: gpu.func @bpt_attention_b1_h1x1_q256_k256_d64x64_f16_f32_causal_s3e000000(
+//       CHECK:   %[[C:.+]] = arith.constant 0.180336878 : f32
 //       CHECK:   scf.for
 //       CHECK:     %[[WHOLE:.+]] = arith.andi %{{.+}}, %{{.+}} : i1
-//       CHECK:     scf.if %[[WHOLE]] -> (f32, f32, {{.+}}) {
+//       CHECK:     %[[S:.+]]:33 = scf.if %[[WHOLE]] -> (f32, f32, {{.+}}) {
 //   CHECK-NOT:       arith.select
-//  CHECK-COUNT-32:   arith.mulf
-//   CHECK-NOT:       arith.select
-//       CHECK:       scf.yield
+//   CHECK-NOT:       arith.mulf
+//       CHECK:       scf.yield {{.+}}, %[[C]] : f32,
 //       CHECK:     } else {
+//       CHECK:       arith.mulf
 //       CHECK:       arith.cmpi sle
 //       CHECK:       arith.select
+//       CHECK:       %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
+//       CHECK:       scf.yield {{.+}}, %[[ONE]] : f32,
+//       CHECK:     }
+//  CHECK-COUNT-32:  llvm.intr.fma(%[[S]]#{{[0-9]+}}, %[[S]]#32, %{{.+}}) : (f32, f32, f32) -> f32
 //       CHECK: gpu.func @bpt_attention_b1_h1x1_q256_k256_d64x64_f16_f32_s3e000000(
 //   CHECK-NOT:   scf.if {{.+}} -> (f32, f32
 //       CHECK:   gpu.return

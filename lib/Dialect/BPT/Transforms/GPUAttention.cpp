@@ -13,7 +13,8 @@
 //          memory, each warp computes its 16 x 64 scores with m16n8k16
 //          tensor-core MMAs, applies scale, bounds, causality and window,
 //          updates its running max and sum (online softmax, f32 registers,
-//          exp2 with the scale folded into log2(e)), rescales its f32
+//          exp2 of one FMA a score: the scale times log2(e) folded in),
+//          rescales its f32
 //          accumulator and adds P V with MMAs whose A operand is P, taken
 //          straight from the score registers (the accumulator layout of two
 //          n8 tiles is the A layout of one k16 step)
@@ -422,16 +423,22 @@ private:
   /// bounds per block; fully masked tiles are skipped).
   void tileRange();
   /// The scores of the key tile from key kv0 (kBlockN / 8 fragments of n8
-  /// tiles, vector<2x2xf32>) scaled to log2 units, with bounds, causality,
-  /// window and mask applied: element [tile][row half][column] of the
-  /// result (-inf where masked).
-  SmallVector<Value> maskScores(ArrayRef<Value> scores, Value kv0);
-  /// The same with every bound checked score by score.
+  /// tiles, vector<2x2xf32>) with bounds, causality, window and mask
+  /// applied: element [tile][row half][column] of the result (-inf where
+  /// masked), in units that `factor` (f32) turns into log2 units: where no
+  /// score of the tile needs a test, the raw scores and scale * log2(e)
+  /// (the softmax folds the multiply into its exponent's FMA); otherwise
+  /// the scaled scores and 1.
+  SmallVector<Value> maskScores(ArrayRef<Value> scores, Value kv0,
+                                Value &factor);
+  /// The scores scaled to log2 units, every bound checked score by score.
   SmallVector<Value> maskedScores(ArrayRef<Value> scores, Value kv0);
-  /// The online softmax step of this thread's two rows: `sv` becomes the
-  /// probabilities exp2(x - max), `m` and `l` the new running max and
-  /// sum; returns the factor (vector<2x2xf32>) the accumulators scale by.
-  Value softmax(SmallVector<Value> &sv, Value m[2], Value l[2]);
+  /// The online softmax step of this thread's two rows, from scores `sv`
+  /// in units `factor` turns into log2 units: `sv` becomes the
+  /// probabilities exp2(x factor - max), `m` and `l` the new running max
+  /// (log2 units) and sum; returns the factor (vector<2x2xf32>) the
+  /// accumulators scale by.
+  Value softmax(SmallVector<Value> &sv, Value factor, Value m[2], Value l[2]);
   /// The A fragment of k16 step `st` of P V (keys 16 st ..): the
   /// probabilities `sv` of n8 tiles 2 st and 2 st + 1 (the accumulator
   /// layout of two n8 tiles is the A layout of one k16 step), rounded to
@@ -549,27 +556,33 @@ void KernelBuilder::tileRange() {
   }
 }
 
-SmallVector<Value> KernelBuilder::maskScores(ArrayRef<Value> scores,
-                                             Value kv0) {
+SmallVector<Value> KernelBuilder::maskScores(ArrayRef<Value> scores, Value kv0,
+                                             Value &factor) {
   constexpr int64_t nTiles = kBlockN / 8;
-  // Only scaled: a tile every row of the block sees whole.
-  auto scaled = [&] {
+  // A tile every row of the block sees whole: its raw scores, the scale
+  // left to the softmax's FMA (max(x c) = max(x) c needs c > 0).
+  bool raw = s.scale > 0;
+  Value unmaskedFactor = raw ? scaleLog2 : f(1.0);
+  auto unmasked = [&] {
     SmallVector<Value> sv;
     for (int64_t j = 0; j < nTiles; ++j)
       for (int64_t r = 0; r < 2; ++r)
-        for (int64_t cc = 0; cc < 2; ++cc)
-          sv.push_back(arith::MulFOp::create(
-              b, loc,
-              vector::ExtractOp::create(b, loc, scores[j],
-                                        ArrayRef<int64_t>{r, cc}),
-              scaleLog2));
+        for (int64_t cc = 0; cc < 2; ++cc) {
+          Value x = vector::ExtractOp::create(b, loc, scores[j],
+                                              ArrayRef<int64_t>{r, cc});
+          sv.push_back(raw ? x : arith::MulFOp::create(b, loc, x, scaleLog2));
+        }
     return sv;
   };
   bool ragged = s.sk % kBlockN != 0;
-  if (!mask && !s.causal && !ragged)
-    return scaled();
-  if (mask)
+  if (!mask && !s.causal && !ragged) {
+    factor = unmaskedFactor;
+    return unmasked();
+  }
+  if (mask) {
+    factor = f(1.0);
     return maskedScores(scores, kv0);
+  }
   // Most tiles need no mask: inside Sk, no key later than the block's
   // first row (causal), none out of the window of its last row. Those
   // skip the per-score bounds (integer work on the CUDA cores the softmax
@@ -593,15 +606,21 @@ SmallVector<Value> KernelBuilder::maskScores(ArrayRef<Value> scores,
                                 add(kPos, kv0), oldest));
     }
   }
-  auto ifOp =
-      scf::IfOp::create(b, loc, SmallVector<Type>(nTiles * 4, b.getF32Type()),
-                        whole, /*withElseRegion=*/true);
+  // The scores, then their factor.
+  auto ifOp = scf::IfOp::create(
+      b, loc, SmallVector<Type>(nTiles * 4 + 1, b.getF32Type()), whole,
+      /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  scf::YieldOp::create(b, loc, scaled());
+  SmallVector<Value> yield = unmasked();
+  yield.push_back(unmaskedFactor);
+  scf::YieldOp::create(b, loc, yield);
   b.setInsertionPointToStart(ifOp.elseBlock());
-  scf::YieldOp::create(b, loc, maskedScores(scores, kv0));
-  return SmallVector<Value>(ifOp.getResults());
+  yield = maskedScores(scores, kv0);
+  yield.push_back(f(1.0));
+  scf::YieldOp::create(b, loc, yield);
+  factor = ifOp.getResults().back();
+  return SmallVector<Value>(ifOp.getResults().drop_back());
 }
 
 SmallVector<Value> KernelBuilder::maskedScores(ArrayRef<Value> scores,
@@ -657,26 +676,32 @@ SmallVector<Value> KernelBuilder::maskedScores(ArrayRef<Value> scores,
   return sv;
 }
 
-Value KernelBuilder::softmax(SmallVector<Value> &sv, Value m[2], Value l[2]) {
+Value KernelBuilder::softmax(SmallVector<Value> &sv, Value factor, Value m[2],
+                             Value l[2]) {
   constexpr int64_t nTiles = kBlockN / 8;
   Value alpha[2];
   for (int64_t r = 0; r < 2; ++r) {
-    Value mx = m[r];
+    // The row's max over the tile (in the scores' units, over the 4 lanes
+    // of the row), then in log2 units with the running one.
+    Value mx = ninf;
     for (int64_t j = 0; j < nTiles; ++j)
       for (int64_t cc = 0; cc < 2; ++cc)
         mx = maxf(mx, sv[j * 4 + r * 2 + cc]);
     mx = maxf(mx, shuffleXor(mx, 1));
     mx = maxf(mx, shuffleXor(mx, 2));
+    mx = maxf(m[r], arith::MulFOp::create(b, loc, mx, factor));
     // A row that has seen no key yet subtracts 0 instead of -inf.
     Value isInf =
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mx, ninf);
     Value base = arith::SelectOp::create(b, loc, isInf, zero, mx);
+    Value negBase = arith::NegFOp::create(b, loc, base);
     alpha[r] = exp2(arith::SubFOp::create(b, loc, m[r], base));
     Value sum = arith::MulFOp::create(b, loc, l[r], alpha[r]);
     for (int64_t j = 0; j < nTiles; ++j)
       for (int64_t cc = 0; cc < 2; ++cc) {
+        // exp2(x factor - max): one FMA and one ex2 a score.
         Value &x = sv[j * 4 + r * 2 + cc];
-        x = exp2(arith::SubFOp::create(b, loc, x, base));
+        x = exp2(LLVM::FMAOp::create(b, loc, x, factor, negBase));
         sum = arith::AddFOp::create(b, loc, sum, x);
       }
     m[r] = mx;
@@ -860,7 +885,8 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
           scores[j] = mma(q1, frags[1], scores[j]);
       }
     }
-    SmallVector<Value> sv = maskScores(scores, kv0);
+    Value factor;
+    SmallVector<Value> sv = maskScores(scores, kv0, factor);
 
     // Every warp is done with K(t): K(t + 1) may overwrite it (the last
     // step reloads its own tile, so that every step commits two groups).
@@ -871,7 +897,7 @@ void KernelBuilder::build(gpu::GPUFuncOp func) {
                    b, loc, arith::SubIOp::create(b, loc, hi, idx(1)), idx(0)));
     Value kGroup = copyTile(k, kIn, s.d, nextT);
 
-    Value alphaV = softmax(sv, m, l);
+    Value alphaV = softmax(sv, factor, m, l);
     for (Value &a : acc)
       a = arith::MulFOp::create(b, loc, a, alphaV);
 
@@ -1152,9 +1178,10 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, uint64_t(0));
     }
 
+    Value factor;
     SmallVector<Value> sv =
-        maskScores(fragments(sCur, kBlockN), mul(t, idx(kBlockN)));
-    Value alphaV = softmax(sv, m, l);
+        maskScores(fragments(sCur, kBlockN), mul(t, idx(kBlockN)), factor);
+    Value alphaV = softmax(sv, factor, m, l);
     for (Value &a : acc)
       a = arith::MulFOp::create(b, loc, a, alphaV);
 
@@ -1243,6 +1270,12 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   if (spec.wgmma) {
     auto func = createKernel(b, kernels, name, argTypes, 0, kWgThreads);
     KernelBuilder(b, loc, spec).buildWarpgroup(func);
+    // Up to 64 output columns, two blocks an SM if their registers fit
+    // (at most 128 a thread), as their shared memory does (65 KiB each).
+    WgShape w = wgShape(spec.d, spec.dv);
+    if (w.vBoxes == 1 && 2 * w.sharedBytes() <= kWgMaxShared)
+      func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                    b.getI32IntegerAttr(2));
     return func;
   }
   // The K and V tiles, viewed with their types in the kernel: a workgroup
