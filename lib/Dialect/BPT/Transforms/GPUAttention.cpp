@@ -68,6 +68,7 @@
 #include "llvm/Support/Format.h"
 
 #include <cmath>
+#include <limits>
 
 namespace mlir {
 namespace bpt {
@@ -626,33 +627,55 @@ SmallVector<Value> KernelBuilder::maskScores(ArrayRef<Value> scores, Value kv0,
 SmallVector<Value> KernelBuilder::maskedScores(ArrayRef<Value> scores,
                                                Value kv0) {
   constexpr int64_t nTiles = kBlockN / 8;
+  // The thread's key j of the tile is kb + c, c = 8 (n-tile) + column a
+  // constant: each bound becomes a bound on c, computed once per row and
+  // compared with the constant, in 32 bits (clamped: a bound outside the
+  // i32 range keeps or drops every key the same way).
+  Type i32 = b.getI32Type();
+  auto clamp32 = [&](Value v) -> Value {
+    v = arith::MaxSIOp::create(b, loc, v,
+                               idx(std::numeric_limits<int32_t>::min()));
+    v = arith::MinSIOp::create(b, loc, v,
+                               idx(std::numeric_limits<int32_t>::max()));
+    return arith::IndexCastOp::create(b, loc, i32, v);
+  };
+  auto c32 = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i32, v);
+  };
+  Value kb = add(kv0, tig2);
+  Value keyPos = add(kPos, kb);
+  // Inside Sk: c <= Sk - 1 - kb.
+  Value skUpper = clamp32(arith::SubIOp::create(b, loc, idx(s.sk - 1), kb));
   SmallVector<Value> sv(nTiles * 4);
-  for (int64_t j = 0; j < nTiles; ++j) {
-    Value c = scores[j];
-    for (int64_t r = 0; r < 2; ++r) {
-      Value row = r ? row1 : row0;
-      Value qp = add(qPos, row);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value row = r ? row1 : row0;
+    Value qp = add(qPos, row);
+    // Causal: kPos + j <= qPos + row; window: kPos + j > qPos + row - W.
+    Value upper = skUpper, lower;
+    if (s.causal) {
+      upper = arith::MinSIOp::create(
+          b, loc, upper, clamp32(arith::SubIOp::create(b, loc, qp, keyPos)));
+      if (s.window)
+        lower = clamp32(arith::SubIOp::create(
+            b, loc, arith::SubIOp::create(b, loc, qp, idx(*s.window)), keyPos));
+    }
+    for (int64_t j = 0; j < nTiles; ++j) {
       for (int64_t cc = 0; cc < 2; ++cc) {
-        Value x =
-            vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{r, cc});
+        Value x = vector::ExtractOp::create(b, loc, scores[j],
+                                            ArrayRef<int64_t>{r, cc});
         x = arith::MulFOp::create(b, loc, x, scaleLog2);
-        Value kj = add(kv0, add(tig2, idx(8 * j + cc)));
-        Value keep = lessThan(kj, idx(s.sk));
-        if (s.causal) {
-          Value kp = add(kPos, kj);
+        Value c = c32(8 * j + cc);
+        Value keep =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, c, upper);
+        if (lower)
           keep = arith::AndIOp::create(
               b, loc, keep,
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kp, qp));
-          if (s.window)
-            keep = arith::AndIOp::create(
-                b, loc, keep,
-                arith::CmpIOp::create(
-                    b, loc, arith::CmpIPredicate::sgt, kp,
-                    arith::SubIOp::create(b, loc, qp, idx(*s.window))));
-        }
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, c,
+                                    lower));
         if (mask) {
           // Broadcast dimensions read index 0; keys past Sk read key
           // Sk - 1 (masked above).
+          Value kj = add(kb, idx(8 * j + cc));
           auto at = [&](unsigned dim, Value i) {
             return s.maskShape[dim] == 1 ? idx(0) : i;
           };
