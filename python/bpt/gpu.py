@@ -291,9 +291,9 @@ def _mlir_string(text):
 
 def sass(isa_mlir):
     """{kernel: (ptxas -v's resource line, [SASS instructions and branch
-    labels])} of every
-    gpu.binary in `isa_mlir` (lowered with format=isa), in the order
-    nvdisasm lists them. Raises BPTError without ptxas or nvdisasm."""
+    labels])} of every gpu.binary in `isa_mlir` (lowered with format=isa),
+    in the order nvdisasm lists them. Raises BPTError without ptxas or
+    nvdisasm."""
     disasm = nvdisasm()
     if not disasm:
         raise BPTError("nvdisasm not found: scripts/setup.sh installs the "

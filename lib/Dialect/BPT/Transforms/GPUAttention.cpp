@@ -753,7 +753,9 @@ void KernelBuilder::epilogue(ValueRange res) {
                                   /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    for (int64_t n = 0; n < nAcc; ++n) {
+    // Dv's columns: the sm_90a kernel's accumulators past them (whole
+    // boxes) are zero and not stored.
+    for (int64_t n = 0; n < s.dv / 8; ++n) {
       Value a = res[4 + n];
       Value pr = vector::ExtractOp::create(b, loc, a, ArrayRef<int64_t>{r});
       Value invV = vector::BroadcastOp::create(
@@ -979,6 +981,11 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
   setup(entry, 6);
   WgShape w = wgShape(s.d, s.dv);
   int64_t qBytes = w.qBytes(), stageBytes = w.stageBytes();
+  // Up to 64 output columns, two blocks an SM if their registers fit (at
+  // most 128 a thread), as their shared memory does (65 KiB each).
+  if (w.vBoxes == 1 && 2 * w.sharedBytes() <= kWgMaxShared)
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  b.getI32IntegerAttr(2));
 
   // Dynamic shared memory from its first 1024-byte boundary (the 128-byte
   // swizzle repeats every 1024 bytes): Q's boxes, the stages (K's boxes,
@@ -1246,8 +1253,6 @@ void KernelBuilder::buildWarpgroup(gpu::GPUFuncOp func) {
       next.push_back(sNext);
     scf::YieldOp::create(b, loc, next);
   }
-  // The columns of O past dv (zero) are not stored.
-  nAcc = s.dv / 8;
   epilogue(loop.getResults());
   gpu::ReturnOp::create(b, loc);
 }
@@ -1293,12 +1298,6 @@ static gpu::GPUFuncOp getOrBuildKernel(gpu::GPUModuleOp kernels,
   if (spec.wgmma) {
     auto func = createKernel(b, kernels, name, argTypes, 0, kWgThreads);
     KernelBuilder(b, loc, spec).buildWarpgroup(func);
-    // Up to 64 output columns, two blocks an SM if their registers fit
-    // (at most 128 a thread), as their shared memory does (65 KiB each).
-    WgShape w = wgShape(spec.d, spec.dv);
-    if (w.vBoxes == 1 && 2 * w.sharedBytes() <= kWgMaxShared)
-      func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                    b.getI32IntegerAttr(2));
     return func;
   }
   // The K and V tiles, viewed with their types in the kernel: a workgroup
